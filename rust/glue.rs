@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The boundary with the C glue (`netatop_glue.c`, `netatop_glue.h`).
+//!
+//! This is the only module that dereferences raw pointers handed over by C.
+//! Errors cross it as negative errno values, converted here and nowhere else.
+
+use kernel::error::{from_result, to_result};
+use kernel::prelude::*;
+use kernel::seq_file::SeqFile;
+use kernel::sync::Arc;
+use kernel::uaccess::UserPtr;
+
+use crate::state::Netatop;
+use crate::{procfs, sockopt};
+
+extern "C" {
+    fn netatop_glue_register(ctx: *const c_void) -> c_int;
+    fn netatop_glue_unregister();
+}
+
+/// Whether the caller holds `CAP_NET_ADMIN` in the initial user namespace.
+pub(crate) fn capable_net_admin() -> bool {
+    // CAST: CAP_NET_ADMIN (12) fits in a c_int.
+    let cap = kernel::bindings::CAP_NET_ADMIN as c_int;
+    // SAFETY: `capable` may be called from any process context.
+    unsafe { kernel::bindings::capable(cap) }
+}
+
+/// The module's registration with the kernel (getsockopt range, `/proc`).
+///
+/// # Invariants
+///
+/// From [`Registration::register`] until `drop` returns, the C glue holds a
+/// pointer to the [`Netatop`] owned by `_state` and passes it to the entry
+/// points below; `drop` unregisters before `_state` is released.
+pub(crate) struct Registration {
+    _state: Arc<Netatop>,
+}
+
+impl Registration {
+    /// Registers `state` with the kernel.
+    pub(crate) fn register(state: Arc<Netatop>) -> Result<Self> {
+        // SAFETY: the pointer stays valid until `netatop_glue_unregister` is
+        // called in `drop`, since `Self` keeps the `Arc` until then.
+        to_result(unsafe { netatop_glue_register(Arc::as_ptr(&state).cast()) })?;
+        // INVARIANT: registered above with a pointer into `state`.
+        Ok(Self { _state: state })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register` (type invariant); after this call
+        // no entry point runs, so `self._state` may be released.
+        unsafe { netatop_glue_unregister() };
+    }
+}
+
+/// Recovers the state from the context pointer of a glue callback.
+///
+/// # Safety
+///
+/// `ctx` must be the pointer given to `netatop_glue_register`, and the
+/// registration must not have been dropped yet.
+unsafe fn state<'a>(ctx: *const c_void) -> &'a Netatop {
+    // SAFETY: by the function's safety requirements `ctx` points to the live
+    // `Netatop` of the registration (see `Registration`'s invariants).
+    unsafe { &*ctx.cast::<Netatop>() }
+}
+
+/// getsockopt entry point (`netatop_rs_getsockopt` in `netatop_glue.h`).
+///
+/// # Safety
+///
+/// Called by the glue only while registered, with `ctx` from
+/// `netatop_glue_register` and `len` pointing to the kernel's optlen copy.
+#[no_mangle]
+unsafe extern "C" fn netatop_rs_getsockopt(
+    ctx: *const c_void,
+    cmd: c_int,
+    user: *mut c_void,
+    len: *mut c_int,
+) -> c_int {
+    // SAFETY: the glue calls this only while registered (safety contract).
+    let state = unsafe { state(ctx) };
+    // SAFETY: `len` points to `nf_getsockopt`'s caller's local `int`, valid
+    // and exclusively ours for the duration of the call.
+    let len = unsafe { &mut *len };
+    from_result(|| {
+        sockopt::getsockopt(state, cmd, UserPtr::from_ptr(user), len)?;
+        Ok(0)
+    })
+}
+
+/// `/proc/netatop` entry point (`netatop_rs_proc_show` in `netatop_glue.h`).
+///
+/// # Safety
+///
+/// Called by the glue only while registered, with `ctx` from
+/// `netatop_glue_register` and `m` the seq_file being filled by this thread.
+#[no_mangle]
+unsafe extern "C" fn netatop_rs_proc_show(
+    ctx: *const c_void,
+    m: *mut kernel::bindings::seq_file,
+) -> c_int {
+    // SAFETY: the glue calls this only while registered (safety contract).
+    let state = unsafe { state(ctx) };
+    // SAFETY: `m` is valid and used by this thread only during the call.
+    let m = unsafe { SeqFile::from_raw(m) };
+    procfs::show(state, m);
+    0
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Builds netatop.ko against a Rust-enabled kernel build tree.
+#
+# usage: scripts/module.sh KDIR [OUTDIR] [extra kbuild arguments...]
+#   KDIR    kernel build tree built with CONFIG_RUST=y (it has rust/libkernel.rmeta)
+#   OUTDIR  where objects and netatop.ko go (default: the checkout itself)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+kdir=${1:?usage: module.sh KDIR [OUTDIR] [kbuild args...]}
+out=${2:-}
+shift $(( $# >= 2 ? 2 : 1 ))
+
+fail() { echo "netatop: $*" >&2; exit 2; }
+
+[ -d "$kdir" ] || fail "KDIR=$kdir does not exist. Pass KDIR=<build tree of a kernel configured with CONFIG_RUST=y>, or run 'make check', which builds a test kernel."
+[ -f "$kdir/Makefile" ] && [ -f "$kdir/.config" ] || fail "KDIR=$kdir is not a configured kernel build tree (no Makefile/.config). Point KDIR at the O= directory of a kernel build."
+grep -q '^CONFIG_RUST=y' "$kdir/.config" || fail "KDIR=$kdir is a kernel built without CONFIG_RUST=y; netatop-rs needs a Rust-enabled kernel (see README, 'Build for a real machine')."
+[ -f "$kdir/rust/libkernel.rmeta" ] || fail "KDIR=$kdir has CONFIG_RUST=y but no Rust metadata (rust/libkernel.rmeta): distribution headers do not ship it. Run 'make modules_prepare' in that kernel tree, or build the kernel yourself."
+
+# Use the compiler family the kernel was built with.
+llvm=()
+grep -q '^CONFIG_CC_IS_CLANG=y' "$kdir/.config" && llvm=(LLVM=1)
+
+# The module must be compiled by the rustc that built the kernel crate.
+want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"/\1/p' "$kdir/.config")
+have=$(rustc --version 2>/dev/null || echo "no rustc")
+[ "$want" = "$have" ] || fail "KDIR=$kdir was built with '$want' but rustc here is '$have'. Use the same rustc (e.g. RUSTUP_TOOLCHAIN=<version>)."
+
+mo=()
+if [ -n "$out" ]; then
+	mkdir -p "$out"
+	mo=(MO="$(cd "$out" && pwd)")
+fi
+exec make -s -C "$kdir" M="$top" "${mo[@]}" "${llvm[@]}" "$@" modules

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots the test kernel in QEMU (virtme-ng), loads netatop.ko, runs a command
+# as root in the checkout's directory, unloads the module and checks the
+# kernel log. Exits with the command's status.
+#
+# usage: scripts/vm.sh [--ko PATH | --no-module] [--flavour test|debug] [--] [CMD...]
+#   no CMD: an interactive shell in the guest.
+# Environment: VM_CPUS (2), VM_MEMORY (1G), NETATOP_KVM (auto|yes|no).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/versions.sh"
+
+ko=""
+flavour=test
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--ko) ko=$2; shift 2 ;;
+	--no-module) ko=-; shift ;;
+	--flavour) flavour=$2; shift 2 ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+done
+
+QUIET_OK=1 "$here/setup.sh"
+kdir=$("$here/kernel.sh" "$flavour")
+if [ -z "$ko" ]; then
+	"$here/module.sh" "$kdir" "$top/build/$flavour"
+	ko=$top/build/$flavour/netatop.ko
+fi
+[ "$ko" = - ] || ko=$(cd "$(dirname "$ko")" && pwd)/$(basename "$ko")
+
+# The command goes through a file in the checkout (the guest sees the host's
+# root read-only), which avoids any quoting trouble.
+mkdir -p "$top/build"
+cmdfile=$(mktemp "$top/build/vm-cmd.XXXXXX")
+trap 'rm -f "$cmdfile"' EXIT
+{
+	echo "export NETATOP_KO='$ko' NETATOP_TOP='$top'"
+	if [ $# -gt 0 ]; then printf '%s ' "$@"; echo; else echo 'exec bash -i'; fi
+} >"$cmdfile"
+
+kvm_args=(--disable-kvm)
+if [ "$("$here/kvm-ok.sh" "$kdir")" = yes ]; then kvm_args=(); fi
+
+exec_args=(--exec "$top/tests/vm/guest.sh $ko $cmdfile")
+
+cd "$top"
+set +e
+# Pipe vng's output: QEMU reopens /proc/self/fd/{1,2}, which would truncate a
+# regular file given as stdout.
+"$NETATOP_TOOLS/vng-venv/bin/vng" --run "$kdir" --user root \
+	--memory "${VM_MEMORY:-1G}" --cpus "${VM_CPUS:-2}" "${kvm_args[@]}" \
+	"${exec_args[@]}" 2>&1 | cat
+rc=${PIPESTATUS[0]}
+exit "$rc"
