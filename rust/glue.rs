@@ -11,12 +11,49 @@ use kernel::seq_file::SeqFile;
 use kernel::sync::Arc;
 use kernel::uaccess::UserPtr;
 
+use crate::packet::Packet;
 use crate::state::Netatop;
+use crate::uapi::COMLEN;
 use crate::{procfs, sockopt};
 
 extern "C" {
     fn netatop_glue_register(ctx: *const c_void) -> c_int;
     fn netatop_glue_unregister();
+    fn netatop_glue_current_names(names: *mut TaskNames);
+}
+
+/// Names and boot time for a task seen for the first time
+/// (`struct netatop_task_names`).
+#[repr(C)]
+pub(crate) struct TaskNames {
+    /// comm of the thread-group leader, NUL-padded.
+    pub(crate) leader_comm: [u8; COMLEN],
+    /// comm of the current thread, NUL-padded.
+    pub(crate) thread_comm: [u8; COMLEN],
+    /// Wall-clock time of boot, seconds since the epoch.
+    pub(crate) boot_sec: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<TaskNames>() == 40);
+
+/// The current task's names and the boot time. Process context only (the
+/// packet path calls it only for packets sent in process context).
+pub(crate) fn current_names() -> TaskNames {
+    let mut names = TaskNames {
+        leader_comm: [0; COMLEN],
+        thread_comm: [0; COMLEN],
+        boot_sec: 0,
+    };
+    // SAFETY: `names` is a live, exclusively borrowed value with the layout
+    // of `struct netatop_task_names` (size asserted on both sides).
+    unsafe { netatop_glue_current_names(&mut names) };
+    names
+}
+
+/// A random seed for the table hashes.
+pub(crate) fn random_seed() -> u64 {
+    // SAFETY: `get_random_u64` may be called from any context.
+    unsafe { kernel::bindings::get_random_u64() }
 }
 
 /// Whether the caller holds `CAP_NET_ADMIN` in the initial user namespace.
@@ -91,6 +128,22 @@ unsafe extern "C" fn netatop_rs_getsockopt(
         sockopt::getsockopt(state, cmd, UserPtr::from_ptr(user), len)?;
         Ok(0)
     })
+}
+
+/// Packet entry point of the netfilter hooks (`netatop_rs_packet`).
+///
+/// # Safety
+///
+/// Called by the glue only while registered, with `ctx` from
+/// `netatop_glue_register` and `pkt` pointing to a summary valid for the
+/// duration of the call.
+#[no_mangle]
+unsafe extern "C" fn netatop_rs_packet(ctx: *const c_void, pkt: *const Packet) {
+    // SAFETY: the glue calls this only while registered (safety contract).
+    let state = unsafe { state(ctx) };
+    // SAFETY: `pkt` points to the hook's local summary, alive during the call.
+    let pkt = unsafe { &*pkt };
+    state.packet(pkt);
 }
 
 /// `/proc/netatop` entry point (`netatop_rs_proc_show` in `netatop_glue.h`).

@@ -2,16 +2,34 @@
 /*
  * netatop_glue.c - thin C glue of netatop.ko.
  *
- * Registers the getsockopt range and /proc/netatop with the kernel and
- * forwards every call to the Rust crate (netatop_main.rs). It holds no state
- * but the context pointer Rust hands over, and takes no decision.
+ * Registers the netfilter hooks, the getsockopt range and /proc/netatop with
+ * the kernel and forwards every call to the Rust crate (netatop_main.rs). A
+ * packet is handed over as a plain struct netatop_pkt, so Rust never touches
+ * an sk_buff. The glue holds no state but the context pointer Rust hands
+ * over, and takes no accounting decision.
  */
 #include <linux/build_bug.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
+#include <linux/netdevice.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
 #include <linux/proc_fs.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
+#include <linux/skbuff.h>
 #include <linux/socket.h>
+#include <linux/string.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/timekeeping.h>
+#include <net/ipv6.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
 
 #include "netatop_glue.h"
 #include "../include/netatop.h"
@@ -24,9 +42,169 @@ static_assert(sizeof(struct netpertask) == 96);
 static_assert(offsetof(struct netpertask, btime) == 8);
 static_assert(offsetof(struct netpertask, command) == 16);
 static_assert(offsetof(struct netpertask, tc) == 32);
+/* The Rust mirror (packet.rs) checks the same sizes. */
+static_assert(sizeof(struct netatop_pkt) == 96);
+static_assert(sizeof(struct netatop_task_names) == 40);
 
 /* Set before anything is registered, cleared after everything is gone. */
 static const void *netatop_ctx;
+
+/* Fills @pkt from @skb; all reads are bounds-checked. */
+static void netatop_glue_summarise(const struct sk_buff *skb,
+				   const struct nf_hook_state *state,
+				   struct netatop_pkt *pkt)
+{
+	const struct net_device *dev;
+	unsigned int thoff = 0;
+	u8 proto;
+
+	memset(pkt, 0, sizeof(*pkt));
+	pkt->dir = state->hook == NF_INET_LOCAL_OUT ? NETATOP_DIR_OUT : NETATOP_DIR_IN;
+	dev = pkt->dir == NETATOP_DIR_OUT ? state->out : state->in;
+	if (!dev)
+		dev = skb->dev;
+	pkt->netns = state->net->net_cookie;
+	pkt->now = get_jiffies_64();
+	pkt->len = skb->len;
+	if (dev) {
+		pkt->mtu = READ_ONCE(dev->mtu);
+		pkt->hh_len = dev->hard_header_len;
+	}
+	pkt->segs = skb_is_gso(skb) ? max_t(u16, skb_shinfo(skb)->gso_segs, 1) : 1;
+	pkt->family = state->pf;
+
+	if (state->pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		memcpy(pkt->saddr, &iph->saddr, sizeof(iph->saddr));
+		memcpy(pkt->daddr, &iph->daddr, sizeof(iph->daddr));
+		proto = iph->protocol;
+		thoff = skb_network_offset(skb) + iph->ihl * 4;
+		if (ntohs(iph->frag_off) & IP_OFFSET)
+			proto = NETATOP_PROTO_UNKNOWN;	/* no transport header */
+	} else {
+		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+		__be16 frag_off = 0;
+		int off;
+
+		memcpy(pkt->saddr, &ip6h->saddr, sizeof(ip6h->saddr));
+		memcpy(pkt->daddr, &ip6h->daddr, sizeof(ip6h->daddr));
+		proto = ip6h->nexthdr;
+		off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h),
+				       &proto, &frag_off);
+		if (off < 0 || (frag_off & htons(~0x7)))
+			proto = NETATOP_PROTO_UNKNOWN;
+		else
+			thoff = off;
+	}
+
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr _th;
+		const struct tcphdr *th;
+
+		th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+		if (th) {
+			pkt->sport = ntohs(th->source);
+			pkt->dport = ntohs(th->dest);
+			pkt->hdr_len = thoff - skb_network_offset(skb) + th->doff * 4;
+		} else {
+			proto = NETATOP_PROTO_UNKNOWN;
+		}
+	} else if (proto == IPPROTO_UDP) {
+		struct udphdr _uh;
+		const struct udphdr *uh;
+
+		uh = skb_header_pointer(skb, thoff, sizeof(_uh), &_uh);
+		if (uh) {
+			pkt->sport = ntohs(uh->source);
+			pkt->dport = ntohs(uh->dest);
+			pkt->hdr_len = thoff - skb_network_offset(skb) + sizeof(*uh);
+		} else {
+			proto = NETATOP_PROTO_UNKNOWN;
+		}
+	}
+	pkt->proto = proto;
+
+	if (skb->sk)
+		pkt->tcp_state = READ_ONCE(skb->sk->sk_state);
+
+	if (pkt->dir == NETATOP_DIR_OUT && in_task()) {
+		pkt->in_task = 1;
+		pkt->tgid = current->tgid;
+		pkt->pid = current->pid;
+		pkt->thread_start = current->start_boottime;
+		/* Hooks run under rcu_read_lock(): the leader cannot be freed. */
+		pkt->leader_start = READ_ONCE(current->group_leader)->start_boottime;
+	}
+}
+
+static unsigned int netatop_glue_hook(void *priv, struct sk_buff *skb,
+				      const struct nf_hook_state *state)
+{
+	struct netatop_pkt pkt;
+
+	netatop_glue_summarise(skb, state, &pkt);
+	netatop_rs_packet(priv, &pkt);
+	return NF_ACCEPT;
+}
+
+/* .priv is set to the context before registration. */
+static struct nf_hook_ops netatop_hook_ops[] = {
+	{
+		.hook		= netatop_glue_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP_PRI_FIRST,
+	},
+	{
+		.hook		= netatop_glue_hook,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP_PRI_FIRST,
+	},
+	{
+		.hook		= netatop_glue_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= NF_IP6_PRI_FIRST,
+	},
+	{
+		.hook		= netatop_glue_hook,
+		.pf		= NFPROTO_IPV6,
+		.hooknum	= NF_INET_LOCAL_IN,
+		.priority	= NF_IP6_PRI_FIRST,
+	},
+};
+
+static int __net_init netatop_glue_net_init(struct net *net)
+{
+	return nf_register_net_hooks(net, netatop_hook_ops, ARRAY_SIZE(netatop_hook_ops));
+}
+
+static void __net_exit netatop_glue_net_exit(struct net *net)
+{
+	nf_unregister_net_hooks(net, netatop_hook_ops, ARRAY_SIZE(netatop_hook_ops));
+}
+
+/* Hooks in every network namespace, including those created later. */
+static struct pernet_operations netatop_net_ops = {
+	.init	= netatop_glue_net_init,
+	.exit	= netatop_glue_net_exit,
+};
+
+void netatop_glue_current_names(struct netatop_task_names *names)
+{
+	struct task_struct *leader;
+	struct timespec64 boot;
+
+	rcu_read_lock();
+	leader = READ_ONCE(current->group_leader);
+	strscpy_pad(names->leader_comm, leader->comm, sizeof(names->leader_comm));
+	rcu_read_unlock();
+	strscpy_pad(names->thread_comm, current->comm, sizeof(names->thread_comm));
+	getboottime64(&boot);
+	names->boot_sec = boot.tv_sec;
+}
 
 static int netatop_glue_get(struct sock *sk, int cmd, void __user *user, int *len)
 {
@@ -49,6 +227,7 @@ static int netatop_glue_proc_show(struct seq_file *m, void *v)
 int netatop_glue_register(const void *ctx)
 {
 	struct proc_dir_entry *pde;
+	unsigned int i;
 	int err;
 
 	WRITE_ONCE(netatop_ctx, ctx);
@@ -64,8 +243,16 @@ int netatop_glue_register(const void *ctx)
 	if (err)
 		goto out_proc;
 
+	for (i = 0; i < ARRAY_SIZE(netatop_hook_ops); i++)
+		netatop_hook_ops[i].priv = (void *)ctx;
+	err = register_pernet_subsys(&netatop_net_ops);
+	if (err)
+		goto out_sockopt;
+
 	return 0;
 
+out_sockopt:
+	nf_unregister_sockopt(&netatop_sockopts);
 out_proc:
 	remove_proc_entry("netatop", NULL);
 out_ctx:
@@ -75,6 +262,9 @@ out_ctx:
 
 void netatop_glue_unregister(void)
 {
+	/* Unhooks every namespace, then waits for hooks still running. */
+	unregister_pernet_subsys(&netatop_net_ops);
+	synchronize_net();
 	/* Waits for in-flight getsockopt callers (they also pin the module). */
 	nf_unregister_sockopt(&netatop_sockopts);
 	/* Waits for in-flight readers of /proc/netatop. */

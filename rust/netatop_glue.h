@@ -18,10 +18,53 @@ struct seq_file;
 /* Number of getsockopt commands from NETATOP_BASE_CTL on. */
 #define NETATOP_NR_CMDS 6
 
+/* Packet directions (struct netatop_pkt.dir). */
+#define NETATOP_DIR_OUT 0	/* NF_INET_LOCAL_OUT: sent by this host */
+#define NETATOP_DIR_IN	1	/* NF_INET_LOCAL_IN: received by this host */
+
+/* netatop_pkt.proto when the transport header could not be read. */
+#define NETATOP_PROTO_UNKNOWN 0xff
+
+/*
+ * A packet, summarised by the hook for the Rust accounting code: plain data
+ * only, no kernel pointers. 96 bytes; mirrored by `Packet` in packet.rs.
+ */
+struct netatop_pkt {
+	__u64 netns;		/* net->net_cookie of the hook's namespace */
+	__u64 now;		/* jiffies_64 */
+	__u64 leader_start;	/* in_task: current's group leader start, ns since boot */
+	__u64 thread_start;	/* in_task: current's start, ns since boot */
+	__u8  saddr[16];	/* IPv4: first 4 bytes; network byte order */
+	__u8  daddr[16];
+	__u32 len;		/* skb->len: IP header and payload */
+	__u32 mtu;		/* MTU of the device */
+	__s32 tgid;		/* in_task: current->tgid (initial pid namespace) */
+	__s32 pid;		/* in_task: current->pid (initial pid namespace) */
+	__u16 sport;		/* host byte order; TCP and UDP only */
+	__u16 dport;
+	__u16 hh_len;		/* hard_header_len of the device */
+	__u16 segs;		/* wire segments: gso_segs of a GSO/GRO packet, else 1 */
+	__u8  family;		/* NFPROTO_IPV4 or NFPROTO_IPV6 */
+	__u8  proto;		/* transport protocol (after IPv6 extension headers) */
+	__u8  dir;		/* NETATOP_DIR_* */
+	__u8  in_task;		/* LOCAL_OUT in process context: current is the sender */
+	__u8  tcp_state;	/* skb->sk->sk_state, 0 without a socket */
+	__u8  pad;
+	__u16 hdr_len;		/* IP + transport header bytes (TCP and UDP) */
+};
+
+/* Names and start time of the current task, read when it is first seen. */
+struct netatop_task_names {
+	char  leader_comm[16];	/* comm of the thread group leader */
+	char  thread_comm[16];	/* comm of the current thread */
+	__u64 boot_sec;		/* wall-clock time of boot, seconds (as /proc/stat btime) */
+};
+
 /* Implemented in C, called by Rust. */
 
 /*
- * Registers /proc/netatop and the getsockopt range. @ctx is handed back to
+ * Registers the netfilter hooks (IPv4 and IPv6, LOCAL_IN and LOCAL_OUT, in
+ * every network namespace), /proc/netatop and the getsockopt range. @ctx is handed back to
  * every callback below and must stay valid until netatop_glue_unregister()
  * has returned. Returns 0 or a negative errno; on error nothing stays
  * registered.
@@ -31,7 +74,13 @@ int netatop_glue_register(const void *ctx);
 /* Undoes netatop_glue_register(); on return no callback runs or will run. */
 void netatop_glue_unregister(void);
 
+/* Fills @names for the current task (process context only). */
+void netatop_glue_current_names(struct netatop_task_names *names);
+
 /* Implemented in Rust, called by C. */
+
+/* Accounts one packet; runs in the netfilter hooks (softirq or process context). */
+void netatop_rs_packet(const void *ctx, const struct netatop_pkt *pkt);
 
 /* getsockopt handler: @len is the kernel copy of the caller's optlen. */
 int netatop_rs_getsockopt(const void *ctx, int cmd, void __user *user, int *len);

@@ -8,31 +8,42 @@
 //! netatopd read its counters.
 //!
 //! The crate holds all state and logic. A thin C object (`netatop_glue.c`)
-//! registers with the kernel APIs that have no Rust abstraction yet (the
-//! sockopt range and procfs) and forwards each call to the `#[no_mangle]`
+//! registers with the kernel APIs that have no Rust abstraction yet
+//! (netfilter hooks, the sockopt range and procfs), summarises each packet
+//! into a plain struct, and forwards each call to the `#[no_mangle]`
 //! entry points in [`glue`].
 //!
 //! One file per concept:
 //! - [`glue`]: the C boundary (the only place with FFI and raw pointers),
+//! - [`packet`]: the packet summary the hooks hand over,
+//! - [`accounting`]: the per-packet algorithm,
+//! - [`sockinfo`]: connections, [`taskinfo`]: processes and threads,
+//! - [`hash`], [`limits`]: table hashing and memory caps,
 //! - [`state`]: the module's shared state,
 //! - [`stats`]: global counters,
 //! - [`sockopt`]: the getsockopt commands,
 //! - [`procfs`]: the `/proc/netatop` text,
-//! - [`uapi`]: the user ABI (command numbers).
+//! - [`uapi`]: the user ABI.
 
 #![crate_name = "netatop"]
 
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
+mod accounting;
 mod glue;
+mod hash;
+mod limits;
+mod packet;
 mod procfs;
+mod sockinfo;
 mod sockopt;
 mod state;
 mod stats;
+mod taskinfo;
 mod uapi;
 
-use state::Netatop;
+use state::{Config, Netatop};
 
 module! {
     type: NetatopModule,
@@ -40,7 +51,28 @@ module! {
     authors: ["netatop-rs developers"],
     description: "Per-process and per-thread network accounting for atop (netatop-rs)",
     license: "GPL",
+    params: {
+        sockinfo_limit_kb: u32 {
+            default: 4096,
+            description: "Memory cap of the connection table, KiB (past it: unidentified)",
+        },
+        taskinfo_limit_kb: u32 {
+            default: 2048,
+            description: "Memory cap of the process/thread table, KiB",
+        },
+        sock_hash_bits: u32 {
+            default: 15,
+            description: "log2 of the number of connection hash buckets (8..20)",
+        },
+        task_hash_bits: u32 {
+            default: 12,
+            description: "log2 of the number of process/thread hash buckets (8..20)",
+        },
+    },
 }
+
+/// Valid range of the hash-size parameters.
+const HASH_BITS: core::ops::RangeInclusive<u32> = 8..=20;
 
 /// The loaded module.
 ///
@@ -52,7 +84,18 @@ struct NetatopModule {
 
 impl kernel::Module for NetatopModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let state = Arc::new(Netatop::new(), GFP_KERNEL)?;
+        let cfg = Config {
+            sock_hash_bits: module_parameters::sock_hash_bits.value(),
+            task_hash_bits: module_parameters::task_hash_bits.value(),
+            sockinfo_limit_kb: module_parameters::sockinfo_limit_kb.value(),
+            taskinfo_limit_kb: module_parameters::taskinfo_limit_kb.value(),
+            seed: glue::random_seed(),
+        };
+        if !HASH_BITS.contains(&cfg.sock_hash_bits) || !HASH_BITS.contains(&cfg.task_hash_bits) {
+            pr_err!("sock_hash_bits and task_hash_bits must be within 8..20\n");
+            return Err(EINVAL);
+        }
+        let state = Arc::new(Netatop::new(&cfg)?, GFP_KERNEL)?;
         let registration = glue::Registration::register(state)?;
         pr_info!("netatop-rs {} loaded\n", uapi::VERSION);
         Ok(Self {

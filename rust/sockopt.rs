@@ -3,11 +3,16 @@
 //! The getsockopt commands of the netatop ABI.
 
 use kernel::prelude::*;
-use kernel::uaccess::UserPtr;
+use kernel::transmute::AsBytes;
+use kernel::uaccess::{UserPtr, UserSlice};
 
 use crate::glue;
 use crate::state::Netatop;
-use crate::uapi::Command;
+use crate::taskinfo::TaskKind;
+use crate::uapi::{Command, NetPerTask};
+
+/// Size of the `id` field that every counter command reads first.
+const ID_LEN: usize = core::mem::size_of::<i32>();
 
 /// Handles one getsockopt call.
 ///
@@ -16,9 +21,10 @@ use crate::uapi::Command;
 ///
 /// Errors: `EPERM` without `CAP_NET_ADMIN` in the initial user namespace
 /// (checked first, for every command); `EINVAL` for a command outside the
-/// range or an optlen too short for a pid; `EOPNOTSUPP` for commands this
-/// version does not implement yet.
-pub(crate) fn getsockopt(_state: &Netatop, cmd: c_int, _user: UserPtr, len: &mut c_int) -> Result {
+/// range or an optlen shorter than a pid (negative included); `EFAULT` for a
+/// bad buffer; `ESRCH` for an unknown process or thread; `EOPNOTSUPP` for
+/// commands this version does not implement yet.
+pub(crate) fn getsockopt(state: &Netatop, cmd: c_int, user: UserPtr, len: &mut c_int) -> Result {
     if !glue::capable_net_admin() {
         return Err(EPERM);
     }
@@ -26,13 +32,47 @@ pub(crate) fn getsockopt(_state: &Netatop, cmd: c_int, _user: UserPtr, len: &mut
     match cmd {
         Command::Probe => Ok(()),
         Command::ForceGc | Command::EmptyExit => Err(EOPNOTSUPP),
-        Command::GetcntExit | Command::GetcntTgid | Command::GetcntPid => {
-            // A negative optlen is refused too (the original let it through
-            // as a huge unsigned value).
-            if *len < 4 {
-                return Err(EINVAL);
-            }
+        Command::GetcntExit => {
+            answer_len(*len)?;
             Err(EOPNOTSUPP)
         }
+        Command::GetcntTgid | Command::GetcntPid => {
+            let n = answer_len(*len)?;
+            let id = read_id(user)?;
+            let kind = if cmd == Command::GetcntTgid {
+                TaskKind::Group
+            } else {
+                TaskKind::Thread
+            };
+            let task = state.tasks.lookup(id, kind).ok_or(ESRCH)?;
+            write_answer(user, &task.netpertask(), n)?;
+            // CAST: `n` is at most 96.
+            *len = n as c_int;
+            Ok(())
+        }
     }
+}
+
+/// The number of bytes to copy each way: optlen clamped to the size of
+/// `struct netpertask`. A negative optlen, or one too short for a pid, is
+/// refused (the original let a negative one through as a huge unsigned).
+fn answer_len(len: c_int) -> Result<usize> {
+    let len = usize::try_from(len).map_err(|_| EINVAL)?;
+    if len < ID_LEN {
+        return Err(EINVAL);
+    }
+    Ok(len.min(core::mem::size_of::<NetPerTask>()))
+}
+
+/// Reads the `id` the caller asks about.
+fn read_id(user: UserPtr) -> Result<i32> {
+    let mut id = [0u8; ID_LEN];
+    UserSlice::new(user, ID_LEN).reader().read_slice(&mut id)?;
+    Ok(i32::from_ne_bytes(id))
+}
+
+/// Copies the first `n` bytes of `npt` to the caller.
+fn write_answer(user: UserPtr, npt: &NetPerTask, n: usize) -> Result {
+    let bytes = npt.as_bytes().get(..n).ok_or(EINVAL)?;
+    UserSlice::new(user, n).writer().write_slice(bytes)
 }

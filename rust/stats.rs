@@ -4,19 +4,14 @@
 
 use kernel::sync::atomic::{Atomic, Relaxed};
 
-/// Counters shared by every CPU; updated with relaxed atomics, read as a
-/// snapshot that is exact per counter (not across counters).
+use crate::packet::{Direction, Proto};
+
+/// Global packet counters, updated lock-free from every CPU.
 pub(crate) struct Stats {
-    tcpsndpacks: Atomic<u64>,
-    tcprcvpacks: Atomic<u64>,
-    udpsndpacks: Atomic<u64>,
-    udprcvpacks: Atomic<u64>,
-    unident_tcpsndpacks: Atomic<u64>,
-    unident_tcprcvpacks: Atomic<u64>,
-    unident_udpsndpacks: Atomic<u64>,
-    unident_udprcvpacks: Atomic<u64>,
-    icmpsndpacks: Atomic<u64>,
-    icmprcvpacks: Atomic<u64>,
+    /// Packets by protocol class and direction: TCP, UDP, ICMP, other.
+    packets: [[Atomic<u64>; 2]; 4],
+    /// Packets never attributed to a process: TCP, UDP.
+    unident: [[Atomic<u64>; 2]; 2],
 }
 
 /// A copy of the global counters plus the table sizes, for `/proc/netatop`.
@@ -44,36 +39,61 @@ pub(crate) struct Snapshot {
     pub(crate) nre: u64,
 }
 
+fn proto_index(proto: Proto) -> usize {
+    match proto {
+        Proto::Tcp => 0,
+        Proto::Udp => 1,
+        Proto::Icmp => 2,
+        Proto::Other => 3,
+    }
+}
+
+fn dir_index(dir: Direction) -> usize {
+    match dir {
+        Direction::Send => 0,
+        Direction::Receive => 1,
+    }
+}
+
 impl Stats {
     /// All counters at zero.
     pub(crate) const fn new() -> Self {
         Self {
-            tcpsndpacks: Atomic::new(0),
-            tcprcvpacks: Atomic::new(0),
-            udpsndpacks: Atomic::new(0),
-            udprcvpacks: Atomic::new(0),
-            unident_tcpsndpacks: Atomic::new(0),
-            unident_tcprcvpacks: Atomic::new(0),
-            unident_udpsndpacks: Atomic::new(0),
-            unident_udprcvpacks: Atomic::new(0),
-            icmpsndpacks: Atomic::new(0),
-            icmprcvpacks: Atomic::new(0),
+            packets: [const { [const { Atomic::new(0) }; 2] }; 4],
+            unident: [const { [const { Atomic::new(0) }; 2] }; 2],
         }
+    }
+
+    /// Counts `packets` of `proto` in direction `dir`.
+    pub(crate) fn packets(&self, proto: Proto, dir: Direction, packets: u64) {
+        self.packets[proto_index(proto)][dir_index(dir)].add(packets, Relaxed);
+    }
+
+    /// Counts `packets` that no process will ever be charged for.
+    pub(crate) fn unident(&self, proto: Proto, dir: Direction, packets: u64) {
+        let p = match proto {
+            Proto::Tcp => 0,
+            Proto::Udp => 1,
+            Proto::Icmp | Proto::Other => return,
+        };
+        self.unident[p][dir_index(dir)].add(packets, Relaxed);
     }
 
     /// Reads every counter; the table sizes are left at zero for the caller.
     pub(crate) fn snapshot(&self) -> Snapshot {
+        let p = |i: usize, d: usize| self.packets[i][d].load(Relaxed);
+        let u = |i: usize, d: usize| self.unident[i][d].load(Relaxed);
         Snapshot {
-            tcpsndpacks: self.tcpsndpacks.load(Relaxed),
-            tcprcvpacks: self.tcprcvpacks.load(Relaxed),
-            udpsndpacks: self.udpsndpacks.load(Relaxed),
-            udprcvpacks: self.udprcvpacks.load(Relaxed),
-            unident_tcpsndpacks: self.unident_tcpsndpacks.load(Relaxed),
-            unident_tcprcvpacks: self.unident_tcprcvpacks.load(Relaxed),
-            unident_udpsndpacks: self.unident_udpsndpacks.load(Relaxed),
-            unident_udprcvpacks: self.unident_udprcvpacks.load(Relaxed),
-            icmpsndpacks: self.icmpsndpacks.load(Relaxed),
-            icmprcvpacks: self.icmprcvpacks.load(Relaxed),
+            tcpsndpacks: p(0, 0),
+            tcprcvpacks: p(0, 1),
+            udpsndpacks: p(1, 0),
+            udprcvpacks: p(1, 1),
+            icmpsndpacks: p(2, 0),
+            icmprcvpacks: p(2, 1),
+            unident_tcpsndpacks: u(0, 0),
+            unident_tcprcvpacks: u(0, 1),
+            unident_udpsndpacks: u(1, 0),
+            unident_udprcvpacks: u(1, 1),
             ..Snapshot::default()
         }
     }

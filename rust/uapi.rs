@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The user ABI shared with atop: command numbers (see `include/netatop.h`).
+//! The user ABI shared with atop (see `include/netatop.h`).
 
 use kernel::prelude::*;
 
@@ -43,3 +43,38 @@ impl Command {
         })
     }
 }
+
+/// Length of a command name (`COMLEN`), including the terminating NUL.
+pub(crate) const COMLEN: usize = 16;
+
+/// The answer to GETCNT_EXIT, GETCNT_TGID and GETCNT_PID
+/// (`struct netpertask`, 96 bytes on 64-bit).
+///
+/// Every byte is a named field (the C struct's implicit padding after `id`
+/// is `pad` here and always zero), so no uninitialised byte can reach user
+/// space.
+#[repr(C)]
+pub(crate) struct NetPerTask {
+    /// tgid or tid.
+    pub(crate) id: i32,
+    /// Padding, zero.
+    pub(crate) pad: [u8; 4],
+    /// Start time, seconds since the epoch (`unsigned long`).
+    pub(crate) btime: u64,
+    /// Command name, NUL-terminated.
+    pub(crate) command: [u8; COMLEN],
+    /// `struct taskcount`: tcp snd packs/bytes, tcp rcv packs/bytes, then udp.
+    pub(crate) tc: [u64; 8],
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<NetPerTask>() == 96);
+    assert!(core::mem::offset_of!(NetPerTask, btime) == 8);
+    assert!(core::mem::offset_of!(NetPerTask, command) == 16);
+    assert!(core::mem::offset_of!(NetPerTask, tc) == 32);
+};
+
+// SAFETY: `NetPerTask` is `repr(C)` with only integer and byte-array fields
+// whose sizes add up to its size (asserted above): it has no padding, so all
+// of its bytes are initialised.
+unsafe impl kernel::transmute::AsBytes for NetPerTask {}

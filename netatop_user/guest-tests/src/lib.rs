@@ -36,3 +36,143 @@ pub fn run(cmd: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+/// Path of the traffic generator built with these tests: next to the test
+/// binary's `deps/` directory.
+pub fn traffic_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    dir.join("netatop-traffic")
+}
+
+/// Link-layer bytes netatop adds per packet on loopback and veth: the
+/// 14-byte Ethernet header plus 4 bytes of frame check sequence.
+pub const LINK_BYTES: u64 = 18;
+
+/// A running `netatop-traffic` process that has finished its traffic.
+pub struct Traffic {
+    child: Child,
+    _stdout: BufReader<ChildStdout>,
+    /// `key=value` pairs from its `ready` lines.
+    pub info: HashMap<String, String>,
+}
+
+impl Traffic {
+    /// Starts `netatop-traffic ARGS` (in network namespace `netns` if given)
+    /// and waits until it has printed `ready` (traffic may still be flowing).
+    pub fn start(netns: Option<&str>, args: &[&str]) -> Self {
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(traffic_bin());
+                c
+            }
+            None => Command::new(traffic_bin()),
+        };
+        let mut child = cmd
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn netatop-traffic");
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut t = Traffic {
+            child,
+            _stdout: stdout,
+            info: HashMap::new(),
+        };
+        t.read_until("ready");
+        t
+    }
+
+    fn read_until(&mut self, what: &str) {
+        loop {
+            let mut line = String::new();
+            let n = self
+                ._stdout
+                .read_line(&mut line)
+                .expect("read netatop-traffic");
+            assert!(n > 0, "netatop-traffic exited before '{what}'");
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("ready") {
+                for kv in rest.split_whitespace() {
+                    if let Some((k, v)) = kv.split_once('=') {
+                        self.info.insert(k.to_owned(), v.to_owned());
+                    }
+                }
+            }
+            if line.starts_with(what) {
+                return;
+            }
+        }
+    }
+
+    /// Waits until the process has made all its traffic.
+    pub fn wait_done(&mut self) -> &mut Self {
+        self.read_until("done");
+        self
+    }
+
+    /// A value of its `ready` line.
+    pub fn get(&self, key: &str) -> i32 {
+        self.info
+            .get(key)
+            .unwrap_or_else(|| panic!("no '{key}' in {:?}", self.info))
+            .parse()
+            .unwrap()
+    }
+
+    /// Lets the process exit and reaps it.
+    pub fn finish(mut self) {
+        drop(self.child.stdin.take());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "netatop-traffic failed: {status}");
+    }
+}
+
+/// A network namespace made for one test, deleted on drop.
+pub struct Netns {
+    /// Its name for `ip netns`.
+    pub name: String,
+}
+
+impl Netns {
+    /// Creates namespace `name` with loopback up.
+    pub fn new(name: &str) -> Self {
+        let _ = Command::new("ip")
+            .args(["netns", "del", name])
+            .stderr(Stdio::null())
+            .status();
+        run("ip", &["netns", "add", name]);
+        run("ip", &["-n", name, "link", "set", "lo", "up"]);
+        Netns {
+            name: name.to_owned(),
+        }
+    }
+
+    /// Runs `ip -n NAME ARGS...`.
+    pub fn ip(&self, args: &[&str]) {
+        let mut all = vec!["-n", &self.name];
+        all.extend_from_slice(args);
+        run("ip", &all);
+    }
+
+    /// Runs `ip netns exec NAME CMD ARGS...` and returns its stdout.
+    pub fn exec(&self, cmd: &str, args: &[&str]) -> String {
+        let mut all = vec!["netns", "exec", &self.name, cmd];
+        all.extend_from_slice(args);
+        run("ip", &all)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}

@@ -1,0 +1,252 @@
+//! Traffic generator for the in-guest tests: each mode makes a known amount
+//! of traffic, prints `ready ...` lines with what the test needs (pids, tids,
+//! ports), then `done`, and waits for its stdin to close before exiting, so
+//! that the test can read the counters of a live process.
+//!
+//! Modes:
+//! - `udp-echo-server ADDR COUNT`: bind ADDR:0, print the port, answer COUNT datagrams.
+//! - `udp-client ADDR PORT COUNT SIZE`: COUNT ping-pongs of SIZE bytes.
+//! - `udp-sink ADDR PORT COUNT`: receive COUNT datagrams, never send.
+//! - `udp-blast ADDR PORT COUNT SIZE`: sendto COUNT datagrams, expect nothing back.
+//! - `tcp-server ADDR`: accept one connection, read to EOF of the request
+//!   length, reply "ok".
+//! - `tcp-client ADDR PORT BYTES`: connect, send BYTES, read the reply.
+//! - `threads ADDR PORT N1 N2 SIZE`: two threads, each its own socket, sending N1 and N2.
+//! - `fork ADDR PORT N1 N2 SIZE`: send N1 on a socket, fork; the child sends N2 on it.
+
+use std::io::{BufRead, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::str::FromStr;
+
+fn arg<T: FromStr>(args: &[String], i: usize, what: &str) -> T {
+    args.get(i)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("argument {i} ({what}) missing or invalid: {args:?}"))
+}
+
+fn gettid() -> i32 {
+    // SAFETY: plain system call.
+    unsafe { libc::gettid() }
+}
+
+/// Prints `done` and waits until the test closes our stdin.
+fn done_and_wait() {
+    println!("done");
+    std::io::stdout().flush().unwrap();
+    let mut line = String::new();
+    while std::io::stdin().lock().read_line(&mut line).unwrap_or(0) > 0 {
+        line.clear();
+    }
+}
+
+fn ready(what: &str) {
+    println!("ready {what}");
+    std::io::stdout().flush().unwrap();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = args.first().map(String::as_str).unwrap_or("");
+    let addr = || -> std::net::IpAddr { arg(&args, 1, "address") };
+    match mode {
+        "udp-echo-server" => {
+            let count: usize = arg(&args, 2, "count");
+            let sock = UdpSocket::bind(SocketAddr::new(addr(), 0)).unwrap();
+            ready(&format!(
+                "pid={} port={}",
+                std::process::id(),
+                sock.local_addr().unwrap().port()
+            ));
+            let mut buf = vec![0u8; 65536];
+            for _ in 0..count {
+                let (n, peer) = sock.recv_from(&mut buf).unwrap();
+                sock.send_to(&buf[..n], peer).unwrap();
+            }
+            done_and_wait();
+        }
+        "udp-client" => {
+            let (port, count, size): (u16, usize, usize) = (
+                arg(&args, 2, "port"),
+                arg(&args, 3, "count"),
+                arg(&args, 4, "size"),
+            );
+            let server = SocketAddr::new(addr(), port);
+            let bind = SocketAddr::new(
+                if server.is_ipv4() {
+                    "0.0.0.0".parse().unwrap()
+                } else {
+                    "::".parse().unwrap()
+                },
+                0,
+            );
+            let sock = UdpSocket::bind(bind).unwrap();
+            ready(&format!(
+                "pid={} port={}",
+                std::process::id(),
+                sock.local_addr().unwrap().port()
+            ));
+            let payload = vec![0x5au8; size];
+            let mut buf = vec![0u8; 65536];
+            for _ in 0..count {
+                sock.send_to(&payload, server).unwrap();
+                let (n, _) = sock.recv_from(&mut buf).unwrap();
+                assert_eq!(n, size);
+            }
+            done_and_wait();
+        }
+        "udp-sink" => {
+            let (port, count): (u16, usize) = (arg(&args, 2, "port"), arg(&args, 3, "count"));
+            let sock = UdpSocket::bind(SocketAddr::new(addr(), port)).unwrap();
+            ready(&format!(
+                "pid={} port={}",
+                std::process::id(),
+                sock.local_addr().unwrap().port()
+            ));
+            let mut buf = vec![0u8; 65536];
+            for _ in 0..count {
+                sock.recv_from(&mut buf).unwrap();
+            }
+            done_and_wait();
+        }
+        "udp-blast" => {
+            let (port, count, size): (u16, usize, usize) = (
+                arg(&args, 2, "port"),
+                arg(&args, 3, "count"),
+                arg(&args, 4, "size"),
+            );
+            let to = SocketAddr::new(addr(), port);
+            let sock = UdpSocket::bind(SocketAddr::new(
+                if to.is_ipv4() {
+                    "0.0.0.0".parse().unwrap()
+                } else {
+                    "::".parse().unwrap()
+                },
+                0,
+            ))
+            .unwrap();
+            ready(&format!(
+                "pid={} port={}",
+                std::process::id(),
+                sock.local_addr().unwrap().port()
+            ));
+            let payload = vec![0x5au8; size];
+            for _ in 0..count {
+                sock.send_to(&payload, to).unwrap();
+            }
+            done_and_wait();
+        }
+        "tcp-server" => {
+            let listener = TcpListener::bind(SocketAddr::new(addr(), 0)).unwrap();
+            ready(&format!(
+                "pid={} port={}",
+                std::process::id(),
+                listener.local_addr().unwrap().port()
+            ));
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut len = [0u8; 8];
+            conn.read_exact(&mut len).unwrap();
+            let mut left = u64::from_be_bytes(len);
+            let mut buf = vec![0u8; 65536];
+            while left > 0 {
+                let n = conn.read(&mut buf).unwrap();
+                assert!(n > 0, "early EOF");
+                left -= n as u64;
+            }
+            conn.write_all(b"ok").unwrap();
+            done_and_wait();
+        }
+        "tcp-client" => {
+            let (port, bytes): (u16, u64) = (arg(&args, 2, "port"), arg(&args, 3, "bytes"));
+            let mut conn = TcpStream::connect(SocketAddr::new(addr(), port)).unwrap();
+            ready(&format!(
+                "pid={} port={}",
+                std::process::id(),
+                conn.local_addr().unwrap().port()
+            ));
+            conn.write_all(&bytes.to_be_bytes()).unwrap();
+            let chunk = vec![0xa5u8; 65536];
+            let mut left = bytes;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                conn.write_all(&chunk[..n]).unwrap();
+                left -= n as u64;
+            }
+            let mut reply = [0u8; 2];
+            conn.read_exact(&mut reply).unwrap();
+            assert_eq!(&reply, b"ok");
+            done_and_wait();
+        }
+        "threads" => {
+            let (port, n1, n2, size): (u16, usize, usize, usize) = (
+                arg(&args, 2, "port"),
+                arg(&args, 3, "n1"),
+                arg(&args, 4, "n2"),
+                arg(&args, 5, "size"),
+            );
+            let to = SocketAddr::new(addr(), port);
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+            let go_rx = std::sync::Arc::new(std::sync::Mutex::new(go_rx));
+            let mut handles = Vec::new();
+            for n in [n1, n2] {
+                let tx = tx.clone();
+                let go_rx = go_rx.clone();
+                handles.push(std::thread::spawn(move || {
+                    let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
+                    let payload = vec![1u8; size];
+                    for _ in 0..n {
+                        sock.send_to(&payload, to).unwrap();
+                    }
+                    tx.send(gettid()).unwrap();
+                    // Stay alive until the test has read the counters.
+                    let _ = go_rx.lock().unwrap().recv();
+                }));
+            }
+            let tids: Vec<i32> = (0..2).map(|_| rx.recv().unwrap()).collect();
+            ready(&format!(
+                "pid={} tid1={} tid2={}",
+                std::process::id(),
+                tids[0],
+                tids[1]
+            ));
+            done_and_wait();
+            drop(go_tx);
+            for h in handles {
+                h.join().unwrap();
+            }
+        }
+        "fork" => {
+            let (port, n1, n2, size): (u16, usize, usize, usize) = (
+                arg(&args, 2, "port"),
+                arg(&args, 3, "n1"),
+                arg(&args, 4, "n2"),
+                arg(&args, 5, "size"),
+            );
+            let to = SocketAddr::new(addr(), port);
+            let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
+            let payload = vec![2u8; size];
+            for _ in 0..n1 {
+                sock.send_to(&payload, to).unwrap();
+            }
+            ready(&format!("parent={}", std::process::id()));
+            // SAFETY: single-threaded process; the child continues normally.
+            let child = unsafe { libc::fork() };
+            assert!(child >= 0);
+            if child == 0 {
+                for _ in 0..n2 {
+                    sock.send_to(&payload, to).unwrap();
+                }
+                ready(&format!("child={}", std::process::id()));
+                done_and_wait();
+                std::process::exit(0);
+            }
+            let mut status = 0;
+            // SAFETY: waiting for our own child.
+            unsafe { libc::waitpid(child, &mut status, 0) };
+        }
+        _ => {
+            eprintln!("unknown mode {mode:?}; see the source for the modes");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The per-packet algorithm: find the connection, bind it to the sender,
+//! count.
+//!
+//! Runs in the netfilter hooks, in softirq or process context, under
+//! `rcu_read_lock`: it never sleeps, allocates only with `GFP_ATOMIC`, and a
+//! failed allocation or a full table only makes the packet "unidentified".
+
+use crate::glue;
+use crate::packet::{Direction, Packet, Proto};
+use crate::sockinfo::{SockInfo, SockKey};
+use crate::state::Netatop;
+use crate::taskinfo::{TaskId, TaskKind};
+
+/// Nanoseconds per second.
+const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+impl Netatop {
+    /// Accounts one packet.
+    pub(crate) fn packet(&self, pkt: &Packet) {
+        let dir = pkt.direction();
+        let proto = pkt.proto();
+        let segs = pkt.segments();
+        self.stats.packets(proto, dir, segs);
+        let Some(key) = SockKey::of(pkt) else {
+            return;
+        };
+        let bytes = pkt.wire_bytes();
+
+        let mut chain = self.socks.bucket(&key).lock();
+        let Some(si) = chain.find_or_insert(&key, || self.socks.make(key, pkt.now)) else {
+            // Table full or out of memory: nobody can ever be charged.
+            self.stats.unident(proto, dir, segs);
+            return;
+        };
+        si.lastact = pkt.now;
+        if proto == Proto::Tcp && pkt.tcp_state != 0 {
+            si.last_state = pkt.tcp_state;
+        }
+        if pkt.in_task() {
+            self.bind(si, pkt);
+        }
+        match &si.group {
+            Some(group) => {
+                group.counters.add(proto, dir, segs, bytes);
+                if let Some(thread) = &si.thread {
+                    thread.counters.add(proto, dir, segs, bytes);
+                }
+            }
+            None => si.add_unbound(dir, segs, bytes),
+        }
+    }
+
+    /// Binds `si` to the sending process and thread of `pkt` (the last sender
+    /// wins), moving the traffic seen so far to the process.
+    fn bind(&self, si: &mut SockInfo, pkt: &Packet) {
+        let group = TaskId {
+            id: pkt.tgid,
+            kind: TaskKind::Group,
+            start: pkt.leader_start,
+        };
+        if si.group.as_ref().is_none_or(|g| g.who != group) {
+            let Some(g) = self.tasks.get_or_create(group, || {
+                let names = glue::current_names();
+                (
+                    names.boot_sec + group.start / NSEC_PER_SEC,
+                    names.leader_comm,
+                )
+            }) else {
+                return;
+            };
+            let proto = si.key.proto();
+            let u = core::mem::take(&mut si.unbound);
+            g.counters
+                .add(proto, Direction::Send, u.sndpacks, u.sndbytes);
+            g.counters
+                .add(proto, Direction::Receive, u.rcvpacks, u.rcvbytes);
+            si.group = Some(g);
+            si.thread = None;
+        }
+
+        let thread = TaskId {
+            id: pkt.pid,
+            kind: TaskKind::Thread,
+            start: pkt.thread_start,
+        };
+        if si.thread.as_ref().is_none_or(|t| t.who != thread) {
+            si.thread = self.tasks.get_or_create(thread, || {
+                let names = glue::current_names();
+                (
+                    names.boot_sec + thread.start / NSEC_PER_SEC,
+                    names.thread_comm,
+                )
+            });
+        }
+    }
+}

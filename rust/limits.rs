@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory caps on the tables, as entry counts.
+
+use kernel::sync::atomic::{Atomic, Relaxed};
+
+/// Counts the entries of a table against a maximum, lock-free.
+pub(crate) struct Limit {
+    used: Atomic<u64>,
+    max: u64,
+    overflows: Atomic<u64>,
+}
+
+impl Limit {
+    /// A limit of `max` entries.
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            used: Atomic::new(0),
+            // CAST: usize is at most 64 bits on every Linux target.
+            max: max as u64,
+            overflows: Atomic::new(0),
+        }
+    }
+
+    /// Takes one entry; `false` (and one more overflow) when full.
+    pub(crate) fn reserve(&self) -> bool {
+        if self.used.fetch_add(1, Relaxed) >= self.max {
+            self.used.fetch_sub(1, Relaxed);
+            self.overflows.add(1, Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Gives back `n` entries.
+    pub(crate) fn release(&self, n: u64) {
+        self.used.fetch_sub(n, Relaxed);
+    }
+
+    /// Entries in use.
+    pub(crate) fn used(&self) -> u64 {
+        self.used.load(Relaxed)
+    }
+
+    /// Entries refused so far.
+    pub(crate) fn overflows(&self) -> u64 {
+        self.overflows.load(Relaxed)
+    }
+}

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Connections as seen in packets: *sockinfo*.
+//!
+//! A TCP sockinfo is keyed by its quintuple, a UDP one by its local port;
+//! both also by network namespace, so identical tuples in two containers
+//! never collide.
+
+use kernel::alloc::KVBox;
+use kernel::new_spinlock_irq;
+use kernel::prelude::*;
+use kernel::sync::{Arc, SpinLockIrq};
+
+use crate::hash::Hasher;
+use crate::limits::Limit;
+use crate::packet::{Direction, Packet, Proto};
+use crate::taskinfo::TaskInfo;
+
+/// Identity of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SockKey {
+    /// A TCP connection.
+    Tcp {
+        /// Network namespace cookie.
+        netns: u64,
+        /// Local address.
+        local: [u8; 16],
+        /// Remote address.
+        remote: [u8; 16],
+        /// Local port.
+        lport: u16,
+        /// Remote port.
+        rport: u16,
+        /// Address family (`NFPROTO_*`).
+        family: u8,
+    },
+    /// A local UDP port (any address, any family, as in netatop 3.2.2).
+    Udp {
+        /// Network namespace cookie.
+        netns: u64,
+        /// Local port.
+        lport: u16,
+    },
+}
+
+impl SockKey {
+    /// The key of a TCP or UDP packet; `None` for other protocols.
+    pub(crate) fn of(pkt: &Packet) -> Option<Self> {
+        let (local, lport, remote, rport) = pkt.local_remote();
+        match pkt.proto() {
+            Proto::Tcp => Some(SockKey::Tcp {
+                netns: pkt.netns,
+                local,
+                remote,
+                lport,
+                rport,
+                family: pkt.family,
+            }),
+            Proto::Udp => Some(SockKey::Udp {
+                netns: pkt.netns,
+                lport,
+            }),
+            Proto::Icmp | Proto::Other => None,
+        }
+    }
+
+    fn hash(&self, hasher: &Hasher) -> u64 {
+        match *self {
+            SockKey::Tcp {
+                netns,
+                local,
+                remote,
+                lport,
+                rport,
+                family,
+            } => {
+                let half = |a: [u8; 16], i: usize| {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(&a[i..i + 8]);
+                    u64::from_ne_bytes(w)
+                };
+                hasher.hash(&[
+                    netns,
+                    half(local, 0) ^ half(remote, 0).rotate_left(32),
+                    half(local, 8) ^ half(remote, 8).rotate_left(32),
+                    (u64::from(lport) << 32) | (u64::from(rport) << 16) | u64::from(family),
+                ])
+            }
+            SockKey::Udp { netns, lport } => hasher.hash(&[netns, u64::from(lport) | (1 << 40)]),
+        }
+    }
+
+    /// The protocol whose counters this connection feeds.
+    pub(crate) fn proto(&self) -> Proto {
+        match self {
+            SockKey::Tcp { .. } => Proto::Tcp,
+            SockKey::Udp { .. } => Proto::Udp,
+        }
+    }
+}
+
+/// Traffic of a connection not yet bound to a task.
+#[derive(Default)]
+pub(crate) struct Unbound {
+    /// Packets sent.
+    pub(crate) sndpacks: u64,
+    /// Bytes sent.
+    pub(crate) sndbytes: u64,
+    /// Packets received.
+    pub(crate) rcvpacks: u64,
+    /// Bytes received.
+    pub(crate) rcvbytes: u64,
+}
+
+/// One connection.
+pub(crate) struct SockInfo {
+    /// Identity.
+    pub(crate) key: SockKey,
+    /// The process it is bound to (the last one that sent on it).
+    pub(crate) group: Option<Arc<TaskInfo>>,
+    /// The thread it is bound to.
+    pub(crate) thread: Option<Arc<TaskInfo>>,
+    /// Traffic seen before any binding.
+    pub(crate) unbound: Unbound,
+    /// `jiffies_64` of the last packet.
+    pub(crate) lastact: u64,
+    /// Last TCP state seen on the sending or receiving socket.
+    pub(crate) last_state: u8,
+    next: Option<KBox<SockInfo>>,
+}
+
+impl SockInfo {
+    /// Adds a packet to the unbound counters.
+    pub(crate) fn add_unbound(&mut self, dir: Direction, packets: u64, bytes: u64) {
+        let u = &mut self.unbound;
+        match dir {
+            Direction::Send => {
+                u.sndpacks += packets;
+                u.sndbytes += bytes;
+            }
+            Direction::Receive => {
+                u.rcvpacks += packets;
+                u.rcvbytes += bytes;
+            }
+        }
+    }
+}
+
+/// A bucket: a singly linked chain of connections.
+pub(crate) struct Chain {
+    head: Option<KBox<SockInfo>>,
+}
+
+impl Chain {
+    const fn new() -> Self {
+        Self { head: None }
+    }
+
+    /// Finds `key`, or appends a new entry made by `make` (which may refuse).
+    /// One walk of the chain either way.
+    pub(crate) fn find_or_insert(
+        &mut self,
+        key: &SockKey,
+        make: impl FnOnce() -> Option<KBox<SockInfo>>,
+    ) -> Option<&mut SockInfo> {
+        let mut cur = &mut self.head;
+        while cur.as_ref().is_some_and(|n| n.key != *key) {
+            cur = &mut cur.as_mut()?.next;
+        }
+        if cur.is_none() {
+            *cur = Some(make()?);
+        }
+        cur.as_deref_mut()
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        // Iteratively, so that a long chain cannot exhaust the stack.
+        let mut cur = self.head.take();
+        while let Some(mut node) = cur {
+            cur = node.next.take();
+        }
+    }
+}
+
+/// A bucket's lock and chain.
+#[pin_data]
+pub(crate) struct Bucket {
+    #[pin]
+    chain: SpinLockIrq<Chain>,
+}
+
+/// All connections, hashed by key.
+///
+/// Locking: a bucket lock is taken first on the packet path; taskinfo bucket
+/// locks nest inside it.
+pub(crate) struct SockTable {
+    buckets: Pin<KVBox<[Bucket]>>,
+    mask: usize,
+    hasher: Hasher,
+    limit: Limit,
+}
+
+impl SockTable {
+    /// An empty table of `1 << bits` buckets holding at most `max` entries.
+    pub(crate) fn new(bits: u32, max: usize, hasher: Hasher) -> Result<Self> {
+        let n = 1usize << bits;
+        let buckets = KVBox::pin_slice(
+            |_| {
+                try_pin_init!(Bucket {
+                    chain <- new_spinlock_irq!(Chain::new(), "netatop_sock_bucket"),
+                }? Error)
+            },
+            n,
+            GFP_KERNEL,
+        )?;
+        Ok(Self {
+            buckets,
+            mask: n - 1,
+            hasher,
+            limit: Limit::new(max),
+        })
+    }
+
+    /// The bucket of `key`.
+    pub(crate) fn bucket(&self, key: &SockKey) -> &SpinLockIrq<Chain> {
+        // CAST: masked to the table size, which fits in usize.
+        &self.buckets[(key.hash(&self.hasher) as usize) & self.mask].chain
+    }
+
+    /// A new, unbound entry for `key`, counted against the cap; `None` when
+    /// the cap is reached (counted as overflow) or allocation fails.
+    pub(crate) fn make(&self, key: SockKey, now: u64) -> Option<KBox<SockInfo>> {
+        if !self.limit.reserve() {
+            return None;
+        }
+        let node = KBox::new(
+            SockInfo {
+                key,
+                group: None,
+                thread: None,
+                unbound: Unbound::default(),
+                lastact: now,
+                last_state: 0,
+                next: None,
+            },
+            GFP_ATOMIC,
+        )
+        .ok();
+        if node.is_none() {
+            self.limit.release(1);
+        }
+        node
+    }
+
+    /// Number of entries.
+    pub(crate) fn len(&self) -> u64 {
+        self.limit.used()
+    }
+
+    /// Number of entries refused because of the cap.
+    pub(crate) fn overflows(&self) -> u64 {
+        self.limit.overflows()
+    }
+}

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-process (`tgid`) and per-thread (`pid`) counters: *taskinfo*.
+
+use kernel::alloc::KVBox;
+use kernel::new_spinlock_irq;
+use kernel::prelude::*;
+use kernel::sync::atomic::{Atomic, Relaxed};
+use kernel::sync::{Arc, SpinLockIrq};
+
+use crate::hash::Hasher;
+use crate::limits::Limit;
+use crate::packet::{Direction, Proto};
+use crate::uapi::{NetPerTask, COMLEN};
+
+/// Whether a taskinfo describes a whole process or one thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TaskKind {
+    /// A thread group (process), identified by its tgid.
+    Group,
+    /// A thread, identified by its pid (tid).
+    Thread,
+}
+
+/// The eight counters of `struct taskcount`, in its order.
+pub(crate) struct Counters {
+    v: [Atomic<u64>; 8],
+}
+
+impl Counters {
+    /// All zero.
+    pub(crate) const fn new() -> Self {
+        Self {
+            v: [const { Atomic::new(0) }; 8],
+        }
+    }
+
+    /// Index of the packet counter for `proto` and `dir` (bytes follow it).
+    fn index(proto: Proto, dir: Direction) -> Option<usize> {
+        let base = match proto {
+            Proto::Tcp => 0,
+            Proto::Udp => 4,
+            Proto::Icmp | Proto::Other => return None,
+        };
+        Some(match dir {
+            Direction::Send => base,
+            Direction::Receive => base + 2,
+        })
+    }
+
+    /// Adds `packets` and `bytes`; lock-free, callable from any context.
+    pub(crate) fn add(&self, proto: Proto, dir: Direction, packets: u64, bytes: u64) {
+        if let Some(i) = Self::index(proto, dir) {
+            self.v[i].add(packets, Relaxed);
+            self.v[i + 1].add(bytes, Relaxed);
+        }
+    }
+
+    /// A copy, in `struct taskcount` order.
+    pub(crate) fn snapshot(&self) -> [u64; 8] {
+        core::array::from_fn(|i| self.v[i].load(Relaxed))
+    }
+}
+
+/// Who a task is, as far as netatop is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskId {
+    /// tgid or pid in the initial pid namespace.
+    pub(crate) id: i32,
+    /// Process or thread.
+    pub(crate) kind: TaskKind,
+    /// Start time, ns since boot: tells a reused pid from its predecessor.
+    pub(crate) start: u64,
+}
+
+/// The counters of one process or thread.
+pub(crate) struct TaskInfo {
+    /// Identity.
+    pub(crate) who: TaskId,
+    /// Start time in seconds since the epoch (as `ps` and atop compute it).
+    pub(crate) btime: u64,
+    /// Command name at the time the task was first seen, NUL-padded.
+    pub(crate) command: [u8; COMLEN],
+    /// Packets and bytes.
+    pub(crate) counters: Counters,
+}
+
+impl TaskInfo {
+    /// The `netpertask` answer for this task.
+    pub(crate) fn netpertask(&self) -> NetPerTask {
+        NetPerTask {
+            id: self.who.id,
+            pad: [0; 4],
+            btime: self.btime,
+            command: self.command,
+            tc: self.counters.snapshot(),
+        }
+    }
+}
+
+/// One bucket: the taskinfos whose (id, kind) hash here, under a lock.
+#[pin_data]
+pub(crate) struct Bucket {
+    #[pin]
+    tasks: SpinLockIrq<KVec<Arc<TaskInfo>>>,
+}
+
+/// All taskinfos, hashed by (id, kind).
+///
+/// Locking: a bucket's lock may be taken with a sockinfo bucket lock held
+/// (sockinfo before taskinfo), never the other way round.
+pub(crate) struct TaskTable {
+    buckets: Pin<KVBox<[Bucket]>>,
+    mask: usize,
+    hasher: Hasher,
+    limit: Limit,
+}
+
+impl TaskTable {
+    /// An empty table of `1 << bits` buckets holding at most `max` entries.
+    pub(crate) fn new(bits: u32, max: usize, hasher: Hasher) -> Result<Self> {
+        let n = 1usize << bits;
+        let buckets = KVBox::pin_slice(
+            |_| {
+                try_pin_init!(Bucket {
+                    tasks <- new_spinlock_irq!(KVec::new(), "netatop_task_bucket"),
+                }? Error)
+            },
+            n,
+            GFP_KERNEL,
+        )?;
+        Ok(Self {
+            buckets,
+            mask: n - 1,
+            hasher,
+            limit: Limit::new(max),
+        })
+    }
+
+    fn bucket(&self, id: i32, kind: TaskKind) -> &SpinLockIrq<KVec<Arc<TaskInfo>>> {
+        let kind = match kind {
+            TaskKind::Group => 1,
+            TaskKind::Thread => 2,
+        };
+        // CAST: the id's bit pattern is hashed.
+        let h = self.hasher.hash2(u64::from(id as u32), kind);
+        // CAST: masked to the table size, which fits in usize.
+        &self.buckets[(h as usize) & self.mask].tasks
+    }
+
+    /// Finds the taskinfo of `who`, or creates it with `make`. Called from
+    /// the packet path (atomic context): allocates with `GFP_ATOMIC`.
+    ///
+    /// `None` when the cap is reached (counted as overflow) or allocation
+    /// fails.
+    pub(crate) fn get_or_create(
+        &self,
+        who: TaskId,
+        make: impl FnOnce() -> (u64, [u8; COMLEN]),
+    ) -> Option<Arc<TaskInfo>> {
+        let mut bucket = self.bucket(who.id, who.kind).lock();
+        if let Some(t) = bucket.iter().find(|t| t.who == who) {
+            return Some(t.clone());
+        }
+        if !self.limit.reserve() {
+            return None;
+        }
+        let (btime, command) = make();
+        let info = TaskInfo {
+            who,
+            btime,
+            command,
+            counters: Counters::new(),
+        };
+        let created = Arc::new(info, GFP_ATOMIC)
+            .ok()
+            .and_then(|t| bucket.push(t.clone(), GFP_ATOMIC).ok().map(|()| t));
+        if created.is_none() {
+            self.limit.release(1);
+        }
+        created
+    }
+
+    /// The newest taskinfo with this id and kind (for GETCNT_TGID/PID).
+    pub(crate) fn lookup(&self, id: i32, kind: TaskKind) -> Option<Arc<TaskInfo>> {
+        let bucket = self.bucket(id, kind).lock();
+        bucket
+            .iter()
+            .filter(|t| t.who.id == id && t.who.kind == kind)
+            .max_by_key(|t| t.who.start)
+            .cloned()
+    }
+
+    /// Number of entries.
+    pub(crate) fn len(&self) -> u64 {
+        self.limit.used()
+    }
+
+    /// Number of entries refused because of the cap.
+    pub(crate) fn overflows(&self) -> u64 {
+        self.limit.overflows()
+    }
+}
