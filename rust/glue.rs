@@ -20,6 +20,30 @@ extern "C" {
     fn netatop_glue_register(ctx: *const c_void) -> c_int;
     fn netatop_glue_unregister();
     fn netatop_glue_current_names(names: *mut TaskNames);
+    fn netatop_glue_task_alive(nr: c_int, start: u64, group: bool) -> bool;
+    fn netatop_glue_jiffies() -> u64;
+    fn netatop_glue_start_gc(interval_ms: c_uint);
+    fn netatop_glue_cond_resched();
+}
+
+/// Lets other tasks run during a long loop (process context only).
+pub(crate) fn cond_resched() {
+    // SAFETY: called only from process context without spinlocks held (the
+    // collector, between buckets).
+    unsafe { netatop_glue_cond_resched() }
+}
+
+/// Whether the task `nr` (initial pid namespace) that started at `start` is
+/// still running (see `netatop_glue_task_alive`).
+pub(crate) fn task_alive(nr: i32, start: u64, group: bool) -> bool {
+    // SAFETY: plain values; callable in any context.
+    unsafe { netatop_glue_task_alive(nr, start, group) }
+}
+
+/// `jiffies_64`.
+pub(crate) fn jiffies() -> u64 {
+    // SAFETY: no arguments; callable in any context.
+    unsafe { netatop_glue_jiffies() }
 }
 
 /// Names and boot time for a task seen for the first time
@@ -34,7 +58,17 @@ pub(crate) struct TaskNames {
     pub(crate) boot_sec: u64,
 }
 
-const _: () = assert!(core::mem::size_of::<TaskNames>() == 40);
+const _: () = {
+    assert!(core::mem::size_of::<TaskNames>() == 40);
+    assert!(core::mem::offset_of!(TaskNames, boot_sec) == 32);
+};
+
+// The state is shared by every CPU through the raw context pointer, which
+// erases the compiler's check: make it explicit.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<Netatop>();
+};
 
 /// The current task's names and the boot time. Process context only (the
 /// packet path calls it only for packets sent in process context).
@@ -76,11 +110,15 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    /// Registers `state` with the kernel.
-    pub(crate) fn register(state: Arc<Netatop>) -> Result<Self> {
+    /// Registers `state` with the kernel and starts the periodic collection
+    /// every `gc_interval_ms`.
+    pub(crate) fn register(state: Arc<Netatop>, gc_interval_ms: u32) -> Result<Self> {
         // SAFETY: the pointer stays valid until `netatop_glue_unregister` is
         // called in `drop`, since `Self` keeps the `Arc` until then.
         to_result(unsafe { netatop_glue_register(Arc::as_ptr(&state).cast()) })?;
+        // SAFETY: registered just above; the glue stops the work in
+        // `netatop_glue_unregister`.
+        unsafe { netatop_glue_start_gc(gc_interval_ms) };
         // INVARIANT: registered above with a pointer into `state`.
         Ok(Self { _state: state })
     }
@@ -102,7 +140,8 @@ impl Drop for Registration {
 /// registration must not have been dropped yet.
 unsafe fn state<'a>(ctx: *const c_void) -> &'a Netatop {
     // SAFETY: by the function's safety requirements `ctx` points to the live
-    // `Netatop` of the registration (see `Registration`'s invariants).
+    // `Netatop` of the registration (see `Registration`'s invariants), which
+    // is `Sync` (checked above), so sharing it between CPUs is sound.
     unsafe { &*ctx.cast::<Netatop>() }
 }
 
@@ -144,6 +183,19 @@ unsafe extern "C" fn netatop_rs_packet(ctx: *const c_void, pkt: *const Packet) {
     // SAFETY: `pkt` points to the hook's local summary, alive during the call.
     let pkt = unsafe { &*pkt };
     state.packet(pkt);
+}
+
+/// Periodic collection entry point (`netatop_rs_gc`), from a workqueue.
+///
+/// # Safety
+///
+/// Called by the glue only while registered, with `ctx` from
+/// `netatop_glue_register`.
+#[no_mangle]
+unsafe extern "C" fn netatop_rs_gc(ctx: *const c_void) {
+    // SAFETY: the glue calls this only while registered (safety contract).
+    let state = unsafe { state(ctx) };
+    state.periodic_gc();
 }
 
 /// `/proc/netatop` entry point (`netatop_rs_proc_show` in `netatop_glue.h`).

@@ -23,7 +23,11 @@
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
 #include <linux/socket.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched/signal.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
 #include <linux/timekeeping.h>
@@ -42,9 +46,15 @@ static_assert(sizeof(struct netpertask) == 96);
 static_assert(offsetof(struct netpertask, btime) == 8);
 static_assert(offsetof(struct netpertask, command) == 16);
 static_assert(offsetof(struct netpertask, tc) == 32);
-/* The Rust mirror (packet.rs) checks the same sizes. */
+/* The Rust mirrors (packet.rs, glue.rs) check the same layout. */
 static_assert(sizeof(struct netatop_pkt) == 96);
+static_assert(offsetof(struct netatop_pkt, saddr) == 32);
+static_assert(offsetof(struct netatop_pkt, len) == 64);
+static_assert(offsetof(struct netatop_pkt, sport) == 80);
+static_assert(offsetof(struct netatop_pkt, family) == 88);
+static_assert(offsetof(struct netatop_pkt, hdr_len) == 94);
 static_assert(sizeof(struct netatop_task_names) == 40);
+static_assert(offsetof(struct netatop_task_names, boot_sec) == 32);
 
 /* Set before anything is registered, cleared after everything is gone. */
 static const void *netatop_ctx;
@@ -70,7 +80,6 @@ static void netatop_glue_summarise(const struct sk_buff *skb,
 		pkt->mtu = READ_ONCE(dev->mtu);
 		pkt->hh_len = dev->hard_header_len;
 	}
-	pkt->segs = skb_is_gso(skb) ? max_t(u16, skb_shinfo(skb)->gso_segs, 1) : 1;
 	pkt->family = state->pf;
 
 	if (state->pf == NFPROTO_IPV4) {
@@ -125,10 +134,28 @@ static void netatop_glue_summarise(const struct sk_buff *skb,
 	}
 	pkt->proto = proto;
 
+	pkt->segs = 1;
+	if (skb_is_gso(skb)) {
+		const struct skb_shared_info *shinfo = skb_shinfo(skb);
+		unsigned int segs = shinfo->gso_segs;
+
+		/* Untrusted (SKB_GSO_DODGY) packets may leave gso_segs unset. */
+		if (!segs && shinfo->gso_size && skb->len > pkt->hdr_len)
+			segs = DIV_ROUND_UP(skb->len - pkt->hdr_len, shinfo->gso_size);
+		pkt->segs = clamp_t(unsigned int, segs, 1, U16_MAX);
+	}
+
 	if (skb->sk)
 		pkt->tcp_state = READ_ONCE(skb->sk->sk_state);
 
-	if (pkt->dir == NETATOP_DIR_OUT && in_task()) {
+	/*
+	 * The sender is current only for a packet sent in process context with
+	 * bottom halves enabled (as in 3.2.2): tunnel devices re-enter
+	 * LOCAL_OUT from the transmit path with bottom halves disabled, and a
+	 * task that is exiting (closing its sockets) must not be re-registered.
+	 */
+	if (pkt->dir == NETATOP_DIR_OUT && !in_interrupt() &&
+	    !(current->flags & PF_EXITING)) {
 		pkt->in_task = 1;
 		pkt->tgid = current->tgid;
 		pkt->pid = current->pid;
@@ -203,7 +230,53 @@ void netatop_glue_current_names(struct netatop_task_names *names)
 	rcu_read_unlock();
 	strscpy_pad(names->thread_comm, current->comm, sizeof(names->thread_comm));
 	getboottime64(&boot);
-	names->boot_sec = boot.tv_sec;
+	/* Negative if the clock was set before the boot time. */
+	names->boot_sec = max_t(time64_t, boot.tv_sec, 0);
+}
+
+bool netatop_glue_task_alive(pid_t nr, u64 start, bool group)
+{
+	struct task_struct *task;
+	bool alive = false;
+
+	rcu_read_lock();
+	task = pid_task(find_pid_ns(nr, &init_pid_ns), group ? PIDTYPE_TGID : PIDTYPE_PID);
+	if (task && task->start_boottime == start) {
+		if (group)
+			alive = atomic_read(&task->signal->live) > 0;
+		else
+			alive = !(READ_ONCE(task->flags) & PF_EXITING);
+	}
+	rcu_read_unlock();
+	return alive;
+}
+
+u64 netatop_glue_jiffies(void)
+{
+	return get_jiffies_64();
+}
+
+static unsigned long netatop_gc_interval;
+
+static void netatop_glue_gc(struct work_struct *work);
+static DECLARE_DELAYED_WORK(netatop_gc_work, netatop_glue_gc);
+
+static void netatop_glue_gc(struct work_struct *work)
+{
+	netatop_rs_gc(READ_ONCE(netatop_ctx));
+	/* Ignored once netatop_glue_unregister() has disabled the work. */
+	queue_delayed_work(system_long_wq, &netatop_gc_work, netatop_gc_interval);
+}
+
+void netatop_glue_start_gc(unsigned int interval_ms)
+{
+	netatop_gc_interval = msecs_to_jiffies(interval_ms);
+	queue_delayed_work(system_long_wq, &netatop_gc_work, netatop_gc_interval);
+}
+
+void netatop_glue_cond_resched(void)
+{
+	cond_resched();
 }
 
 static int netatop_glue_get(struct sock *sk, int cmd, void __user *user, int *len)
@@ -231,43 +304,55 @@ int netatop_glue_register(const void *ctx)
 	int err;
 
 	WRITE_ONCE(netatop_ctx, ctx);
+	for (i = 0; i < ARRAY_SIZE(netatop_hook_ops); i++)
+		netatop_hook_ops[i].priv = (void *)ctx;
+
+	/*
+	 * Hooks first and the sockopt range last: once registered, a getsockopt
+	 * caller cannot be waited for (only its module reference keeps us), so
+	 * nothing may fail after it.
+	 */
+	err = register_pernet_subsys(&netatop_net_ops);
+	if (err)
+		goto out_sync;	/* the core unhooked the namespaces done so far */
 
 	pde = proc_create_single_data("netatop", 0444, NULL, netatop_glue_proc_show,
 				      (void *)ctx);
 	if (!pde) {
 		err = -ENOMEM;
-		goto out_ctx;
+		goto out_pernet;
 	}
 
 	err = nf_register_sockopt(&netatop_sockopts);
 	if (err)
 		goto out_proc;
 
-	for (i = 0; i < ARRAY_SIZE(netatop_hook_ops); i++)
-		netatop_hook_ops[i].priv = (void *)ctx;
-	err = register_pernet_subsys(&netatop_net_ops);
-	if (err)
-		goto out_sockopt;
-
 	return 0;
 
-out_sockopt:
-	nf_unregister_sockopt(&netatop_sockopts);
 out_proc:
 	remove_proc_entry("netatop", NULL);
-out_ctx:
+out_pernet:
+	unregister_pernet_subsys(&netatop_net_ops);
+out_sync:
+	/* Hooks that were running when they were unhooked are done after this. */
+	synchronize_net();
 	WRITE_ONCE(netatop_ctx, NULL);
 	return err;
 }
 
 void netatop_glue_unregister(void)
 {
+	/*
+	 * No getsockopt caller is inside the module: each holds a module
+	 * reference, which cannot be taken once the module is going away.
+	 */
+	nf_unregister_sockopt(&netatop_sockopts);
+	/* Waits for readers of /proc/netatop. */
+	remove_proc_entry("netatop", NULL);
 	/* Unhooks every namespace, then waits for hooks still running. */
 	unregister_pernet_subsys(&netatop_net_ops);
 	synchronize_net();
-	/* Waits for in-flight getsockopt callers (they also pin the module). */
-	nf_unregister_sockopt(&netatop_sockopts);
-	/* Waits for in-flight readers of /proc/netatop. */
-	remove_proc_entry("netatop", NULL);
+	/* Waits for a running collection; no new one can be queued. */
+	disable_delayed_work_sync(&netatop_gc_work);
 	WRITE_ONCE(netatop_ctx, NULL);
 }

@@ -47,7 +47,7 @@ struct netatop_pkt {
 	__u8  family;		/* NFPROTO_IPV4 or NFPROTO_IPV6 */
 	__u8  proto;		/* transport protocol (after IPv6 extension headers) */
 	__u8  dir;		/* NETATOP_DIR_* */
-	__u8  in_task;		/* LOCAL_OUT in process context: current is the sender */
+	__u8  in_task;		/* sent in process context: current is the sender */
 	__u8  tcp_state;	/* skb->sk->sk_state, 0 without a socket */
 	__u8  pad;
 	__u16 hdr_len;		/* IP + transport header bytes (TCP and UDP) */
@@ -67,7 +67,7 @@ struct netatop_task_names {
  * every network namespace), /proc/netatop and the getsockopt range. @ctx is handed back to
  * every callback below and must stay valid until netatop_glue_unregister()
  * has returned. Returns 0 or a negative errno; on error nothing stays
- * registered.
+ * registered and no callback is running or will run.
  */
 int netatop_glue_register(const void *ctx);
 
@@ -77,6 +77,23 @@ void netatop_glue_unregister(void);
 /* Fills @names for the current task (process context only). */
 void netatop_glue_current_names(struct netatop_task_names *names);
 
+/*
+ * Whether the task with initial-namespace id @nr that started at @start
+ * (ns since boot) is still running: for a process (@group) while any of its
+ * threads has not exited, for a thread until it exits. A reused id with
+ * another start time is a different task. Callable in any context.
+ */
+bool netatop_glue_task_alive(pid_t nr, u64 start, bool group);
+
+/* jiffies_64. */
+u64 netatop_glue_jiffies(void);
+
+/* Starts the periodic garbage collector: netatop_rs_gc() every @interval_ms. */
+void netatop_glue_start_gc(unsigned int interval_ms);
+
+/* cond_resched(), for long loops in process context. */
+void netatop_glue_cond_resched(void);
+
 /* Implemented in Rust, called by C. */
 
 /* Accounts one packet; runs in the netfilter hooks (softirq or process context). */
@@ -84,6 +101,9 @@ void netatop_rs_packet(const void *ctx, const struct netatop_pkt *pkt);
 
 /* getsockopt handler: @len is the kernel copy of the caller's optlen. */
 int netatop_rs_getsockopt(const void *ctx, int cmd, void __user *user, int *len);
+
+/* Periodic garbage collection; runs in a workqueue (process context). */
+void netatop_rs_gc(const void *ctx);
 
 /* Prints /proc/netatop. */
 int netatop_rs_proc_show(const void *ctx, struct seq_file *m);

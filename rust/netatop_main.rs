@@ -18,6 +18,7 @@
 //! - [`packet`]: the packet summary the hooks hand over,
 //! - [`accounting`]: the per-packet algorithm,
 //! - [`sockinfo`]: connections, [`taskinfo`]: processes and threads,
+//! - [`gc`]: the garbage collector, [`exitlist`]: finished processes,
 //! - [`hash`], [`limits`]: table hashing and memory caps,
 //! - [`state`]: the module's shared state,
 //! - [`stats`]: global counters,
@@ -31,6 +32,8 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 mod accounting;
+mod exitlist;
+mod gc;
 mod glue;
 mod hash;
 mod limits;
@@ -68,6 +71,10 @@ module! {
             default: 12,
             description: "log2 of the number of process/thread hash buckets (8..20)",
         },
+        gc_interval_ms: u32 {
+            default: 15000,
+            description: "Interval of the periodic garbage collection, ms (at least 10)",
+        },
     },
 }
 
@@ -90,13 +97,18 @@ impl kernel::Module for NetatopModule {
             sockinfo_limit_kb: module_parameters::sockinfo_limit_kb.value(),
             taskinfo_limit_kb: module_parameters::taskinfo_limit_kb.value(),
             seed: glue::random_seed(),
+            gc_interval_ms: module_parameters::gc_interval_ms.value(),
         };
+        if cfg.gc_interval_ms < 10 {
+            pr_err!("gc_interval_ms must be at least 10\n");
+            return Err(EINVAL);
+        }
         if !HASH_BITS.contains(&cfg.sock_hash_bits) || !HASH_BITS.contains(&cfg.task_hash_bits) {
             pr_err!("sock_hash_bits and task_hash_bits must be within 8..20\n");
             return Err(EINVAL);
         }
-        let state = Arc::new(Netatop::new(&cfg)?, GFP_KERNEL)?;
-        let registration = glue::Registration::register(state)?;
+        let state = Arc::pin_init(Netatop::new(&cfg)?, GFP_KERNEL)?;
+        let registration = glue::Registration::register(state, cfg.gc_interval_ms)?;
         pr_info!("netatop-rs {} loaded\n", uapi::VERSION);
         Ok(Self {
             _registration: registration,

@@ -18,8 +18,12 @@ const DIR_OUT: u8 = 0;
 /// Bytes added per packet for the link layer beyond the device's header: the
 /// frame check sequence (the original's `+ 4`).
 const LINK_TRAILER: u64 = 4;
-/// IPv4 header bytes repeated in every further MTU-sized segment.
-const IP_HEADER: u64 = 20;
+/// `NFPROTO_IPV6`.
+const NFPROTO_IPV6: u8 = 10;
+/// Header bytes repeated in every further IP fragment: the IPv4 header, or
+/// the IPv6 header plus its fragment header.
+const IPV4_FRAG_HEADER: u64 = 20;
+const IPV6_FRAG_HEADER: u64 = 40 + 8;
 
 /// The plain summary of one packet that the hook hands over; no pointers.
 ///
@@ -61,7 +65,8 @@ pub(crate) struct Packet {
     pub(crate) proto: u8,
     /// `NETATOP_DIR_OUT` or `NETATOP_DIR_IN`.
     pub(crate) dir: u8,
-    /// Non-zero when sent in process context: the sender is `tgid`/`pid`.
+    /// Non-zero when sent in process context (bottom halves enabled, task
+    /// not exiting): the sender is `tgid`/`pid`.
     pub(crate) in_task: u8,
     /// TCP state of the skb's socket, 0 without one.
     pub(crate) tcp_state: u8,
@@ -71,7 +76,14 @@ pub(crate) struct Packet {
     pub(crate) hdr_len: u16,
 }
 
-const _: () = assert!(size_of::<Packet>() == 96);
+const _: () = {
+    assert!(size_of::<Packet>() == 96);
+    assert!(core::mem::offset_of!(Packet, saddr) == 32);
+    assert!(core::mem::offset_of!(Packet, len) == 64);
+    assert!(core::mem::offset_of!(Packet, sport) == 80);
+    assert!(core::mem::offset_of!(Packet, family) == 88);
+    assert!(core::mem::offset_of!(Packet, hdr_len) == 94);
+};
 
 /// Direction of a packet, seen from this host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,8 +144,9 @@ impl Packet {
     ///   headers once; the `n - 1` further copies are added, which makes the
     ///   count exact (the sender's GSO skb and the receiver's segments agree).
     /// - Otherwise netatop 3.2.2's estimate applies: a packet longer than the
-    ///   MTU (IP fragmentation) gets an IP header and a link-layer header and
-    ///   trailer for every further MTU-sized piece.
+    ///   MTU (IP fragmentation) gets an IP header (IPv6: with its fragment
+    ///   header) and a link-layer header and trailer for every further
+    ///   MTU-sized piece.
     pub(crate) fn wire_bytes(&self) -> u64 {
         let len = u64::from(self.len);
         let link = u64::from(self.hh_len) + LINK_TRAILER;
@@ -143,7 +156,12 @@ impl Packet {
         }
         let mtu = u64::from(self.mtu);
         let extra_pieces = if mtu > 0 && len > mtu { len / mtu } else { 0 };
-        len + extra_pieces * (IP_HEADER + link) + link
+        let ip_header = if self.family == NFPROTO_IPV6 {
+            IPV6_FRAG_HEADER
+        } else {
+            IPV4_FRAG_HEADER
+        };
+        len + extra_pieces * (ip_header + link) + link
     }
 
     /// (local address, local port, remote address, remote port).

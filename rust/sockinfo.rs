@@ -11,10 +11,20 @@ use kernel::new_spinlock_irq;
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLockIrq};
 
+use crate::gc::IdleLimits;
+use crate::glue;
 use crate::hash::Hasher;
 use crate::limits::Limit;
 use crate::packet::{Direction, Packet, Proto};
+use crate::stats::Stats;
 use crate::taskinfo::TaskInfo;
+
+/// `TCP_ESTABLISHED`.
+const TCP_ESTABLISHED: u8 = 1;
+/// `TCP_LISTEN`.
+const TCP_LISTEN: u8 = 10;
+/// UDP ports up to this one are never dropped for idleness (as in 3.2.2).
+const UDP_KEEP_PORTS: u16 = 1024;
 
 /// Identity of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +140,33 @@ pub(crate) struct SockInfo {
 }
 
 impl SockInfo {
+    /// Decides whether the collector keeps this entry. A dropped entry that
+    /// was never bound has its traffic counted as unidentified; a bound one's
+    /// traffic is already with its process. Drops the thread binding of a
+    /// finished thread.
+    fn keep(&mut self, now: u64, idle: &IdleLimits, stats: &Stats) -> bool {
+        if self.group.as_ref().is_some_and(|g| g.is_dead()) {
+            return false;
+        }
+        if self.thread.as_ref().is_some_and(|t| t.is_dead()) {
+            self.thread = None;
+        }
+        let idle_for = now.saturating_sub(self.lastact);
+        let keep = match self.key {
+            SockKey::Tcp { .. } => {
+                (self.last_state == TCP_ESTABLISHED || self.last_state == TCP_LISTEN)
+                    && idle_for <= idle.tcp
+            }
+            SockKey::Udp { lport, .. } => lport <= UDP_KEEP_PORTS || idle_for <= idle.udp,
+        } && (self.group.is_some() || idle_for <= idle.unbound);
+        if !keep && self.group.is_none() {
+            let proto = self.key.proto();
+            stats.unident(proto, Direction::Send, self.unbound.sndpacks);
+            stats.unident(proto, Direction::Receive, self.unbound.rcvpacks);
+        }
+        keep
+    }
+
     /// Adds a packet to the unbound counters.
     pub(crate) fn add_unbound(&mut self, dir: Direction, packets: u64, bytes: u64) {
         let u = &mut self.unbound;
@@ -171,6 +208,25 @@ impl Chain {
             *cur = Some(make()?);
         }
         cur.as_deref_mut()
+    }
+}
+
+impl Chain {
+    /// Keeps the entries for which `keep` is true, in order; returns how many
+    /// were dropped.
+    fn retain(&mut self, mut keep: impl FnMut(&mut SockInfo) -> bool) -> u64 {
+        let mut dropped = 0;
+        let mut rest = self.head.take();
+        let mut tail = &mut self.head;
+        while let Some(mut node) = rest {
+            rest = node.next.take();
+            if keep(&mut node) {
+                tail = &mut tail.insert(node).next;
+            } else {
+                dropped += 1;
+            }
+        }
+        dropped
     }
 }
 
@@ -252,6 +308,18 @@ impl SockTable {
             self.limit.release(1);
         }
         node
+    }
+
+    /// Drops closed, idle and orphaned connections (see [`SockInfo::keep`]).
+    /// Process context; takes each bucket lock in turn.
+    pub(crate) fn collect(&self, now: u64, idle: &IdleLimits, stats: &Stats) {
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            if i % 1024 == 1023 {
+                glue::cond_resched();
+            }
+            let dropped = bucket.chain.lock().retain(|si| si.keep(now, idle, stats));
+            self.limit.release(dropped);
+        }
     }
 
     /// Number of entries.

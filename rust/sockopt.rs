@@ -22,8 +22,8 @@ const ID_LEN: usize = core::mem::size_of::<i32>();
 /// Errors: `EPERM` without `CAP_NET_ADMIN` in the initial user namespace
 /// (checked first, for every command); `EINVAL` for a command outside the
 /// range or an optlen shorter than a pid (negative included); `EFAULT` for a
-/// bad buffer; `ESRCH` for an unknown process or thread; `EOPNOTSUPP` for
-/// commands this version does not implement yet.
+/// bad buffer; `ESRCH` for an unknown process or thread; `ERESTARTSYS`
+/// (EINTR for the caller) when a signal interrupts a blocking command.
 pub(crate) fn getsockopt(state: &Netatop, cmd: c_int, user: UserPtr, len: &mut c_int) -> Result {
     if !glue::capable_net_admin() {
         return Err(EPERM);
@@ -31,10 +31,16 @@ pub(crate) fn getsockopt(state: &Netatop, cmd: c_int, user: UserPtr, len: &mut c
     let cmd = Command::from_raw(cmd).ok_or(EINVAL)?;
     match cmd {
         Command::Probe => Ok(()),
-        Command::ForceGc | Command::EmptyExit => Err(EOPNOTSUPP),
+        Command::ForceGc => state.force_gc(),
+        Command::EmptyExit => state.exits.wait_empty(),
         Command::GetcntExit => {
-            answer_len(*len)?;
-            Err(EOPNOTSUPP)
+            let n = answer_len(*len)?;
+            state.exits.take(state.tasks.limit(), |task| {
+                write_answer(user, &task.netpertask(), n)
+            })?;
+            // CAST: `n` is at most 96.
+            *len = n as c_int;
+            Ok(())
         }
         Command::GetcntTgid | Command::GetcntPid => {
             let n = answer_len(*len)?;

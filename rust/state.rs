@@ -3,7 +3,11 @@
 //! The module's shared state.
 
 use kernel::prelude::*;
+use kernel::sync::{CondVar, Mutex};
+use kernel::{new_condvar, new_mutex};
 
+use crate::exitlist::ExitList;
+use crate::gc::{GcState, IdleLimits};
 use crate::hash::Hasher;
 use crate::sockinfo::{SockInfo, SockTable};
 use crate::stats::{Snapshot, Stats};
@@ -17,56 +21,86 @@ pub(crate) struct Config {
     pub(crate) task_hash_bits: u32,
     /// Memory cap of the sockinfo table, in KiB.
     pub(crate) sockinfo_limit_kb: u32,
-    /// Memory cap of the taskinfo table, in KiB.
+    /// Memory cap of the taskinfo table and exit list, in KiB.
     pub(crate) taskinfo_limit_kb: u32,
     /// Seed of the table hashes.
     pub(crate) seed: u64,
+    /// Interval of the periodic collection.
+    pub(crate) gc_interval_ms: u32,
 }
 
 /// Everything the module knows; one instance per loaded module, shared by the
-/// hooks, the getsockopt commands and `/proc`.
+/// hooks, the collector, the getsockopt commands and `/proc`.
 ///
-/// Lock order: a sockinfo bucket, then a taskinfo bucket. Counters of a task
-/// and the global counters are atomics and take no lock.
+/// Lock order: `gc`, then `exits`' mutex or a sockinfo bucket, then a
+/// taskinfo bucket. The hooks take only bucket locks (sockinfo before
+/// taskinfo); counters of a task and the global counters are atomics.
+/// Dropping the state (after unregistration) frees every entry, including
+/// finished processes nobody read.
+#[pin_data]
 pub(crate) struct Netatop {
     pub(crate) stats: Stats,
     pub(crate) socks: SockTable,
     pub(crate) tasks: TaskTable,
+    #[pin]
+    pub(crate) exits: ExitList,
+    /// Serialises collections.
+    #[pin]
+    pub(crate) gc: Mutex<GcState>,
+    /// Where NETATOP_FORCE_GC callers wait for the rate limit.
+    #[pin]
+    pub(crate) gc_wait: CondVar,
+    pub(crate) idle: IdleLimits,
 }
 
-/// Entries that fit in `kb` KiB.
-fn entries(kb: u32, entry: usize) -> usize {
+/// Entries that fit in `kb` KiB when each costs `bytes` of allocation
+/// (rounded up to the slab size actually used).
+fn entries(kb: u32, bytes: usize) -> usize {
+    // SAFETY: pure function of its argument.
+    let real = unsafe { kernel::bindings::kmalloc_size_roundup(bytes) }.max(1);
     // CAST: u32 fits in usize on every Linux target.
-    (kb as usize).saturating_mul(1024) / entry
+    (kb as usize).saturating_mul(1024) / real
 }
+
+/// Memory of one taskinfo: the `Arc` allocation (refcount and value) plus its
+/// slot in a bucket vector.
+const TASKINFO_BYTES: usize = core::mem::size_of::<TaskInfo>() + 2 * core::mem::size_of::<usize>();
 
 impl Netatop {
     /// Creates the empty state.
-    pub(crate) fn new(cfg: &Config) -> Result<Self> {
+    pub(crate) fn new(cfg: &Config) -> Result<impl PinInit<Self, Error>> {
         let hasher = Hasher::new(cfg.seed);
-        Ok(Self {
+        let socks = SockTable::new(
+            cfg.sock_hash_bits,
+            entries(cfg.sockinfo_limit_kb, core::mem::size_of::<SockInfo>()),
+            hasher,
+        )?;
+        let tasks = TaskTable::new(
+            cfg.task_hash_bits,
+            entries(cfg.taskinfo_limit_kb, TASKINFO_BYTES),
+            hasher,
+        )?;
+        Ok(try_pin_init!(Self {
             stats: Stats::new(),
-            socks: SockTable::new(
-                cfg.sock_hash_bits,
-                entries(cfg.sockinfo_limit_kb, core::mem::size_of::<SockInfo>()),
-                hasher,
-            )?,
-            tasks: TaskTable::new(
-                cfg.task_hash_bits,
-                entries(cfg.taskinfo_limit_kb, core::mem::size_of::<TaskInfo>()),
-                hasher,
-            )?,
-        })
+            socks,
+            tasks,
+            exits <- ExitList::new(),
+            gc <- new_mutex!(GcState::new(), "netatop_gc"),
+            gc_wait <- new_condvar!("netatop_gc_wait"),
+            idle: IdleLimits::reference(),
+        }? Error))
     }
 
     /// The global counters and table sizes.
     pub(crate) fn snapshot(&self) -> Snapshot {
+        let nre = self.exits.len();
         Snapshot {
             nrs: self.socks.len(),
             nrs_ovf: self.socks.overflows(),
-            nrt: self.tasks.len(),
+            // The cap counts live and finished tasks; /proc shows them apart.
+            nrt: self.tasks.len().saturating_sub(nre),
             nrt_ovf: self.tasks.overflows(),
-            nre: 0,
+            nre,
             ..self.stats.snapshot()
         }
     }

@@ -8,6 +8,7 @@ use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::{Arc, SpinLockIrq};
 
+use crate::glue;
 use crate::hash::Hasher;
 use crate::limits::Limit;
 use crate::packet::{Direction, Proto};
@@ -83,9 +84,16 @@ pub(crate) struct TaskInfo {
     pub(crate) command: [u8; COMLEN],
     /// Packets and bytes.
     pub(crate) counters: Counters,
+    /// Set by the collector once the task has finished.
+    dead: Atomic<bool>,
 }
 
 impl TaskInfo {
+    /// Whether the collector found the task finished.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.load(Relaxed)
+    }
+
     /// The `netpertask` answer for this task.
     pub(crate) fn netpertask(&self) -> NetPerTask {
         NetPerTask {
@@ -171,6 +179,7 @@ impl TaskTable {
             btime,
             command,
             counters: Counters::new(),
+            dead: Atomic::new(false),
         };
         let created = Arc::new(info, GFP_ATOMIC)
             .ok()
@@ -191,7 +200,53 @@ impl TaskTable {
             .cloned()
     }
 
-    /// Number of entries.
+    /// The cap, shared with the exit list (finished processes count too).
+    pub(crate) fn limit(&self) -> &Limit {
+        &self.limit
+    }
+
+    /// Removes the tasks that have finished: threads are freed, processes
+    /// are returned for the exit list (keeping their reservation of the
+    /// cap). Process context; takes each bucket lock in turn.
+    pub(crate) fn collect_finished(&self) -> KVec<Arc<TaskInfo>> {
+        let mut finished = KVec::new();
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            if i % 1024 == 1023 {
+                glue::cond_resched();
+            }
+            let mut tasks = bucket.tasks.lock();
+            let mut freed = 0;
+            tasks.retain(|t| {
+                let group = t.who.kind == TaskKind::Group;
+                if glue::task_alive(t.who.id, t.who.start, group) {
+                    return true;
+                }
+                t.dead.store(true, Relaxed);
+                if !group {
+                    freed += 1;
+                    return false;
+                }
+                // Keep it for the next collection if there is no memory.
+                finished.push(t.clone(), GFP_ATOMIC).is_err()
+            });
+            self.limit.release(freed);
+        }
+        finished
+    }
+
+    /// Puts back finished processes the exit list could not take (out of
+    /// memory), to be retried by the next collection; drops them if even that
+    /// fails.
+    pub(crate) fn requeue(&self, tasks: KVec<Arc<TaskInfo>>) {
+        for t in tasks {
+            let mut bucket = self.bucket(t.who.id, t.who.kind).lock();
+            if bucket.push(t, GFP_ATOMIC).is_err() {
+                self.limit.release(1);
+            }
+        }
+    }
+
+    /// Number of entries, including finished processes on the exit list.
     pub(crate) fn len(&self) -> u64 {
         self.limit.used()
     }

@@ -87,5 +87,9 @@ find "$KDIR" -name '*.o' -delete -o -name '*.a' -delete -o -name '.*.o.cmd' -del
 rm -f "$KDIR/vmlinux.o"
 
 echo "$(date +%s) $(( $(date +%s) - start ))" >"$KDIR/.netatop-complete"
+# Older trees of this flavour (other config or toolchain) are not reused.
+for old in "$NETATOP_CACHE/kernel/$flavour"-*; do
+	[ "$old" = "$KDIR" ] || [ ! -d "$old" ] || rm -rf "$old"
+done
 log "built in $(( $(date +%s) - start )) s"
 echo "$KDIR"

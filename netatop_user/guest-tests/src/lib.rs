@@ -176,3 +176,57 @@ impl Drop for Netns {
             .status();
     }
 }
+
+/// `/proc/netatop`, parsed.
+pub fn proc_counters() -> netatop::ProcCounters {
+    netatop::ProcCounters::read().expect("read /proc/netatop")
+}
+
+/// NETATOP_FORCE_GC.
+pub fn force_gc() {
+    netatop::Netatop::open()
+        .unwrap()
+        .force_gc()
+        .expect("NETATOP_FORCE_GC");
+}
+
+/// Reads every record waiting on the exit list without blocking (the count
+/// comes from /proc/netatop; callers hold the exclusive lock so that no
+/// other test reads records).
+pub fn drain_exits() -> Vec<netatop::NetPerTask> {
+    let n = netatop::Netatop::open().unwrap();
+    let waiting = proc_counters().taskexit;
+    (0..waiting)
+        .map(|_| n.next_exited().expect("NETATOP_GETCNT_EXIT"))
+        .collect()
+}
+
+/// Unloads and reloads the module: fresh tables and counters.
+pub fn reload_module() {
+    run("rmmod", &["netatop"]);
+    run("insmod", &[&module_path()]);
+}
+
+/// Start time of a live process as ps and atop compute it (seconds since the
+/// epoch): /proc/stat btime + starttime / HZ.
+pub fn start_time(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+    let ticks: u64 = after_comm
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let boot: u64 = std::fs::read_to_string("/proc/stat")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    boot + ticks / hz
+}

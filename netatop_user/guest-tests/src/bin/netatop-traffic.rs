@@ -8,9 +8,10 @@
 //! - `udp-client ADDR PORT COUNT SIZE`: COUNT ping-pongs of SIZE bytes.
 //! - `udp-sink ADDR PORT COUNT`: receive COUNT datagrams, never send.
 //! - `udp-blast ADDR PORT COUNT SIZE`: sendto COUNT datagrams, expect nothing back.
-//! - `tcp-server ADDR`: accept one connection, read to EOF of the request
-//!   length, reply "ok".
-//! - `tcp-client ADDR PORT BYTES`: connect, send BYTES, read the reply.
+//! - `tcp-server ADDR [close]`: accept one connection, read the announced
+//!   length, reply "ok" (then close the connection with `close`).
+//! - `tcp-client ADDR PORT BYTES [close]`: connect, send BYTES, read the
+//!   reply (then close with `close`).
 //! - `threads ADDR PORT N1 N2 SIZE`: two threads, each its own socket, sending N1 and N2.
 //! - `fork ADDR PORT N1 N2 SIZE`: send N1 on a socket, fork; the child sends N2 on it.
 
@@ -153,6 +154,10 @@ fn main() {
                 left -= n as u64;
             }
             conn.write_all(b"ok").unwrap();
+            if args.get(2).is_some_and(|a| a == "close") {
+                drop(conn);
+                drop(listener);
+            }
             done_and_wait();
         }
         "tcp-client" => {
@@ -174,6 +179,9 @@ fn main() {
             let mut reply = [0u8; 2];
             conn.read_exact(&mut reply).unwrap();
             assert_eq!(&reply, b"ok");
+            if args.get(4).is_some_and(|a| a == "close") {
+                drop(conn);
+            }
             done_and_wait();
         }
         "threads" => {

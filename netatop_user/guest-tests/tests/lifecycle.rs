@@ -1,0 +1,422 @@
+//! The lifecycle: garbage collection, the exit list of finished processes,
+//! the blocking commands and their signals, PID reuse, unloading.
+//!
+//! These tests read the exit list, which is global: each holds the exclusive
+//! lock, so no other test consumes records or makes processes meanwhile.
+//! Runs as root inside the test VM with netatop.ko loaded (make check).
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use netatop::{Error, NetPerTask, Netatop, TaskCount};
+use netatop_guest_tests::{
+    drain_exits, force_gc, module_exclusive, module_path, proc_counters, reload_module, run,
+    start_time, Netns, Traffic, LINK_BYTES,
+};
+
+fn find(records: &[NetPerTask], pid: i32) -> Vec<NetPerTask> {
+    records.iter().filter(|r| r.id == pid).copied().collect()
+}
+
+fn udp_sends(packets: u64, payload: u64) -> TaskCount {
+    TaskCount {
+        udpsndpacks: packets,
+        udpsndbytes: packets * (20 + 8 + payload + LINK_BYTES),
+        ..Default::default()
+    }
+}
+
+/// A process that sent known traffic and exited: after FORCE_GC the exit
+/// list holds its pid, command, start time and exact counters; it has left
+/// the live table; EMPTY_EXIT then returns.
+#[test]
+fn finished_process_reaches_the_exit_list_with_exact_counts() {
+    let _m = module_exclusive();
+    let ns = Netns::new("life-exit");
+    force_gc();
+    drain_exits();
+
+    let mut child = Traffic::start(Some(&ns.name), &["udp-blast", "127.0.0.1", "9", "5", "20"]);
+    child.wait_done();
+    let pid = child.get("pid");
+    let btime = start_time(pid);
+    child.finish();
+
+    force_gc();
+    let n = Netatop::open().unwrap();
+    assert!(
+        matches!(n.process(pid), Err(Error::NoSuchTask(_))),
+        "left the live table"
+    );
+    assert!(
+        matches!(n.thread(pid), Err(Error::NoSuchTask(_))),
+        "thread freed"
+    );
+    let records = drain_exits();
+    let mine = find(&records, pid);
+    assert_eq!(mine.len(), 1, "exactly one record for {pid} in {records:?}");
+    let r = mine[0];
+    assert_eq!(r.command(), "netatop-traffic");
+    assert_eq!(r.btime, btime, "start time to the second");
+    assert_eq!(r.pad, [0; 4]);
+    assert_eq!(r.tc, udp_sends(5, 20));
+
+    // We were the reader: EMPTY_EXIT waits at most the 2 s hand-off time.
+    let t = Instant::now();
+    n.wait_exit_list_empty().expect("EMPTY_EXIT");
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "EMPTY_EXIT took {:?}",
+        t.elapsed()
+    );
+}
+
+/// GETCNT_EXIT blocks while the list is empty; EMPTY_EXIT returns at once
+/// when a reader is waiting (the netatopd hand-shake); the reader wakes up
+/// when a process finishes and is collected.
+#[test]
+fn getcnt_exit_blocks_until_a_process_finishes() {
+    let _m = module_exclusive();
+    let ns = Netns::new("life-block");
+    force_gc();
+    drain_exits();
+
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        tx.send(Netatop::open().unwrap().next_exited()).unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(
+        rx.try_recv().is_err(),
+        "GETCNT_EXIT returned on an empty list"
+    );
+
+    let t = Instant::now();
+    Netatop::open().unwrap().wait_exit_list_empty().unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "EMPTY_EXIT with a waiting reader took {:?}",
+        t.elapsed()
+    );
+
+    let mut child = Traffic::start(Some(&ns.name), &["udp-blast", "127.0.0.1", "9", "2", "10"]);
+    child.wait_done();
+    let pid = child.get("pid");
+    child.finish();
+    force_gc();
+    let record = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the blocked reader did not wake up")
+        .expect("GETCNT_EXIT");
+    assert_eq!(record.id, pid);
+    assert_eq!(record.tc, udp_sends(2, 10));
+    reader.join().unwrap();
+}
+
+extern "C" fn ignore(_: libc::c_int) {}
+
+/// Installs a SIGUSR1 handler without SA_RESTART, as netatopd's SIGHUP.
+fn install_sigusr1() {
+    // SAFETY: a handler that does nothing; the struct is fully initialised.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = ignore as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        sa.sa_flags = 0;
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+}
+
+/// Runs `f` in a thread, interrupts it with a signal after 400 ms and returns
+/// what `f` returned.
+fn interrupted<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let (res_tx, res_rx) = mpsc::channel();
+    let h = std::thread::spawn(move || {
+        // SAFETY: pthread_self has no preconditions.
+        tid_tx.send(unsafe { libc::pthread_self() }).unwrap();
+        res_tx.send(f()).unwrap();
+    });
+    let thread = tid_rx.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(res_rx.try_recv().is_err(), "returned before the signal");
+    // SAFETY: the thread is alive (it has not sent its result yet).
+    assert_eq!(unsafe { libc::pthread_kill(thread, libc::SIGUSR1) }, 0);
+    let r = res_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("signal did not interrupt");
+    h.join().unwrap();
+    r
+}
+
+/// A signal interrupts GETCNT_EXIT and EMPTY_EXIT with EINTR; no record is
+/// lost: the next read returns it.
+#[test]
+fn signals_interrupt_blocking_commands_without_losing_records() {
+    let _m = module_exclusive();
+    let ns = Netns::new("life-signal");
+    install_sigusr1();
+    force_gc();
+    drain_exits();
+
+    let r = interrupted(|| Netatop::open().unwrap().next_exited());
+    assert!(matches!(r, Err(Error::Interrupted)), "GETCNT_EXIT: {r:?}");
+
+    let mut child = Traffic::start(Some(&ns.name), &["udp-blast", "127.0.0.1", "9", "3", "10"]);
+    child.wait_done();
+    let pid = child.get("pid");
+    child.finish();
+    force_gc();
+    // The list is not empty: EMPTY_EXIT blocks until the signal.
+    let r = interrupted(|| Netatop::open().unwrap().wait_exit_list_empty());
+    assert!(matches!(r, Err(Error::Interrupted)), "EMPTY_EXIT: {r:?}");
+
+    let records = drain_exits();
+    assert_eq!(
+        find(&records, pid).len(),
+        1,
+        "record kept across the signals"
+    );
+    assert_eq!(find(&records, pid)[0].tc, udp_sends(3, 10));
+}
+
+/// A new process that gets the pid of a finished one never sees, nor
+/// changes, the old one's counters.
+#[test]
+fn pid_reuse_never_mixes_counters() {
+    let _m = module_exclusive();
+    force_gc();
+    drain_exits();
+
+    let mut old = Traffic::start(None, &["udp-blast", "127.0.0.1", "9", "3", "10"]);
+    old.wait_done();
+    let pid = old.get("pid");
+    old.finish();
+
+    // Not collected yet: the next process is given the same pid.
+    std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).unwrap();
+    let mut new = Traffic::start(None, &["udp-blast", "127.0.0.1", "9", "11", "10"]);
+    new.wait_done();
+    assert_eq!(new.get("pid"), pid, "could not force pid reuse");
+    let btime = start_time(pid);
+
+    let live = Netatop::open().unwrap().process(pid).unwrap();
+    assert_eq!(
+        live.tc,
+        udp_sends(11, 10),
+        "new process sees only its own traffic"
+    );
+    assert_eq!(live.btime, btime);
+
+    force_gc();
+    let records = drain_exits();
+    let old_records = find(&records, pid);
+    assert_eq!(
+        old_records.len(),
+        1,
+        "the finished process, and only it: {records:?}"
+    );
+    assert_eq!(
+        old_records[0].tc,
+        udp_sends(3, 10),
+        "old counters untouched"
+    );
+    assert_eq!(
+        Netatop::open().unwrap().process(pid).unwrap().tc,
+        udp_sends(11, 10)
+    );
+
+    new.finish();
+    force_gc();
+    let records = drain_exits();
+    assert_eq!(find(&records, pid).len(), 1);
+    assert_eq!(find(&records, pid)[0].tc, udp_sends(11, 10));
+}
+
+/// One minute of life on a fresh module: closed TCP connections go at the
+/// next collection, idle UDP ports after 16 s, a receive-only port after
+/// 60 s (its traffic becoming unidentified), an unread finished process
+/// after 15 to 30 s, and every table is empty once the processes are gone.
+#[test]
+fn collection_timeline() {
+    let _m = module_exclusive();
+    reload_module();
+    let ns = Netns::new("life-timeline");
+    let addr = "127.0.0.1";
+
+    // A UDP ping-pong pair and a TCP pair that closes its connection; all
+    // four processes stay alive.
+    let echo = Traffic::start(Some(&ns.name), &["udp-echo-server", addr, "3"]);
+    let port = echo.get("port").to_string();
+    let mut client = Traffic::start(Some(&ns.name), &["udp-client", addr, &port, "3", "16"]);
+    client.wait_done();
+    let mut echo = echo;
+    echo.wait_done();
+    let tcp_server = Traffic::start(Some(&ns.name), &["tcp-server", addr, "close"]);
+    let tport = tcp_server.get("port").to_string();
+    let mut tcp_client = Traffic::start(
+        Some(&ns.name),
+        &["tcp-client", addr, &tport, "1000", "close"],
+    );
+    tcp_client.wait_done();
+    let mut tcp_server = tcp_server;
+    tcp_server.wait_done();
+    // Receive-only: a sink on port 500 (ports up to 1024 are exempt from the
+    // UDP idle rule) that never sends gets 7 datagrams.
+    let sink = Traffic::start(Some(&ns.name), &["udp-sink", addr, "500", "7"]);
+    let mut blast = Traffic::start(Some(&ns.name), &["udp-blast", addr, "500", "7", "10"]);
+    blast.wait_done();
+    let mut sink = sink;
+    sink.wait_done();
+    // A process that finishes and is never read.
+    let mut gone = Traffic::start(Some(&ns.name), &["udp-blast", addr, "5001", "1", "10"]);
+    gone.wait_done();
+    gone.finish();
+    std::thread::sleep(Duration::from_millis(300));
+    let t0 = Instant::now();
+
+    // UDP: echo, client, sink (500), blaster, gone's port, port 5001 (receive
+    // only); TCP: client side and server side.
+    let c = proc_counters();
+    assert_eq!(c.sockinfo, 8, "{c:?}");
+    force_gc();
+    let c = proc_counters();
+    assert_eq!(
+        c.sockinfo, 5,
+        "closed TCP and the finished process's port go at once: {c:?}"
+    );
+    assert_eq!(c.taskexit, 1, "{c:?}");
+    assert_eq!(
+        c.taskinfo,
+        2 * 5,
+        "five live processes (the sink never sent), each with one thread: {c:?}"
+    );
+
+    sleep_until(t0, 14);
+    assert_eq!(
+        proc_counters().taskexit,
+        1,
+        "unread exit record kept at least 15 s"
+    );
+    sleep_until(t0, 17);
+    force_gc();
+    let c = proc_counters();
+    assert_eq!(c.taskexit, 0, "unread exit record freed: {c:?}");
+    assert_eq!(
+        c.sockinfo, 1,
+        "UDP ports above 1024 idle for 16 s dropped: {c:?}"
+    );
+    assert_eq!(
+        c.unident_udprcvpacks, 1,
+        "port 5001's datagram, never claimed"
+    );
+
+    sleep_until(t0, 61);
+    force_gc();
+    let c = proc_counters();
+    assert_eq!(c.sockinfo, 0, "{c:?}");
+    assert_eq!(c.unident_udprcvpacks, 7 + 1, "and now the sink's datagrams");
+    assert_eq!(c.unident_udpsndpacks, 0);
+    assert!(matches!(
+        Netatop::open().unwrap().process(sink.get("pid")),
+        Err(Error::NoSuchTask(_))
+    ));
+
+    for t in [echo, client, tcp_server, tcp_client, sink, blast] {
+        t.finish();
+    }
+    force_gc();
+    let c = proc_counters();
+    assert_eq!((c.sockinfo, c.taskinfo, c.taskexit), (0, 0, 5), "{c:?}");
+    assert_eq!(drain_exits().len(), 5);
+    assert_eq!(proc_counters().taskexit, 0);
+}
+
+fn sleep_until(t0: Instant, secs: u64) {
+    let target = t0 + Duration::from_secs(secs);
+    if let Some(d) = target.checked_duration_since(Instant::now()) {
+        std::thread::sleep(d);
+    }
+}
+
+/// A reader blocked in GETCNT_EXIT pins the module: rmmod fails cleanly,
+/// and succeeds once the reader has returned.
+#[test]
+fn blocked_reader_keeps_the_module_loaded() {
+    let _m = module_exclusive();
+    install_sigusr1();
+    force_gc();
+    drain_exits();
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let h = std::thread::spawn(move || {
+        // SAFETY: pthread_self has no preconditions.
+        tid_tx.send(unsafe { libc::pthread_self() }).unwrap();
+        Netatop::open().unwrap().next_exited()
+    });
+    let thread = tid_rx.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let out = std::process::Command::new("rmmod")
+        .arg("netatop")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "rmmod succeeded under a blocked reader"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use"),
+        "{out:?}"
+    );
+    // SAFETY: the thread is blocked in getsockopt.
+    unsafe { libc::pthread_kill(thread, libc::SIGUSR1) };
+    assert!(matches!(h.join().unwrap(), Err(Error::Interrupted)));
+    reload_module();
+}
+
+/// 20 unload/reload cycles while processes come and go exchanging UDP and
+/// the collector runs every 20 ms; afterwards the tables empty out.
+#[test]
+fn load_unload_cycles_under_traffic() {
+    let _m = module_exclusive();
+    let ns = Netns::new("life-cycles");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let traffic = {
+        let stop = stop.clone();
+        let ns = ns.name.clone();
+        std::thread::spawn(move || {
+            let mut rounds = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let echo = Traffic::start(Some(&ns), &["udp-echo-server", "127.0.0.1", "20"]);
+                let port = echo.get("port").to_string();
+                let mut client =
+                    Traffic::start(Some(&ns), &["udp-client", "127.0.0.1", &port, "20", "100"]);
+                client.wait_done();
+                let mut echo = echo;
+                echo.wait_done();
+                client.finish();
+                echo.finish();
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    for _ in 0..20 {
+        run("rmmod", &["netatop"]);
+        std::thread::sleep(Duration::from_millis(50));
+        run("insmod", &[&module_path(), "gc_interval_ms=20"]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rounds = traffic.join().unwrap();
+    assert!(rounds > 0, "no traffic ran during the cycles");
+
+    force_gc();
+    let c = proc_counters();
+    assert_eq!(
+        (c.sockinfo, c.taskinfo),
+        (0, 0),
+        "tables empty once traffic stopped: {c:?}"
+    );
+    drain_exits();
+    reload_module();
+}

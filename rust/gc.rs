@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The garbage collector: expires unread exit-list entries, moves finished
+//! processes to the exit list, frees finished threads and idle or closed
+//! connections.
+//!
+//! Runs in process context only: every 15 s (module parameter
+//! `gc_interval_ms`) from a workqueue, and on NETATOP_FORCE_GC. Collections
+//! are serialised by the `gc` mutex of [`Netatop`]; FORCE_GC starts at most
+//! two a second.
+
+use kernel::prelude::*;
+use kernel::sync::CondVarTimeoutResult;
+use kernel::time::{msecs_to_jiffies, Jiffies};
+
+use crate::glue;
+use crate::state::Netatop;
+
+/// Minimum time between the starts of two collections.
+const GC_MIN_GAP_MS: u32 = 500;
+/// Unread exit-list entries are freed this long after the process finished
+/// (so they live 15 to 30 s with a 15 s collection interval).
+const EXIT_TTL_MS: u32 = 15_000;
+
+/// Idle times after which connections are dropped.
+pub(crate) struct IdleLimits {
+    /// UDP port above 1024 with no packet for this long.
+    pub(crate) udp: u64,
+    /// TCP connection with no packet for this long.
+    pub(crate) tcp: u64,
+    /// Connection never bound to a process, idle for this long: its traffic
+    /// becomes "unidentified".
+    pub(crate) unbound: u64,
+}
+
+fn jiffies_of_ms(ms: u32) -> u64 {
+    // CAST: Jiffies is an unsigned long, at most 64 bits.
+    msecs_to_jiffies(ms) as u64
+}
+
+impl IdleLimits {
+    /// The limits of netatop 3.2.2: 16 s, 1800 s, 60 s.
+    pub(crate) fn reference() -> Self {
+        Self {
+            udp: jiffies_of_ms(16_000),
+            tcp: jiffies_of_ms(1_800_000),
+            unbound: jiffies_of_ms(60_000),
+        }
+    }
+}
+
+/// State of the collector, under its mutex (held for a whole collection).
+pub(crate) struct GcState {
+    /// Number of collections completed so far.
+    completed: u64,
+    /// `jiffies_64` at the start of the last collection.
+    last_start: Option<u64>,
+}
+
+impl GcState {
+    /// No collection yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            completed: 0,
+            last_start: None,
+        }
+    }
+}
+
+impl Netatop {
+    /// NETATOP_FORCE_GC: returns once a collection that started after this
+    /// call has completed. Callers arriving together share one collection; a
+    /// collection starts at most every 500 ms, so a caller may wait that long
+    /// (interruptibly: a signal gives `ERESTARTSYS`, and nothing is lost).
+    pub(crate) fn force_gc(&self) -> Result {
+        let gap = jiffies_of_ms(GC_MIN_GAP_MS);
+        let mut gc = self.gc.lock();
+        // No collection is running while we hold the mutex: any collection
+        // completed from now on started after this call.
+        let arrived = gc.completed;
+        loop {
+            if gc.completed > arrived {
+                // Another caller's collection covers ours.
+                return Ok(());
+            }
+            let now = glue::jiffies();
+            match gc.last_start {
+                Some(last) if now.saturating_sub(last) < gap => {
+                    // CAST: less than `gap`, which came from a Jiffies.
+                    let wait = (gap - now.saturating_sub(last)) as Jiffies;
+                    if let CondVarTimeoutResult::Signal { .. } =
+                        self.gc_wait.wait_interruptible_timeout(&mut gc, wait)
+                    {
+                        return Err(ERESTARTSYS);
+                    }
+                }
+                _ => break,
+            }
+        }
+        gc.last_start = Some(glue::jiffies());
+        self.collect();
+        gc.completed += 1;
+        drop(gc);
+        self.gc_wait.notify_all();
+        Ok(())
+    }
+
+    /// The periodic collection.
+    pub(crate) fn periodic_gc(&self) {
+        let mut gc = self.gc.lock();
+        gc.last_start = Some(glue::jiffies());
+        self.collect();
+        gc.completed += 1;
+        drop(gc);
+        self.gc_wait.notify_all();
+    }
+
+    /// One collection. Caller holds the collector mutex.
+    fn collect(&self) {
+        let now = glue::jiffies();
+        self.exits.expire(now, EXIT_TTL_MS, self.tasks.limit());
+        let finished = self.tasks.collect_finished();
+        let unqueued = self.exits.push_all(finished, now);
+        self.tasks.requeue(unqueued);
+        self.socks.collect(now, &self.idle, &self.stats);
+    }
+}
