@@ -63,6 +63,16 @@ impl NetPerTask {
         let end = self.command.iter().position(|&b| b == 0).unwrap_or(COMLEN);
         String::from_utf8_lossy(&self.command[..end]).into_owned()
     }
+
+    /// The start time in seconds since the epoch, as a `u64` whatever the
+    /// width of `c_ulong` on the target.
+    pub fn btime_secs(&self) -> u64 {
+        // CAST: c_ulong is u64 on 64-bit Linux (a no-op) and u32 on 32-bit
+        // targets (widening).
+        #[allow(clippy::unnecessary_cast)]
+        let secs = self.btime as u64;
+        secs
+    }
 }
 
 /// The getsockopt commands of the netatop ABI.
@@ -118,5 +128,14 @@ mod tests {
         assert_eq!(npt.command(), "atop");
         npt.command = [b'a'; COMLEN];
         assert_eq!(npt.command(), "a".repeat(COMLEN));
+    }
+
+    #[test]
+    fn btime_in_seconds() {
+        let npt = NetPerTask {
+            btime: 1_717_200_000,
+            ..NetPerTask::default()
+        };
+        assert_eq!(npt.btime_secs(), 1_717_200_000u64);
     }
 }

@@ -18,15 +18,37 @@
 //! socket). [`ProcCounters`] parses the module's global counters in
 //! `/proc/netatop`, which anyone may read.
 //!
+//! `NETATOP_GETCNT_EXIT` blocks until a process has finished;
+//! [`Netatop::next_exited_timeout`] and [`Netatop::next_exited_cancellable`]
+//! (with a [`CancelToken`]) stop waiting after a time or on request, by
+//! interrupting the call with a signal aimed at the waiting thread only
+//! (see [`interrupt_signal`]). The module keeps a record whose read was
+//! interrupted, so nothing is lost.
+//!
 //! All `unsafe` code of the crate is in the private `sys` module.
 
 mod abi;
+mod cancel;
 mod client;
 mod error;
 mod proc;
 mod sys;
 
 pub use abi::{Command, NetPerTask, TaskCount, COMLEN, NETATOP_BASE_CTL};
+pub use cancel::CancelToken;
 pub use client::Netatop;
 pub use error::{Error, Result};
 pub use proc::{ProcCounters, PROC_PATH};
+
+/// The signal this crate sends to a thread to end a timed or cancelled wait
+/// ([`Netatop::next_exited_timeout`], [`Netatop::next_exited_cancellable`],
+/// [`Netatop::wait_exit_list_empty_timeout`]): the real-time signal
+/// `SIGRTMAX - 3`.
+///
+/// On first use the crate installs a handler for it that does nothing,
+/// without `SA_RESTART`; if the program already handles this signal, the
+/// timed calls fail with `EBUSY` (an [`Error::Io`]) and leave the handler
+/// alone. The signal is unblocked in the waiting thread during the wait.
+pub fn interrupt_signal() -> i32 {
+    sys::interrupt_signal()
+}

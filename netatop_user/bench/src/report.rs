@@ -1,0 +1,735 @@
+//! The report: medians, ratios to "no module", derived costs and targets.
+//!
+//! Input: the guest driver's result lines (whitespace-separated words, the
+//! "BENCH" prefix removed):
+//!
+//! - `I KEY VALUE`: run information (kernel, CPUs, repetitions, ...);
+//! - `R WORKLOAD VARIANT REP VALUE`: one measured rate (VARIANT a, b or c);
+//! - `N WORKLOAD REP key=value...`: netatop's table sizes after a (c) run;
+//! - `G KEY VALUE`: a GC or memory figure.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::{json, Map, Value};
+
+/// The three variants, in run order.
+pub const VARIANTS: [(&str, &str); 3] = [("a", "no module"), ("b", "empty hook"), ("c", "netatop")];
+
+/// What `make bench` says about the numbers, in the table and the JSON.
+pub const NOISE_NOTE: &str = "QEMU TCG guest on a shared host: absolute figures are emulated and \
+noisy and not comparable across machines or runs; the ratios between variants measured in the \
+same run are the result.";
+
+/// Everything read from the raw file.
+#[derive(Debug, Default)]
+pub struct Raw {
+    /// `I` lines.
+    pub info: BTreeMap<String, String>,
+    /// Workloads in order of first appearance.
+    pub order: Vec<String>,
+    /// Samples per workload and variant.
+    pub samples: BTreeMap<(String, String), Vec<f64>>,
+    /// Failed runs per workload and variant.
+    pub failures: BTreeMap<(String, String), usize>,
+    /// `N` lines: workload -> largest value seen per key.
+    pub netatop: BTreeMap<String, BTreeMap<String, u64>>,
+    /// `G` lines.
+    pub gc: BTreeMap<String, String>,
+}
+
+impl Raw {
+    /// Parses the raw lines; unknown or malformed lines are skipped.
+    pub fn parse(text: &str) -> Self {
+        let mut raw = Raw::default();
+        for line in text.lines() {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            match w.as_slice() {
+                ["I", key, rest @ ..] => {
+                    raw.info.insert(key.to_string(), rest.join(" "));
+                }
+                ["G", key, rest @ ..] => {
+                    raw.gc.insert(key.to_string(), rest.join(" "));
+                }
+                ["R", workload, variant, _rep, value] => {
+                    if !raw.order.iter().any(|o| o == workload) {
+                        raw.order.push(workload.to_string());
+                    }
+                    let key = (workload.to_string(), variant.to_string());
+                    match value.parse::<f64>() {
+                        Ok(v) if v.is_finite() && v > 0.0 => {
+                            raw.samples.entry(key).or_default().push(v)
+                        }
+                        _ => *raw.failures.entry(key).or_default() += 1,
+                    }
+                }
+                ["N", workload, _rep, kvs @ ..] => {
+                    let m = raw.netatop.entry(workload.to_string()).or_default();
+                    for kv in kvs {
+                        if let Some((k, v)) = kv.split_once('=') {
+                            if let Ok(v) = v.parse::<u64>() {
+                                let e = m.entry(k.to_string()).or_default();
+                                *e = (*e).max(v);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        raw
+    }
+
+    /// Median of a workload's variant, if it has samples.
+    pub fn median(&self, workload: &str, variant: &str) -> Option<f64> {
+        self.samples
+            .get(&(workload.to_string(), variant.to_string()))
+            .and_then(|v| median(v))
+    }
+
+    /// median(variant) / median(a).
+    pub fn ratio(&self, workload: &str, variant: &str) -> Option<f64> {
+        Some(self.median(workload, variant)? / self.median(workload, "a")?)
+    }
+
+    /// Added time per operation of `variant` over (a), in ns:
+    /// 1/median(variant) - 1/median(a).
+    pub fn added_ns(&self, workload: &str, variant: &str) -> Option<f64> {
+        Some((1.0 / self.median(workload, variant)? - 1.0 / self.median(workload, "a")?) * 1e9)
+    }
+
+    fn gc_f64(&self, key: &str) -> Option<f64> {
+        self.gc
+            .get(key)
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    }
+
+    /// Scale levels (connections) of a scale workload kind (`udp`, `rr`),
+    /// ascending.
+    pub fn scale_levels(&self, kind: &str) -> Vec<u64> {
+        let prefix = format!("scale_{kind}_");
+        let mut v: Vec<u64> = self
+            .order
+            .iter()
+            .filter_map(|w| w.strip_prefix(&prefix)?.parse().ok())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Rate of `variant` at the largest scale level over the smallest:
+    /// (raw, relative to (a) at each level).
+    pub fn scale_flatness(&self, kind: &str, variant: &str) -> Option<(u64, u64, f64, f64)> {
+        let levels = self.scale_levels(kind);
+        let (lo, hi) = (*levels.first()?, *levels.last()?);
+        if lo == hi {
+            return None;
+        }
+        let (wlo, whi) = (format!("scale_{kind}_{lo}"), format!("scale_{kind}_{hi}"));
+        let raw = self.median(&whi, variant)? / self.median(&wlo, variant)?;
+        let rel = self.ratio(&whi, variant)? / self.ratio(&wlo, variant)?;
+        Some((lo, hi, raw, rel))
+    }
+}
+
+/// Median of the finite values (None if there are none).
+pub fn median(v: &[f64]) -> Option<f64> {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if s.is_empty() {
+        return None;
+    }
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    Some(if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    })
+}
+
+/// Half the range relative to the median, in percent.
+fn spread_pct(v: &[f64]) -> Option<f64> {
+    let m = median(v)?;
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some((hi - lo) / 2.0 / m * 100.0)
+}
+
+/// Human name and unit of a workload.
+pub fn describe(workload: &str) -> (String, &'static str) {
+    match workload {
+        "udp4" => ("UDP 64 B sendto+recv, 127.0.0.1".into(), "pkt/s"),
+        "udp6" => ("UDP 64 B sendto+recv, ::1".into(), "pkt/s"),
+        "tcp_rr" => ("TCP_RR 1 B, 127.0.0.1".into(), "trans/s"),
+        "tcp_crr" => ("TCP_CRR 1 B, 127.0.0.1".into(), "trans/s"),
+        "ab" => ("nginx + ab, 127.0.0.1".into(), "req/s"),
+        w => {
+            if let Some(n) = w.strip_prefix("scale_udp_") {
+                (format!("scale: UDP 64 B, {n} conns"), "pkt/s")
+            } else if let Some(n) = w.strip_prefix("scale_rr_") {
+                (format!("scale: TCP_RR, {n} conns"), "trans/s")
+            } else {
+                (w.to_string(), "/s")
+            }
+        }
+    }
+}
+
+/// One target of the issue.
+#[derive(Debug)]
+pub struct Target {
+    /// What is compared.
+    pub name: String,
+    /// The measured value.
+    pub value: Option<f64>,
+    /// The bound.
+    pub bound: f64,
+    /// True: value must be at least `bound`; false: at most.
+    pub at_least: bool,
+    /// Unit shown after the numbers.
+    pub unit: &'static str,
+}
+
+impl Target {
+    /// `Some(true)` met, `Some(false)` missed, `None` not measured.
+    pub fn met(&self) -> Option<bool> {
+        self.value.map(|v| {
+            if self.at_least {
+                v >= self.bound
+            } else {
+                v <= self.bound
+            }
+        })
+    }
+}
+
+/// The targets of the issue, evaluated on `raw`.
+pub fn targets(raw: &Raw) -> Vec<Target> {
+    let t = |name: &str, value, bound, at_least, unit| Target {
+        name: name.to_string(),
+        value,
+        bound,
+        at_least,
+        unit,
+    };
+    let cost_ratio = |w: &str| {
+        let (b, c) = (raw.added_ns(w, "b")?, raw.added_ns(w, "c")?);
+        // An empty-hook cost lost in the noise gives no meaningful ratio.
+        (b > 0.0).then_some(c / b)
+    };
+    let mut v = vec![
+        t(
+            "nginx/ab request rate, netatop/none",
+            raw.ratio("ab", "c"),
+            0.97,
+            true,
+            "",
+        ),
+        t(
+            "UDP 64 B rate 127.0.0.1, netatop/none",
+            raw.ratio("udp4", "c"),
+            0.95,
+            true,
+            "",
+        ),
+        t(
+            "UDP 64 B rate ::1, netatop/none",
+            raw.ratio("udp6", "c"),
+            0.95,
+            true,
+            "",
+        ),
+        t(
+            "TCP_CRR rate, netatop/none",
+            raw.ratio("tcp_crr", "c"),
+            0.93,
+            true,
+            "",
+        ),
+        t(
+            "added cost/packet 127.0.0.1, netatop/empty hook",
+            cost_ratio("udp4"),
+            2.0,
+            false,
+            "",
+        ),
+        t(
+            "added cost/packet ::1, netatop/empty hook",
+            cost_ratio("udp6"),
+            2.0,
+            false,
+            "",
+        ),
+    ];
+    for (kind, label) in [("udp", "UDP"), ("rr", "TCP_RR")] {
+        let f = raw.scale_flatness(kind, "c");
+        let (lo, hi) = f.map_or((0, 0), |(lo, hi, _, _)| (lo, hi));
+        v.push(t(
+            &format!("{label} rate (netatop) at {hi} / at {lo} conns"),
+            f.map(|x| x.2),
+            0.95,
+            true,
+            "",
+        ));
+        v.push(t(
+            "  same, each relative to no module",
+            f.map(|x| x.3),
+            0.95,
+            true,
+            "",
+        ));
+    }
+    let n = raw
+        .gc
+        .get("gc_sockinfo")
+        .cloned()
+        .unwrap_or_else(|| "?".into());
+    v.push(t(
+        &format!("GC pass over {n} sockinfo"),
+        raw.gc_f64("gc_full_ms"),
+        20.0,
+        false,
+        " ms",
+    ));
+    v.push(t(
+        "kernel memory per sockinfo",
+        raw.gc_f64("sockinfo_bytes_kmalloc"),
+        160.0,
+        false,
+        " B",
+    ));
+    v
+}
+
+fn fmt_rate(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.digits$}"))
+}
+
+/// The table as text.
+pub fn render(raw: &Raw) -> String {
+    let mut s = String::new();
+    let i = |k: &str| raw.info.get(k).map_or("?", String::as_str);
+    let _ = writeln!(s, "netatop-rs benchmark (make bench)");
+    let _ = writeln!(
+        s,
+        "guest: Linux {}, {} vCPUs, {} MB, accel {}; {} repetitions per variant, runs of {} s; \
+         TCP_RR/CRR client and server on CPU {}",
+        i("kernel"),
+        i("cpus"),
+        i("mem_mb"),
+        i("accel"),
+        i("reps"),
+        i("duration"),
+        i("rr_cpu"),
+    );
+    let _ = writeln!(
+        s,
+        "nginx + ab: ab -c {} runs throughout; each sample is nginx's request count over a {} s \
+         window (stub_status), {} s after the variant was loaded",
+        i("ab_concurrency"),
+        i("ab_duration"),
+        i("ab_settle"),
+    );
+    let _ = writeln!(
+        s,
+        "variants, run alternately (a b c a b c ...): (a) no module, (b) nf_empty.ko: an empty \
+         netfilter hook on the same 4 hooks, (c) netatop.ko"
+    );
+    let _ = writeln!(s, "NOTE: {NOISE_NOTE}");
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{:<34} {:>7} {:>15} {:>15} {:>15} {:>6} {:>6}",
+        "workload (median, ±half range)",
+        "unit",
+        "(a) none",
+        "(b) empty",
+        "(c) netatop",
+        "b/a",
+        "c/a"
+    );
+    for w in &raw.order {
+        let (name, unit) = describe(w);
+        let cell = |v: &str| -> String {
+            let key = (w.clone(), v.to_string());
+            match raw.samples.get(&key) {
+                Some(x) if !x.is_empty() => format!(
+                    "{} ±{:.0}%",
+                    fmt_rate(median(x).unwrap_or(0.0)),
+                    spread_pct(x).unwrap_or(0.0)
+                ),
+                _ => "failed".to_string(),
+            }
+        };
+        let _ = writeln!(
+            s,
+            "{:<34} {:>7} {:>15} {:>15} {:>15} {:>6} {:>6}",
+            name,
+            unit,
+            cell("a"),
+            cell("b"),
+            cell("c"),
+            opt(raw.ratio(w, "b"), 3),
+            opt(raw.ratio(w, "c"), 3)
+        );
+    }
+    let fails: Vec<String> = raw
+        .failures
+        .iter()
+        .map(|((w, v), n)| format!("{w}/{v}: {n}"))
+        .collect();
+    if !fails.is_empty() {
+        let _ = writeln!(s, "FAILED RUNS: {}", fails.join(", "));
+    }
+
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "added time per operation, 1/rate(x) - 1/rate(a) (TCG time: compare the two, not the ns):"
+    );
+    for (w, what) in [
+        (
+            "udp4",
+            "UDP packet, 127.0.0.1 (crosses LOCAL_OUT + LOCAL_IN)",
+        ),
+        ("udp6", "UDP packet, ::1 (crosses LOCAL_OUT + LOCAL_IN)"),
+        ("tcp_rr", "TCP_RR transaction (2+ packets)"),
+        ("tcp_crr", "TCP_CRR transaction (~10 packets)"),
+    ] {
+        let (b, c) = (raw.added_ns(w, "b"), raw.added_ns(w, "c"));
+        if b.is_none() && c.is_none() {
+            continue;
+        }
+        let ratio = match (b, c) {
+            (Some(b), Some(c)) if b > 0.0 => format!("{:.2}", c / b),
+            _ => "n/a".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "  {what:<52} empty hook {:>8} ns, netatop {:>8} ns, netatop/empty {ratio}",
+            opt(b, 0),
+            opt(c, 0)
+        );
+    }
+    if let Some(r) = raw.ratio("ab", "c") {
+        let _ = writeln!(
+            s,
+            "  nginx/ab time per request with netatop: {:+.1}% (published, bare metal: netatop 3.x \
+             +27.9%, BPF tracepoint +3.4%)",
+            (1.0 / r - 1.0) * 100.0
+        );
+    }
+
+    let levels = raw.scale_levels("udp");
+    if !levels.is_empty() {
+        let _ = writeln!(s);
+        let procs: Vec<String> = levels
+            .iter()
+            .map(|l| format!("{l} conns in {} procs", i(&format!("scale_procs_{l}"))))
+            .collect();
+        let _ = writeln!(
+            s,
+            "scale: TCP connections held open (both ends touched after each module load): {}; \
+             netatop.ko parameters: {}",
+            procs.join(", "),
+            i("scale_netatop_params")
+        );
+        if let Some(b) = raw.gc_f64("sockinfo_bytes_kmalloc").filter(|b| *b > 0.0) {
+            let _ = writeln!(
+                s,
+                "  (the default cap, sockinfo_limit_kb=4096, holds about {:.0} sockinfo entries: \
+                 {:.0} loopback connections, which have an entry for each end)",
+                4096.0 * 1024.0 / b,
+                4096.0 * 1024.0 / b / 2.0
+            );
+        }
+        for (kind, label) in [("udp", "UDP 64 B"), ("rr", "TCP_RR")] {
+            for (v, vname) in VARIANTS {
+                if let Some((lo, hi, r, rel)) = raw.scale_flatness(kind, v) {
+                    let _ = writeln!(
+                        s,
+                        "  {label:<9} ({v}) {vname:<11} rate at {hi} / at {lo} conns: {r:.3} (relative to (a) at each level: {rel:.3})"
+                    );
+                }
+            }
+        }
+    }
+
+    if !raw.gc.is_empty() {
+        let g = |k: &str| raw.gc.get(k).map_or("?", String::as_str);
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "GC (netatop.ko, sockinfo_limit_kb=65536): {} UDP sockinfo entries created in {} s \
+             ({} namespaces); one forced pass: {} ms (passes: {}; empty tables: {} ms); entries \
+             deleted by the pass: {}",
+            g("gc_sockinfo"),
+            g("gc_flood_s"),
+            i("gc_namespaces"),
+            g("gc_full_ms"),
+            g("gc_full_ms_all"),
+            g("gc_empty_ms"),
+            g("gc_sockinfo_deleted")
+        );
+        let _ = writeln!(
+            s,
+            "memory: {} B per sockinfo (kmalloc objects; all slab caches {} B; slab pages {} B), \
+             grown caches {}",
+            g("sockinfo_bytes_kmalloc"),
+            g("sockinfo_bytes_slab"),
+            g("sockinfo_bytes_meminfo"),
+            g("sockinfo_caches")
+        );
+        let _ = writeln!(
+            s,
+            "        {} B per taskinfo ({} entries for {} processes; all slab caches {} B), grown \
+             caches {}",
+            g("taskinfo_bytes_kmalloc"),
+            g("taskinfo_created"),
+            g("taskinfo_processes"),
+            g("taskinfo_bytes_slab"),
+            g("taskinfo_caches")
+        );
+    }
+
+    let capped: Vec<String> = raw
+        .netatop
+        .iter()
+        .filter(|(_, m)| m.get("sockinfo_overflow").copied().unwrap_or(0) > 0)
+        .map(|(w, m)| {
+            format!(
+                "{w} (up to {} refused, table {})",
+                m.get("sockinfo_overflow").copied().unwrap_or(0),
+                m.get("sockinfo").copied().unwrap_or(0)
+            )
+        })
+        .collect();
+    if !capped.is_empty() {
+        let _ = writeln!(
+            s,
+            "note: netatop's default sockinfo cap was reached (packets counted unidentified) in: {}",
+            capped.join(", ")
+        );
+    }
+
+    let _ = writeln!(s);
+    let _ = writeln!(s, "targets (issue #6; a miss is a finding):");
+    for t in targets(raw) {
+        let verdict = match t.met() {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "not measured",
+        };
+        let _ = writeln!(
+            s,
+            "  {:<52} {:>9}{} {} {}{}  {}",
+            t.name,
+            opt(t.value, if t.unit.is_empty() { 3 } else { 1 }),
+            t.unit,
+            if t.at_least { ">=" } else { "<=" },
+            t.bound,
+            t.unit,
+            verdict
+        );
+    }
+    s
+}
+
+/// The machine-readable summary.
+pub fn summary(raw: &Raw) -> Value {
+    let mut workloads = Map::new();
+    for w in &raw.order {
+        let (name, unit) = describe(w);
+        let mut variants = Map::new();
+        for (v, vname) in VARIANTS {
+            let samples = raw
+                .samples
+                .get(&(w.clone(), v.to_string()))
+                .cloned()
+                .unwrap_or_default();
+            variants.insert(
+                v.to_string(),
+                json!({
+                    "name": vname,
+                    "samples": samples,
+                    "median": median(&samples),
+                    "ratio_to_a": raw.ratio(w, v),
+                    "added_ns_per_op": if v == "a" { None } else { raw.added_ns(w, v) },
+                    "failed_runs": raw.failures.get(&(w.clone(), v.to_string())).copied().unwrap_or(0),
+                }),
+            );
+        }
+        workloads.insert(
+            w.clone(),
+            json!({
+                "name": name,
+                "unit": unit,
+                "variants": variants,
+                "netatop_tables_max": raw.netatop.get(w),
+            }),
+        );
+    }
+    let mut scale = Map::new();
+    for kind in ["udp", "rr"] {
+        let mut per = Map::new();
+        for (v, _) in VARIANTS {
+            if let Some((lo, hi, r, rel)) = raw.scale_flatness(kind, v) {
+                per.insert(
+                    v.to_string(),
+                    json!({"low": lo, "high": hi, "rate_high_over_low": r, "relative_to_a_high_over_low": rel}),
+                );
+            }
+        }
+        scale.insert(kind.to_string(), Value::Object(per));
+    }
+    let targets: Vec<Value> = targets(raw)
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name.trim(),
+                "value": t.value,
+                "bound": t.bound,
+                "comparison": if t.at_least { ">=" } else { "<=" },
+                "unit": t.unit.trim(),
+                "met": t.met(),
+            })
+        })
+        .collect();
+    let gc: Map<String, Value> = raw
+        .gc
+        .iter()
+        .map(|(k, v)| {
+            let val = v
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .map_or_else(|| Value::String(v.clone()), |x| json!(x));
+            (k.clone(), val)
+        })
+        .collect();
+    json!({
+        "note": NOISE_NOTE,
+        "variants": {"a": "no module", "b": "nf_empty.ko (empty netfilter hook, same 4 hooks)", "c": "netatop.ko"},
+        "ratio_definition": "median(variant) / median(a), medians over the repetitions of one run",
+        "info": raw.info,
+        "workloads": workloads,
+        "scale": scale,
+        "gc": gc,
+        "targets": targets,
+    })
+}
+
+/// Reads `raw`, prints the table and writes the JSON summary.
+pub fn run(raw: &Path, json_out: Option<&Path>) -> Result<()> {
+    let text = std::fs::read_to_string(raw).with_context(|| format!("read {}", raw.display()))?;
+    let raw = Raw::parse(&text);
+    print!("{}", render(&raw));
+    if let Some(p) = json_out {
+        let body = serde_json::to_string_pretty(&summary(&raw))?;
+        std::fs::write(p, body + "\n").with_context(|| format!("write {}", p.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RAW: &str = "I kernel 7.3.4
+I reps 3
+R udp4 a 1 1000
+R udp4 b 1 900
+R udp4 c 1 800
+R udp4 a 2 1000
+R udp4 b 2 900
+R udp4 c 2 800
+R ab a 1 100
+R ab c 1 fail
+R scale_udp_10 a 1 1000
+R scale_udp_10 c 1 800
+R scale_udp_20000 a 1 990
+R scale_udp_20000 c 1 780
+N tcp_crr 1 sockinfo=20000 sockinfo_overflow=5
+G gc_full_ms 12.5
+G sockinfo_bytes_kmalloc 128.0
+G gc_sockinfo 100002
+";
+
+    #[test]
+    fn medians_and_ratios() {
+        let r = Raw::parse(RAW);
+        assert_eq!(r.median("udp4", "a"), Some(1000.0));
+        assert!((r.ratio("udp4", "c").unwrap_or(0.0) - 0.8).abs() < 1e-9);
+        // 1/900 - 1/1000 s = 111111 ns; 1/800 - 1/1000 s = 250000 ns.
+        assert!((r.added_ns("udp4", "b").unwrap_or(0.0) - 111_111.1).abs() < 1.0);
+        assert!((r.added_ns("udp4", "c").unwrap_or(0.0) - 250_000.0).abs() < 1.0);
+        assert_eq!(r.failures.get(&("ab".into(), "c".into())), Some(&1));
+        assert_eq!(r.ratio("ab", "c"), None);
+    }
+
+    #[test]
+    fn median_even_odd() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn scale_and_targets() {
+        let r = Raw::parse(RAW);
+        assert_eq!(r.scale_levels("udp"), vec![10, 20000]);
+        let (lo, hi, raw, rel) = r.scale_flatness("udp", "c").unwrap_or_default();
+        assert_eq!((lo, hi), (10, 20000));
+        assert!((raw - 0.975).abs() < 1e-9);
+        assert!((rel - 0.78 / 0.99 / 0.8).abs() < 1e-9);
+        let t = targets(&r);
+        let udp = t
+            .iter()
+            .find(|t| t.name.starts_with("UDP 64 B rate 127"))
+            .map(Target::met);
+        assert_eq!(udp, Some(Some(false)));
+        let gc = t
+            .iter()
+            .find(|t| t.name.starts_with("GC pass"))
+            .map(Target::met);
+        assert_eq!(gc, Some(Some(true)));
+        let ab = t
+            .iter()
+            .find(|t| t.name.starts_with("nginx"))
+            .map(Target::met);
+        assert_eq!(ab, Some(None));
+        // added cost: 250000 / 111111 = 2.25 > 2.
+        let cost = t
+            .iter()
+            .find(|t| t.name.starts_with("added cost/packet 127"))
+            .map(Target::met);
+        assert_eq!(cost, Some(Some(false)));
+    }
+
+    #[test]
+    fn renders_and_summarises() {
+        let r = Raw::parse(RAW);
+        let text = render(&r);
+        assert!(text.contains("NOTE: QEMU TCG"));
+        assert!(text.contains("MISSED"));
+        assert!(text.contains("tcp_crr (up to 5 refused"));
+        let j = summary(&r);
+        assert_eq!(
+            j["workloads"]["udp4"]["variants"]["c"]["median"],
+            json!(800.0)
+        );
+        assert_eq!(j["gc"]["gc_full_ms"], json!(12.5));
+    }
+}

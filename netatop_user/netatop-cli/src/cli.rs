@@ -1,0 +1,278 @@
+//! The command line.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::table::SortKey;
+
+/// Per-process network counters of the netatop kernel module.
+#[derive(Debug, Parser)]
+#[command(
+    name = "netatop",
+    version,
+    long_about = "Per-process and per-thread network counters of the netatop kernel module \
+                  (TCP and UDP packets and bytes, sent and received).\n\n\
+                  Reading counters needs CAP_NET_ADMIN and CAP_NET_RAW (root). \
+                  Exit status: 0 ok, 1 error, 2 usage, 3 module not loaded, \
+                  4 permission denied, 5 no such process.",
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Is the module loaded and usable; its global counters (/proc/netatop)
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counters of processes (or threads)
+    Show {
+        /// Process ids (thread ids with --thread).
+        #[arg(
+            required = true,
+            value_name = "PID",
+            value_parser = parse_id,
+            allow_negative_numbers = true
+        )]
+        ids: Vec<i32>,
+        /// The ids are threads (NETATOP_GETCNT_PID) rather than processes.
+        #[arg(short, long)]
+        thread: bool,
+        /// Print a JSON array instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print finished processes as the module reports them (consumes them)
+    Exited {
+        /// Print one JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Stop after N processes.
+        #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        count: Option<u64>,
+        /// Stop after SECS seconds (decimals allowed).
+        #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+        timeout: Option<Duration>,
+    },
+    /// Live per-process bandwidth table
+    Top(TopArgs),
+}
+
+/// Options of `netatop top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Seconds between refreshes (decimals allowed, at least 0.1).
+    #[arg(short = 'd', long, value_name = "SECS", default_value = "2", value_parser = parse_interval)]
+    pub interval: Duration,
+    /// Print the table as text to standard output instead of a live screen.
+    #[arg(short, long)]
+    pub batch: bool,
+    /// Number of refreshes, then exit (batch mode: default 1).
+    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub iterations: Option<u64>,
+    /// Column to sort by.
+    #[arg(short, long, value_enum, value_name = "COL", default_value_t = SortKey::Total)]
+    pub sort: SortKey,
+    /// Show threads instead of processes.
+    #[arg(short, long)]
+    pub threads: bool,
+    /// Batch mode, one JSON document per line and refresh (implies --batch).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A process or thread id: a positive integer.
+pub fn parse_id(s: &str) -> Result<i32, String> {
+    match s.parse::<i32>() {
+        Ok(id) if id > 0 => Ok(id),
+        Ok(_) => Err("a process id is a positive number".into()),
+        Err(_) => Err("not a process id (a positive number)".into()),
+    }
+}
+
+fn parse_seconds(s: &str, min: f64) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("not a number of seconds: '{s}'"))?;
+    if !secs.is_finite() || secs < min || secs > 1e9 {
+        return Err(format!("must be between {min} and 1000000000 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// `--interval`: seconds, at least 0.1.
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    parse_seconds(s, 0.1)
+}
+
+/// `--timeout`: seconds, at least 0.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    parse_seconds(s, 0.0)
+}
+
+/// A clap error as one line: its first line without the `error: ` prefix,
+/// and where to get help.
+pub fn usage_message(e: &clap::Error) -> String {
+    // `render()` as plain text: no colour codes in the message.
+    let text = e.render().to_string();
+    // The message is the first paragraph (clap continues some messages,
+    // like the missing arguments or the possible values, on more lines).
+    let words: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let msg = words.join(" ");
+    let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
+    format!("{msg} (see 'netatop --help')")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("netatop").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn show_parses_ids_and_rejects_junk() {
+        match parse(&["show", "1", "42", "--thread", "--json"])
+            .unwrap()
+            .command
+        {
+            Command::Show { ids, thread, json } => {
+                assert_eq!(ids, [1, 42]);
+                assert!(thread && json);
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in ["abc", "0", "-5", "99999999999", "1.5"] {
+            let err = parse(&["show", bad]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{bad}");
+            assert_eq!(err.exit_code(), 2);
+        }
+        assert_eq!(
+            parse(&["show"]).unwrap_err().kind(),
+            ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn top_defaults_and_options() {
+        match parse(&["top"]).unwrap().command {
+            Command::Top(t) => {
+                assert_eq!(t.interval, Duration::from_secs(2));
+                assert!(!t.batch && !t.threads && !t.json);
+                assert_eq!(t.iterations, None);
+                assert_eq!(t.sort, SortKey::Total);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "top",
+            "-b",
+            "-d",
+            "0.5",
+            "-n",
+            "3",
+            "--sort",
+            "udp-rcv-pkt",
+            "-t",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Top(t) => {
+                assert_eq!(t.interval, Duration::from_millis(500));
+                assert!(t.batch && t.threads);
+                assert_eq!(t.iterations, Some(3));
+                assert_eq!(t.sort, SortKey::UdpRcvPkt);
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &["top", "--interval", "0"][..],
+            &["top", "--interval", "x"],
+            &["top", "--iterations", "0"],
+            &["top", "--sort", "bogus"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn exited_options() {
+        match parse(&["exited", "--json", "-n", "5", "--timeout", "1.5"])
+            .unwrap()
+            .command
+        {
+            Command::Exited {
+                json,
+                count,
+                timeout,
+            } => {
+                assert!(json);
+                assert_eq!(count, Some(5));
+                assert_eq!(timeout, Some(Duration::from_millis(1500)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(parse_timeout("0").unwrap(), Duration::ZERO);
+        assert!(parse_timeout("-1").is_err());
+        assert!(parse_timeout("inf").is_err());
+        assert!(parse_timeout("nan").is_err());
+    }
+
+    #[test]
+    fn usage_errors_are_one_line() {
+        let msg = |args: &[&str]| usage_message(&parse(args).unwrap_err());
+        assert_eq!(
+            msg(&["show", "abc"]),
+            "invalid value 'abc' for '<PID>...': not a process id (a positive number) (see 'netatop --help')"
+        );
+        assert_eq!(
+            msg(&["show", "0"]),
+            "invalid value '0' for '<PID>...': a process id is a positive number (see 'netatop --help')"
+        );
+        assert_eq!(
+            msg(&["frobnicate"]),
+            "unrecognized subcommand 'frobnicate' (see 'netatop --help')"
+        );
+        assert_eq!(
+            msg(&["top", "--sort", "bogus"]),
+            "invalid value 'bogus' for '--sort <COL>' [possible values: pid, command, \
+             tcp-snd, tcp-snd-pkt, tcp-rcv, tcp-rcv-pkt, udp-snd, udp-snd-pkt, udp-rcv, \
+             udp-rcv-pkt, total, cumulative] (see 'netatop --help')"
+        );
+        assert_eq!(
+            msg(&["show"]),
+            "the following required arguments were not provided: <PID>... (see 'netatop --help')"
+        );
+    }
+
+    #[test]
+    fn no_subcommand_is_a_usage_error() {
+        let err = parse(&[]).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        );
+        assert_eq!(err.exit_code(), 2);
+    }
+}

@@ -1,0 +1,499 @@
+//! The `netatop top` table: columns, sorting, and rendering as text (batch
+//! mode) or JSON. The interactive screen (`tui`) uses the same columns,
+//! cells and header lines.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::format::{fit, human_bytes, iso_time, kb_rate, pkt_rate, seconds};
+use crate::rates::{GlobalRates, Rates, Row, View};
+use crate::record::Counters;
+
+/// A column to sort the table by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SortKey {
+    /// Process (or thread) id, ascending.
+    Pid,
+    /// Command name, ascending.
+    Command,
+    /// TCP bytes sent per second.
+    TcpSnd,
+    /// TCP packets sent per second.
+    TcpSndPkt,
+    /// TCP bytes received per second.
+    TcpRcv,
+    /// TCP packets received per second.
+    TcpRcvPkt,
+    /// UDP bytes sent per second.
+    UdpSnd,
+    /// UDP packets sent per second.
+    UdpSndPkt,
+    /// UDP bytes received per second.
+    UdpRcv,
+    /// UDP packets received per second.
+    UdpRcvPkt,
+    /// All bytes per second (the default).
+    Total,
+    /// All bytes since the task started.
+    Cumulative,
+}
+
+impl SortKey {
+    /// Every key, in column order.
+    pub const ALL: [SortKey; 12] = [
+        SortKey::Pid,
+        SortKey::Command,
+        SortKey::TcpSnd,
+        SortKey::TcpSndPkt,
+        SortKey::TcpRcv,
+        SortKey::TcpRcvPkt,
+        SortKey::UdpSnd,
+        SortKey::UdpSndPkt,
+        SortKey::UdpRcv,
+        SortKey::UdpRcvPkt,
+        SortKey::Total,
+        SortKey::Cumulative,
+    ];
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|&k| k == self).unwrap_or(0)
+    }
+
+    /// The key of the next column to the right (wrapping around).
+    pub fn next(self) -> SortKey {
+        Self::ALL[(self.index() + 1) % Self::ALL.len()]
+    }
+
+    /// The key of the next column to the left (wrapping around).
+    pub fn prev(self) -> SortKey {
+        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
+
+    /// The name used by `--sort` and in the header.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Pid => "pid",
+            SortKey::Command => "command",
+            SortKey::TcpSnd => "tcp-snd",
+            SortKey::TcpSndPkt => "tcp-snd-pkt",
+            SortKey::TcpRcv => "tcp-rcv",
+            SortKey::TcpRcvPkt => "tcp-rcv-pkt",
+            SortKey::UdpSnd => "udp-snd",
+            SortKey::UdpSndPkt => "udp-snd-pkt",
+            SortKey::UdpRcv => "udp-rcv",
+            SortKey::UdpRcvPkt => "udp-rcv-pkt",
+            SortKey::Total => "total",
+            SortKey::Cumulative => "cumulative",
+        }
+    }
+
+    /// The numeric value a row is sorted by (rates unknown: -1).
+    fn value(self, row: &Row) -> f64 {
+        let rate = |f: fn(&Rates) -> f64| row.rates.as_ref().map_or(-1.0, f);
+        match self {
+            SortKey::Pid | SortKey::Command => 0.0,
+            SortKey::TcpSnd => rate(|r| r.tcp_snd_bytes_per_sec),
+            SortKey::TcpSndPkt => rate(|r| r.tcp_snd_packets_per_sec),
+            SortKey::TcpRcv => rate(|r| r.tcp_rcv_bytes_per_sec),
+            SortKey::TcpRcvPkt => rate(|r| r.tcp_rcv_packets_per_sec),
+            SortKey::UdpSnd => rate(|r| r.udp_snd_bytes_per_sec),
+            SortKey::UdpSndPkt => rate(|r| r.udp_snd_packets_per_sec),
+            SortKey::UdpRcv => rate(|r| r.udp_rcv_bytes_per_sec),
+            SortKey::UdpRcvPkt => rate(|r| r.udp_rcv_packets_per_sec),
+            SortKey::Total => rate(|r| r.total_bytes_per_sec),
+            // CAST: ordering only; f64 orders u64 values correctly except
+            // for ties between huge neighbours, which the id then breaks.
+            SortKey::Cumulative => row.counters.total_bytes() as f64,
+        }
+    }
+}
+
+/// Sorts rows by `key`: pid and command ascending, every other column
+/// descending (biggest first); ties by cumulative bytes, descending, then
+/// by id, ascending. Rows without rates (baseline) sort after any rate.
+pub fn sort_rows(rows: &mut [Row], key: SortKey) {
+    let tie = |a: &Row, b: &Row| {
+        b.counters
+            .total_bytes()
+            .cmp(&a.counters.total_bytes())
+            .then(a.id.cmp(&b.id))
+    };
+    rows.sort_by(|a, b| match key {
+        SortKey::Pid => a.id.cmp(&b.id),
+        SortKey::Command => a.command.cmp(&b.command).then(a.id.cmp(&b.id)),
+        _ => key
+            .value(b)
+            .total_cmp(&key.value(a))
+            .then_with(|| tie(a, b)),
+    });
+}
+
+/// A column of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Column {
+    /// Title in the header line.
+    pub title: &'static str,
+    /// Width in characters.
+    pub width: usize,
+    /// Right-aligned (numbers) or left-aligned (text).
+    pub right: bool,
+    /// The sort key of this column.
+    pub key: SortKey,
+}
+
+const fn col(title: &'static str, width: usize, right: bool, key: SortKey) -> Column {
+    Column {
+        title,
+        width,
+        right,
+        key,
+    }
+}
+
+/// The columns, in order: id, command, eight rates (KB/s and packets/s
+/// for TCP and UDP, sent and received), all bytes per second, and all
+/// bytes since the task started.
+pub const COLUMNS: [Column; 12] = [
+    col("PID", 7, true, SortKey::Pid),
+    col("COMMAND", 15, false, SortKey::Command),
+    col("TCPSKB/s", 9, true, SortKey::TcpSnd),
+    col("TCPSPK/s", 9, true, SortKey::TcpSndPkt),
+    col("TCPRKB/s", 9, true, SortKey::TcpRcv),
+    col("TCPRPK/s", 9, true, SortKey::TcpRcvPkt),
+    col("UDPSKB/s", 9, true, SortKey::UdpSnd),
+    col("UDPSPK/s", 9, true, SortKey::UdpSndPkt),
+    col("UDPRKB/s", 9, true, SortKey::UdpRcv),
+    col("UDPRPK/s", 9, true, SortKey::UdpRcvPkt),
+    col("TOTKB/s", 9, true, SortKey::Total),
+    col("BYTES", 8, true, SortKey::Cumulative),
+];
+
+/// The title of column `i`: the first says TID in thread mode.
+pub fn title(i: usize, threads: bool) -> &'static str {
+    if i == 0 && threads {
+        "TID"
+    } else {
+        COLUMNS[i].title
+    }
+}
+
+/// The text of each column for one row.
+pub fn cells(row: &Row) -> [String; 12] {
+    let r = row.rates.as_ref();
+    let kb = |f: fn(&Rates) -> f64| kb_rate(r.map(f));
+    let pk = |f: fn(&Rates) -> f64| pkt_rate(r.map(f));
+    [
+        row.id.to_string(),
+        fit(&row.command, 15),
+        kb(|r| r.tcp_snd_bytes_per_sec),
+        pk(|r| r.tcp_snd_packets_per_sec),
+        kb(|r| r.tcp_rcv_bytes_per_sec),
+        pk(|r| r.tcp_rcv_packets_per_sec),
+        kb(|r| r.udp_snd_bytes_per_sec),
+        pk(|r| r.udp_snd_packets_per_sec),
+        kb(|r| r.udp_rcv_bytes_per_sec),
+        pk(|r| r.udp_rcv_packets_per_sec),
+        kb(|r| r.total_bytes_per_sec),
+        human_bytes(row.counters.total_bytes()),
+    ]
+}
+
+fn pad(text: &str, c: &Column) -> String {
+    if c.right {
+        format!("{text:>w$}", w = c.width)
+    } else {
+        format!("{text:<w$}", w = c.width)
+    }
+}
+
+/// One table line from its cells, columns separated by one space.
+pub fn line(cells: &[impl AsRef<str>]) -> String {
+    let parts: Vec<String> = cells
+        .iter()
+        .zip(COLUMNS.iter())
+        .map(|(t, c)| pad(t.as_ref(), c))
+        .collect();
+    parts.join(" ").trim_end().to_owned()
+}
+
+/// The header line of the table.
+pub fn header_line(threads: bool) -> String {
+    let titles: Vec<&str> = (0..COLUMNS.len()).map(|i| title(i, threads)).collect();
+    line(&titles)
+}
+
+/// The summary lines above the table.
+pub fn summary_lines(view: &View, sort: SortKey) -> [String; 3] {
+    let what = if view.threads { "threads" } else { "processes" };
+    let interval = match view.interval {
+        Some(s) => format!("interval {}", seconds(s)),
+        None => "first sample: rates from the next refresh".to_owned(),
+    };
+    let first = format!(
+        "netatop top  {}  {interval}  {} {what} with traffic, {} since start  sort: {}",
+        iso_time(view.time),
+        view.rows.len(),
+        human_bytes(view.cumulative.total_bytes()),
+        sort.name()
+    );
+    let t = view.totals.as_ref();
+    let kb = |f: fn(&Rates) -> f64| kb_rate(t.map(f));
+    let pk = |f: fn(&Rates) -> f64| pkt_rate(t.map(f));
+    let second = format!(
+        "Total:   TCP snd {} KB/s {} pk/s rcv {} KB/s {} pk/s  UDP snd {} KB/s {} pk/s rcv {} KB/s {} pk/s  all {} KB/s",
+        kb(|r| r.tcp_snd_bytes_per_sec),
+        pk(|r| r.tcp_snd_packets_per_sec),
+        kb(|r| r.tcp_rcv_bytes_per_sec),
+        pk(|r| r.tcp_rcv_packets_per_sec),
+        kb(|r| r.udp_snd_bytes_per_sec),
+        pk(|r| r.udp_snd_packets_per_sec),
+        kb(|r| r.udp_rcv_bytes_per_sec),
+        pk(|r| r.udp_rcv_packets_per_sec),
+        kb(|r| r.total_bytes_per_sec),
+    );
+    let g = view.global.as_ref();
+    let gp = |f: fn(&GlobalRates) -> f64| pkt_rate(g.map(f));
+    let third = format!(
+        "Unident: TCP snd {} rcv {} pk/s  UDP snd {} rcv {} pk/s  (all traffic: TCP snd {} rcv {}  UDP snd {} rcv {} pk/s)",
+        gp(|g| g.unident_tcp_snd_packets_per_sec),
+        gp(|g| g.unident_tcp_rcv_packets_per_sec),
+        gp(|g| g.unident_udp_snd_packets_per_sec),
+        gp(|g| g.unident_udp_rcv_packets_per_sec),
+        gp(|g| g.tcp_snd_packets_per_sec),
+        gp(|g| g.tcp_rcv_packets_per_sec),
+        gp(|g| g.udp_snd_packets_per_sec),
+        gp(|g| g.udp_rcv_packets_per_sec),
+    );
+    [first, second, third]
+}
+
+/// The whole batch-mode text of one refresh: summary, a blank line, the
+/// column header and one line per row (in the order given).
+pub fn render_text(view: &View, sort: SortKey) -> String {
+    let mut s = String::new();
+    for l in summary_lines(view, sort) {
+        s.push_str(&l);
+        s.push('\n');
+    }
+    s.push('\n');
+    s.push_str(&header_line(view.threads));
+    s.push('\n');
+    for row in &view.rows {
+        let _ = writeln!(s, "{}", line(&cells(row)));
+    }
+    s
+}
+
+/// The JSON document of one refresh (`netatop top --batch --json`).
+#[derive(Debug, Serialize)]
+pub struct TopJson<'a> {
+    /// When the sample was taken, seconds since the epoch.
+    pub time: u64,
+    /// The same as ISO 8601 UTC.
+    pub time_iso: String,
+    /// Seconds since the previous sample.
+    pub interval: Option<f64>,
+    /// Whether the tasks are threads.
+    pub threads: bool,
+    /// The sort order of `tasks`.
+    pub sort: SortKey,
+    /// Sum of the tasks' rates.
+    pub totals: Option<&'a Rates>,
+    /// Sum of the tasks' counters since they started.
+    pub cumulative: &'a Counters,
+    /// Rates of the module's global counters, unidentified traffic included.
+    pub global: Option<&'a GlobalRates>,
+    /// The tasks, sorted.
+    pub tasks: &'a [Row],
+}
+
+impl<'a> TopJson<'a> {
+    /// The document of a view whose rows are sorted by `sort`.
+    pub fn new(view: &'a View, sort: SortKey) -> Self {
+        Self {
+            time: view.time,
+            time_iso: iso_time(view.time),
+            interval: view.interval,
+            threads: view.threads,
+            sort,
+            totals: view.totals.as_ref(),
+            cumulative: &view.cumulative,
+            global: view.global.as_ref(),
+            tasks: &view.rows,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rates::tests::{counters, sample, task};
+    use std::time::{Duration, Instant};
+
+    fn row(id: i32, command: &str, total_rate: Option<f64>, cumulative: u64) -> Row {
+        Row {
+            id,
+            command: command.into(),
+            btime: 0,
+            rates: total_rate.map(|t| Rates {
+                tcp_snd_bytes_per_sec: t,
+                total_bytes_per_sec: t,
+                tcp_rcv_packets_per_sec: 100.0 - t,
+                ..Rates::default()
+            }),
+            counters: counters([0, cumulative, 0, 0, 0, 0, 0, 0]),
+        }
+    }
+
+    fn ids(rows: &[Row]) -> Vec<i32> {
+        rows.iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn sorting() {
+        let mut rows = vec![
+            row(5, "b", Some(10.0), 1),
+            row(3, "a", Some(30.0), 1),
+            row(9, "c", Some(10.0), 7),
+            row(1, "c", Some(0.0), 0),
+            row(2, "a", Some(10.0), 7),
+        ];
+        sort_rows(&mut rows, SortKey::Total);
+        assert_eq!(ids(&rows), [3, 2, 9, 5, 1]);
+        sort_rows(&mut rows, SortKey::Pid);
+        assert_eq!(ids(&rows), [1, 2, 3, 5, 9]);
+        sort_rows(&mut rows, SortKey::Command);
+        assert_eq!(ids(&rows), [2, 3, 5, 1, 9]);
+        sort_rows(&mut rows, SortKey::TcpRcvPkt);
+        assert_eq!(ids(&rows), [1, 2, 9, 5, 3]);
+        sort_rows(&mut rows, SortKey::Cumulative);
+        assert_eq!(ids(&rows), [2, 9, 3, 5, 1]);
+        sort_rows(&mut rows, SortKey::UdpSnd); // all zero: ties only
+        assert_eq!(ids(&rows), [2, 9, 3, 5, 1]);
+    }
+
+    #[test]
+    fn baseline_rows_sort_by_cumulative_bytes() {
+        let mut rows = vec![
+            row(1, "a", None, 5),
+            row(2, "b", None, 50),
+            row(3, "c", Some(0.0), 0),
+        ];
+        sort_rows(&mut rows, SortKey::Total);
+        assert_eq!(ids(&rows), [3, 2, 1]);
+    }
+
+    #[test]
+    fn sort_keys_cycle_through_the_columns() {
+        assert_eq!(SortKey::Pid.next(), SortKey::Command);
+        assert_eq!(SortKey::Cumulative.next(), SortKey::Pid);
+        assert_eq!(SortKey::Pid.prev(), SortKey::Cumulative);
+        assert_eq!(SortKey::Total.prev(), SortKey::UdpRcvPkt);
+        for (k, c) in SortKey::ALL.iter().zip(COLUMNS.iter()) {
+            assert_eq!(*k, c.key);
+            assert_eq!(k.next().prev(), *k);
+            // The --sort name is clap's name for the value.
+            let v = clap::ValueEnum::to_possible_value(k).unwrap();
+            assert_eq!(v.get_name(), k.name());
+        }
+    }
+
+    fn two_samples() -> View {
+        let t0 = Instant::now();
+        let a = sample(
+            t0,
+            1_717_200_000,
+            vec![
+                task(10, 5, "sshd", [1, 100, 1, 100, 0, 0, 0, 0]),
+                task(200, 5, "curl", [0, 0, 0, 0, 0, 0, 0, 0]),
+            ],
+        );
+        let b = sample(
+            t0 + Duration::from_secs(2),
+            1_717_200_002,
+            vec![
+                task(10, 5, "sshd", [5, 2148, 3, 1124, 0, 0, 0, 0]),
+                task(200, 5, "curl", [10, 20480, 20, 40960, 2, 200, 2, 200]),
+            ],
+        );
+        let mut v = View::build(Some(&a), &b);
+        sort_rows(&mut v.rows, SortKey::Total);
+        v
+    }
+
+    #[test]
+    fn batch_text_is_exact() {
+        let v = two_samples();
+        let text = render_text(&v, SortKey::Total);
+        let expected = "\
+netatop top  2024-06-01T00:00:02Z  interval 2s  2 processes with traffic, 63.6K since start  sort: total
+Total:   TCP snd 11.0 KB/s 7.0 pk/s rcv 20.5 KB/s 11.0 pk/s  UDP snd 0.1 KB/s 1.0 pk/s rcv 0.1 KB/s 1.0 pk/s  all 31.7 KB/s
+Unident: TCP snd - rcv - pk/s  UDP snd - rcv - pk/s  (all traffic: TCP snd - rcv -  UDP snd - rcv - pk/s)
+
+    PID COMMAND          TCPSKB/s  TCPSPK/s  TCPRKB/s  TCPRPK/s  UDPSKB/s  UDPSPK/s  UDPRKB/s  UDPRPK/s   TOTKB/s    BYTES
+    200 curl                 10.0       5.0      20.0      10.0       0.1       1.0       0.1       1.0      30.2    60.4K
+     10 sshd                  1.0       2.0       0.5       1.0       0.0       0.0       0.0       0.0       1.5     3.2K
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn baseline_text_shows_dashes_and_thread_title() {
+        let mut a = sample(
+            Instant::now(),
+            0,
+            vec![task(7, 1, "x", [1, 2048, 0, 0, 0, 0, 0, 0])],
+        );
+        a.threads = true;
+        let v = View::build(None, &a);
+        let text = render_text(&v, SortKey::Pid);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "netatop top  1970-01-01T00:00:00Z  first sample: rates from the next refresh  1 threads with traffic, 2.0K since start  sort: pid"
+        );
+        assert_eq!(
+            lines[1],
+            "Total:   TCP snd - KB/s - pk/s rcv - KB/s - pk/s  UDP snd - KB/s - pk/s rcv - KB/s - pk/s  all - KB/s"
+        );
+        assert!(lines[4].starts_with("    TID COMMAND"));
+        assert_eq!(
+            lines[5],
+            "      7 x                       -         -         -         -         -         -         -         -         -     2.0K"
+        );
+        assert_eq!(lines.len(), 6);
+    }
+
+    #[test]
+    fn json_document_shape() {
+        let v = two_samples();
+        let doc = serde_json::to_value(TopJson::new(&v, SortKey::Total)).unwrap();
+        assert_eq!(doc["time"], 1_717_200_002u64);
+        assert_eq!(doc["time_iso"], "2024-06-01T00:00:02Z");
+        assert_eq!(doc["interval"], 2.0);
+        assert_eq!(doc["threads"], false);
+        assert_eq!(doc["sort"], "total");
+        assert_eq!(doc["global"], serde_json::Value::Null);
+        assert_eq!(doc["totals"]["total_bytes_per_sec"], 32456.0);
+        assert_eq!(doc["cumulative"]["tcpsndbytes"], 22628);
+        let tasks = doc["tasks"].as_array().unwrap();
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(
+            serde_json::to_string(&v.rows[1]).unwrap(),
+            r#"{"id":10,"command":"sshd","btime":5,"rates":{"tcp_snd_bytes_per_sec":1024.0,"tcp_snd_packets_per_sec":2.0,"tcp_rcv_bytes_per_sec":512.0,"tcp_rcv_packets_per_sec":1.0,"udp_snd_bytes_per_sec":0.0,"udp_snd_packets_per_sec":0.0,"udp_rcv_bytes_per_sec":0.0,"udp_rcv_packets_per_sec":0.0,"total_bytes_per_sec":1536.0,"total_packets_per_sec":3.0},"counters":{"tcpsndpacks":5,"tcpsndbytes":2148,"tcprcvpacks":3,"tcprcvbytes":1124,"udpsndpacks":0,"udpsndbytes":0,"udprcvpacks":0,"udprcvbytes":0}}"#
+        );
+        let text = serde_json::to_string(&TopJson::new(&v, SortKey::Total)).unwrap();
+        assert!(
+            text.starts_with(
+                r#"{"time":1717200002,"time_iso":"2024-06-01T00:00:02Z","interval":2.0,"threads":false,"sort":"total","totals":{"tcp_snd_bytes_per_sec":11264.0,"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""global":null,"tasks":[{"id":200,"#),
+            "{text}"
+        );
+    }
+}

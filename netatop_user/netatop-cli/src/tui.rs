@@ -1,0 +1,398 @@
+//! The interactive screen of `netatop top` (ratatui on crossterm).
+
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::{Alignment, Constraint, Layout};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table};
+use ratatui::Frame;
+
+use crate::error::{CliError, Result};
+use crate::procfs::Proc;
+use crate::rates::View;
+use crate::sample::{CounterSource, Sample, Sampler};
+use crate::table::{cells, sort_rows, summary_lines, title, SortKey, COLUMNS};
+
+/// What a key press asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `q`, `Q`, `Esc` or `Ctrl-C`: leave.
+    Quit,
+    /// `s` or `→`: sort by the next column to the right.
+    SortNext,
+    /// `S` or `←`: sort by the next column to the left.
+    SortPrev,
+    /// `t`: switch between processes and threads.
+    ToggleThreads,
+    /// `↑` / `↓`: scroll by one line.
+    Scroll(i64),
+    /// `PgUp` / `PgDn`: scroll by a page.
+    Page(i64),
+    /// `Home`: back to the top.
+    Top,
+    /// Any other key.
+    Nothing,
+}
+
+/// The action of a key press.
+pub fn action_for(key: KeyEvent) -> Action {
+    if key.kind != KeyEventKind::Press {
+        return Action::Nothing;
+    }
+    match key.code {
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Action::Quit,
+        KeyCode::Char('q') | KeyCode::Char('Q') | KeyCode::Esc => Action::Quit,
+        KeyCode::Char('s') | KeyCode::Right => Action::SortNext,
+        KeyCode::Char('S') | KeyCode::Left => Action::SortPrev,
+        KeyCode::Char('t') | KeyCode::Char('T') => Action::ToggleThreads,
+        KeyCode::Down => Action::Scroll(1),
+        KeyCode::Up => Action::Scroll(-1),
+        KeyCode::PageDown => Action::Page(1),
+        KeyCode::PageUp => Action::Page(-1),
+        KeyCode::Home => Action::Top,
+        _ => Action::Nothing,
+    }
+}
+
+/// The screen's state besides the data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Screen {
+    /// Sort column.
+    pub sort: SortKey,
+    /// Threads instead of processes.
+    pub threads: bool,
+    /// Index of the first row shown.
+    pub scroll: usize,
+}
+
+impl Screen {
+    /// Applies a scrolling action for a table of `rows` rows of which
+    /// `page` fit on the screen.
+    pub fn scroll_by(&mut self, action: Action, rows: usize, page: usize) {
+        let max = rows.saturating_sub(1);
+        let step = |n: i64, by: usize| -> usize {
+            let by = by.max(1);
+            if n < 0 {
+                self.scroll.saturating_sub(by)
+            } else {
+                self.scroll.saturating_add(by).min(max)
+            }
+        };
+        self.scroll = match action {
+            Action::Scroll(n) => step(n, 1),
+            Action::Page(n) => step(n, page),
+            Action::Top => 0,
+            _ => self.scroll,
+        };
+    }
+}
+
+/// Lines above and below the table: three summary lines and a blank one,
+/// and the key help.
+const ABOVE: u16 = 4;
+const BELOW: u16 = 1;
+
+/// Rows of the table that fit in a screen `height` lines high.
+pub fn page_rows(height: u16) -> usize {
+    usize::from(height.saturating_sub(ABOVE + BELOW + 1))
+}
+
+/// Draws one frame: the summary, the table from `screen.scroll` on (the
+/// sort column's title highlighted), and the key help.
+pub fn draw(frame: &mut Frame, view: &View, screen: &Screen) {
+    let [top, table_area, help] = Layout::vertical([
+        Constraint::Length(ABOVE),
+        Constraint::Min(1),
+        Constraint::Length(BELOW),
+    ])
+    .areas(frame.area());
+
+    let summary: Vec<Line> = summary_lines(view, screen.sort)
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    frame.render_widget(Paragraph::new(summary), top);
+
+    let header = TableRow::new(COLUMNS.iter().enumerate().map(|(i, c)| {
+        let mut style = Style::default().add_modifier(Modifier::BOLD);
+        if c.key == screen.sort {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        aligned(title(i, screen.threads).to_owned(), c.right).style(style)
+    }));
+    let rows = view.rows.iter().skip(screen.scroll).map(|r| {
+        TableRow::new(
+            cells(r)
+                .into_iter()
+                .zip(COLUMNS.iter())
+                .map(|(text, c)| aligned(text, c.right)),
+        )
+    });
+    let widths = COLUMNS.iter().map(|c| {
+        // CAST: widths are at most 15.
+        Constraint::Length(c.width as u16)
+    });
+    let table = Table::new(rows, widths).header(header).column_spacing(1);
+    frame.render_widget(table, table_area);
+
+    let keys = "q quit  s/S or \u{2192}/\u{2190} sort column  t processes/threads  \
+                \u{2191}/\u{2193} PgUp/PgDn Home scroll";
+    frame.render_widget(
+        Paragraph::new(Line::from(keys)).style(Style::default().add_modifier(Modifier::DIM)),
+        help,
+    );
+}
+
+fn aligned(text: String, right: bool) -> Cell<'static> {
+    let line = Line::from(text);
+    Cell::from(if right {
+        line.alignment(Alignment::Right)
+    } else {
+        line
+    })
+}
+
+/// Options of the interactive screen.
+#[derive(Clone, Copy, Debug)]
+pub struct TopOptions {
+    /// Time between refreshes.
+    pub interval: Duration,
+    /// Leave after this many refreshes (none: run until `q`).
+    pub iterations: Option<u64>,
+    /// Initial sort column.
+    pub sort: SortKey,
+    /// Start with threads instead of processes.
+    pub threads: bool,
+}
+
+fn build(before: Option<&Sample>, now: &Sample, sort: SortKey) -> View {
+    let mut view = View::build(before, now);
+    sort_rows(&mut view.rows, sort);
+    view
+}
+
+/// Restores the terminal when dropped, however the screen is left.
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+fn tty_error(source: std::io::Error) -> CliError {
+    CliError::Io {
+        what: "terminal".into(),
+        source,
+    }
+}
+
+/// Runs the interactive screen until `q` (or `iterations` refreshes).
+///
+/// The first sample is taken before the terminal is switched to the
+/// alternate screen, so "module not loaded" and the like are reported on a
+/// normal terminal.
+pub fn run<S: CounterSource>(source: &S, proc: Proc, opts: TopOptions) -> Result<()> {
+    let sampler = Sampler::new(source, proc);
+    let mut screen = Screen {
+        sort: opts.sort,
+        threads: opts.threads,
+        scroll: 0,
+    };
+    let mut cur = sampler.sample(screen.threads)?;
+    let mut view = build(None, &cur, screen.sort);
+
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            return Err(tty_error(e));
+        }
+    };
+    let _restore = Restore;
+    let mut refreshes = 0u64;
+    let mut next = Instant::now() + opts.interval;
+    loop {
+        let mut page = 0;
+        terminal
+            .draw(|f| {
+                page = page_rows(f.area().height);
+                draw(f, &view, &screen);
+            })
+            .map_err(tty_error)?;
+        let wait = next.saturating_duration_since(Instant::now());
+        if event::poll(wait).map_err(tty_error)? {
+            let Event::Key(key) = event::read().map_err(tty_error)? else {
+                continue; // resize and the like: redraw
+            };
+            match action_for(key) {
+                Action::Quit => return Ok(()),
+                Action::SortNext | Action::SortPrev => {
+                    screen.sort = if action_for(key) == Action::SortNext {
+                        screen.sort.next()
+                    } else {
+                        screen.sort.prev()
+                    };
+                    sort_rows(&mut view.rows, screen.sort);
+                }
+                Action::ToggleThreads => {
+                    screen.threads = !screen.threads;
+                    screen.scroll = 0;
+                    cur = sampler.sample(screen.threads)?;
+                    view = build(None, &cur, screen.sort);
+                    next = Instant::now() + opts.interval;
+                }
+                a @ (Action::Scroll(_) | Action::Page(_) | Action::Top) => {
+                    screen.scroll_by(a, view.rows.len(), page);
+                }
+                Action::Nothing => {}
+            }
+        } else {
+            let new = sampler.sample(screen.threads)?;
+            let prev = std::mem::replace(&mut cur, new);
+            view = build(Some(&prev), &cur, screen.sort);
+            screen.scroll = screen.scroll.min(view.rows.len().saturating_sub(1));
+            refreshes += 1;
+            if opts.iterations.is_some_and(|n| refreshes >= n) {
+                return Ok(());
+            }
+            next += opts.interval;
+            let now = Instant::now();
+            if next < now {
+                next = now + opts.interval;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rates::tests::{sample, task};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn keys() {
+        let none = KeyModifiers::NONE;
+        assert_eq!(action_for(key(KeyCode::Char('q'), none)), Action::Quit);
+        assert_eq!(action_for(key(KeyCode::Esc, none)), Action::Quit);
+        assert_eq!(
+            action_for(key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Action::Quit
+        );
+        assert_eq!(action_for(key(KeyCode::Char('c'), none)), Action::Nothing);
+        assert_eq!(action_for(key(KeyCode::Char('s'), none)), Action::SortNext);
+        assert_eq!(action_for(key(KeyCode::Right, none)), Action::SortNext);
+        assert_eq!(
+            action_for(key(KeyCode::Char('S'), KeyModifiers::SHIFT)),
+            Action::SortPrev
+        );
+        assert_eq!(action_for(key(KeyCode::Left, none)), Action::SortPrev);
+        assert_eq!(
+            action_for(key(KeyCode::Char('t'), none)),
+            Action::ToggleThreads
+        );
+        assert_eq!(action_for(key(KeyCode::Down, none)), Action::Scroll(1));
+        assert_eq!(action_for(key(KeyCode::PageUp, none)), Action::Page(-1));
+        assert_eq!(action_for(key(KeyCode::Home, none)), Action::Top);
+        let mut release = key(KeyCode::Char('q'), none);
+        release.kind = KeyEventKind::Release;
+        assert_eq!(action_for(release), Action::Nothing);
+    }
+
+    #[test]
+    fn scrolling_stays_within_the_rows() {
+        let mut s = Screen {
+            sort: SortKey::Total,
+            threads: false,
+            scroll: 0,
+        };
+        s.scroll_by(Action::Scroll(-1), 10, 4);
+        assert_eq!(s.scroll, 0);
+        s.scroll_by(Action::Page(1), 10, 4);
+        assert_eq!(s.scroll, 4);
+        s.scroll_by(Action::Page(1), 10, 4);
+        s.scroll_by(Action::Page(1), 10, 4);
+        assert_eq!(s.scroll, 9);
+        s.scroll_by(Action::Scroll(-1), 10, 4);
+        assert_eq!(s.scroll, 8);
+        s.scroll_by(Action::Top, 10, 4);
+        assert_eq!(s.scroll, 0);
+        s.scroll_by(Action::Scroll(1), 0, 4);
+        assert_eq!(s.scroll, 0);
+        assert_eq!(page_rows(24), 18);
+        assert_eq!(page_rows(3), 0);
+    }
+
+    #[test]
+    fn the_screen_shows_summary_table_and_keys() {
+        let t0 = Instant::now();
+        let a = sample(
+            t0,
+            1_717_200_000,
+            vec![
+                task(10, 5, "sshd", [1, 100, 1, 100, 0, 0, 0, 0]),
+                task(200, 5, "curl", [0; 8]),
+            ],
+        );
+        let b = sample(
+            t0 + Duration::from_secs(2),
+            1_717_200_002,
+            vec![
+                task(10, 5, "sshd", [5, 2148, 3, 1124, 0, 0, 0, 0]),
+                task(200, 5, "curl", [10, 20480, 20, 40960, 2, 200, 2, 200]),
+            ],
+        );
+        let view = build(Some(&a), &b, SortKey::Total);
+        let screen = Screen {
+            sort: SortKey::Total,
+            threads: false,
+            scroll: 0,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(130, 9)).unwrap();
+        terminal.draw(|f| draw(f, &view, &screen)).unwrap();
+        let buf = terminal.backend().buffer().clone();
+        let lines: Vec<String> = (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol().to_owned())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect();
+        let text = crate::table::render_text(&view, SortKey::Total);
+        let expected: Vec<&str> = text.lines().collect();
+        // Same summary and table as batch mode, then the key help.
+        assert_eq!(lines[..7], expected[..]);
+        assert_eq!(lines[7], "");
+        assert!(lines[8].starts_with("q quit  s/S or"), "{}", lines[8]);
+        // The sort column's title is highlighted.
+        let x = lines[4].find("TOTKB/s").unwrap();
+        let cell = &buf[(u16::try_from(x).unwrap(), 4)];
+        assert!(cell.modifier.contains(Modifier::REVERSED));
+        let x = lines[4].find("BYTES").unwrap();
+        assert!(!buf[(u16::try_from(x).unwrap(), 4)]
+            .modifier
+            .contains(Modifier::REVERSED));
+
+        // Scrolled by one: the second row comes first.
+        let screen = Screen {
+            scroll: 1,
+            ..screen
+        };
+        terminal.draw(|f| draw(f, &view, &screen)).unwrap();
+        let buf = terminal.backend().buffer();
+        let row: String = (0..buf.area.width)
+            .map(|x| buf[(x, 5)].symbol().to_owned())
+            .collect();
+        assert_eq!(row.trim_end(), expected[6]);
+    }
+}

@@ -1,0 +1,306 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The guest side of `make bench`. scripts/bench.sh boots the test VM without
+# any module (scripts/vm.sh --no-module) and runs this as root in the
+# checkout. For every workload it runs the repetitions with the variants
+# alternating: (a) no module, (b) nf_empty.ko (an empty netfilter hook),
+# (c) netatop.ko, (a), (b), (c), ... loading and unloading the modules
+# between runs. Results go to stdout as lines "BENCH <words>" (see
+# netatop_user/bench/src/report.rs); everything else is progress on stderr.
+#
+# Environment (set by scripts/bench.sh):
+#   BENCH_BIN BENCH_NETATOP_KO BENCH_EMPTY_KO   the generator and the modules
+#   BENCH_REPS (5)  BENCH_DURATION (3)  BENCH_WARMUP (1)  BENCH_RR_CPU (0|any)
+#   BENCH_AB_CONCURRENCY (1000)  BENCH_AB_DURATION (5)  BENCH_AB_RAMP (5)
+#   BENCH_AB_SETTLE (1)  BENCH_SCALE_LEVELS ("10 1000 20000")
+#   BENCH_SCALE_PROCS (1000)  BENCH_SCALE_NETATOP_PARAMS (sockinfo_limit_kb=65536)
+#   BENCH_GC_NAMESPACES (2)  BENCH_GC_PORTS (50000)  BENCH_GC_TASKS (1000)
+#   BENCH_WORKLOADS ("udp4 udp6 tcp_rr tcp_crr ab scale gc")
+#   BENCH_ACCEL (tcg|kvm, informational)
+set -u
+
+: "${BENCH_BIN:?}" "${BENCH_NETATOP_KO:?}" "${BENCH_EMPTY_KO:?}"
+REPS=${BENCH_REPS:-5}
+DUR=${BENCH_DURATION:-3}
+WARMUP=${BENCH_WARMUP:-1}
+RR_CPU=${BENCH_RR_CPU:-0}
+AB_CONC=${BENCH_AB_CONCURRENCY:-1000}
+AB_DUR=${BENCH_AB_DURATION:-5}
+AB_RAMP=${BENCH_AB_RAMP:-5}
+AB_SETTLE=${BENCH_AB_SETTLE:-1}
+LEVELS=${BENCH_SCALE_LEVELS:-10 1000 20000}
+SCALE_PROCS=${BENCH_SCALE_PROCS:-1000}
+SCALE_PARAMS=${BENCH_SCALE_NETATOP_PARAMS-sockinfo_limit_kb=65536}
+GC_NS=${BENCH_GC_NAMESPACES:-2}
+GC_PORTS=${BENCH_GC_PORTS:-50000}
+GC_TASKS=${BENCH_GC_TASKS:-1000}
+WORKLOADS=${BENCH_WORKLOADS:-udp4 udp6 tcp_rr tcp_crr ab scale gc}
+VARIANTS="a b c"
+# Module parameters of netatop.ko for variant (c) (none: the defaults).
+NETATOP_PARAMS=""
+
+t0=$(date +%s)
+out() { echo "BENCH $*"; }
+log() { echo "bench: [$(( $(date +%s) - t0 ))s] $*" >&2; }
+
+ngx=/tmp/bench-nginx
+cleanup() {
+	[ -f "$ngx/nginx.pid" ] && kill "$(cat "$ngx/nginx.pid")" 2>/dev/null
+	[ -n "${HOLD_PID:-}" ] && kill "$HOLD_PID" 2>/dev/null
+	[ -n "${AB_LOOP:-}" ] && kill "$AB_LOOP" 2>/dev/null
+	rmmod netatop 2>/dev/null
+	rmmod nf_empty 2>/dev/null
+}
+trap cleanup EXIT
+
+load() {
+	case $1 in
+	a) ;;
+	b) insmod "$BENCH_EMPTY_KO" || { log "insmod nf_empty.ko failed"; return 1; } ;;
+	# shellcheck disable=SC2086 # a list of name=value words
+	c) insmod "$BENCH_NETATOP_KO" $NETATOP_PARAMS || { log "insmod netatop.ko failed"; return 1; } ;;
+	esac
+}
+unload() {
+	case $1 in
+	a) ;;
+	b) rmmod nf_empty || { log "rmmod nf_empty failed"; return 1; } ;;
+	c) rmmod netatop || { log "rmmod netatop failed"; return 1; } ;;
+	esac
+}
+
+# Records netatop's table sizes after a (c) run.
+tables() { # WORKLOAD REP
+	local c
+	c=$("$BENCH_BIN" counters 2>/dev/null) && out N "$1" "$2" $c
+}
+
+# One measurement: prints the rate or "fail".
+measure() { # FUNCTION DURATION
+	local v
+	v=$("$1" "$2" | tail -n 1)
+	case $v in
+	'' | *[!0-9.]*) echo fail ;;
+	*) echo "$v" ;;
+	esac
+}
+
+# bench WORKLOAD FUNCTION DURATION: warm-up with no module, then REPS x (a b c).
+bench() {
+	local name=$1 fn=$2 dur=$3 rep v val
+	log "$name: warm-up"
+	"$fn" "$WARMUP" >/dev/null
+	for rep in $(seq 1 "$REPS"); do
+		for v in $VARIANTS; do
+			load "$v" || return 1
+			val=$(measure "$fn" "$dur")
+			[ "$v" = c ] && tables "$name" "$rep"
+			unload "$v" || return 1
+			out R "$name" "$v" "$rep" "$val"
+			log "$name rep $rep ($v): $val"
+		done
+	done
+}
+
+w_udp4() { "$BENCH_BIN" udp --family 4 --size 64 --duration "$1"; }
+w_udp6() { "$BENCH_BIN" udp --family 6 --size 64 --duration "$1"; }
+# Client and server of TCP_RR/CRR share one CPU: across two vCPUs the rate
+# is bound by wakeup IPIs, which under TCG cost far more than packets do.
+rr_cpu=()
+[ "$RR_CPU" = any ] || rr_cpu=(--cpu "$RR_CPU")
+w_rr() { "$BENCH_BIN" rr --family 4 "${rr_cpu[@]}" --duration "$1"; }
+w_crr() { "$BENCH_BIN" crr --family 4 "${rr_cpu[@]}" --duration "$1"; }
+
+start_nginx() {
+	mkdir -p "$ngx/www" "$ngx/tmp"
+	# The size of nginx's default index.html.
+	head -c 615 /dev/zero | tr '\0' x >"$ngx/www/index.html"
+	cat >"$ngx/nginx.conf" <<-EOF
+	worker_processes $(nproc);
+	worker_rlimit_nofile 65536;
+	pid $ngx/nginx.pid;
+	error_log $ngx/error.log warn;
+	events { worker_connections 16384; }
+	http {
+		access_log off;
+		client_body_temp_path $ngx/tmp/body;
+		proxy_temp_path $ngx/tmp/proxy;
+		fastcgi_temp_path $ngx/tmp/fastcgi;
+		uwsgi_temp_path $ngx/tmp/uwsgi;
+		scgi_temp_path $ngx/tmp/scgi;
+		server {
+			listen 127.0.0.1:8080 backlog=8192;
+			root $ngx/www;
+		}
+		server {
+			listen 127.0.0.1:8081;
+			location / { stub_status; }
+		}
+	}
+	EOF
+	nginx -e "$ngx/error.log" -p "$ngx" -c "$ngx/nginx.conf" || { cat "$ngx/error.log" >&2; return 1; }
+	sleep 1
+}
+
+# "TIME REQUESTS": nginx's request counter (stub_status, on its own
+# listener so that the query does not queue behind ab's connections) and
+# the middle of the query's time.
+nginx_mark() {
+	local ta tb n
+	ta=$(date +%s.%N)
+	exec 3<>/dev/tcp/127.0.0.1/8081 || return 1
+	printf 'GET / HTTP/1.0\r\n\r\n' >&3
+	n=$(tr -d '\r' <&3 | awk 'f { print $3; exit } /^server accepts handled requests/ { f = 1 }')
+	exec 3<&-
+	tb=$(date +%s.%N)
+	echo "$ta $tb $n" | awk '{ printf "%.6f %d\n", ($1 + $2) / 2, $3 }'
+}
+
+# nginx + ab: ab -c AB_CONC runs for the whole benchmark (restarted should
+# it finish), and each measurement is a window of AB_DUR s, AB_SETTLE s after
+# loading the variant: nginx's requests in the window over its length. With
+# 1000 connections in flight, ab's own runs would be mostly ramp-up and
+# drain at the rates of an emulated guest.
+stop_ab() {
+	kill "$AB_LOOP"
+	wait "$AB_LOOP"
+	unset AB_LOOP
+}
+ab_bench() {
+	local rep v m0 m1 val total
+	start_nginx || return 1
+	# ab's time limit: the whole measurement, with a margin.
+	total=$(awk -v r="$REPS" -v d="$AB_DUR" -v s="$AB_SETTLE" \
+		'BEGIN { printf "%d\n", (r * 3 + 2) * (d + s + 3) + 60 }')
+	(
+		trap 'kill $p 2>/dev/null; exit 0' TERM
+		while :; do
+			ab -q -r -s 120 -t "$total" -n 5000000 -c "$AB_CONC" \
+				http://127.0.0.1:8080/index.html >>"$ngx/ab.log" 2>&1 &
+			p=$!
+			wait $p
+		done
+	) &
+	AB_LOOP=$!
+	log "ab: -c $AB_CONC started, ramp-up $AB_RAMP s"
+	sleep "$AB_RAMP"
+	for rep in $(seq 1 "$REPS"); do
+		for v in $VARIANTS; do
+			load "$v" || { stop_ab; return 1; }
+			sleep "$AB_SETTLE"
+			m0=$(nginx_mark)
+			sleep "$AB_DUR"
+			m1=$(nginx_mark)
+			[ "$v" = c ] && tables ab "$rep"
+			unload "$v" || { stop_ab; return 1; }
+			val=$(echo "$m0 $m1" | awk 'NF == 4 && $3 > $1 && $4 > $2 { printf "%.1f\n", ($4 - $2) / ($3 - $1); exit } { print "fail" }')
+			out R ab "$v" "$rep" "$val"
+			log "ab rep $rep ($v): $val"
+		done
+	done
+	stop_ab
+	grep -E '^(Complete|Failed) requests|^Non-2xx' "$ngx/ab.log" | sed 's/^/ab: /' >&2
+}
+
+# scale LEVEL: holders keep LEVEL connections open; per variant, after the
+# module is loaded, every connection exchanges a byte (so netatop knows both
+# ends), then the UDP and TCP_RR rates are measured.
+scale() {
+	local level=$1 procs line r
+	procs=$(( level < SCALE_PROCS ? level : SCALE_PROCS ))
+	out I "scale_procs_$level" "$procs"
+	log "scale $level: starting $procs holder processes"
+	coproc HOLD { exec "$BENCH_BIN" hold --conns "$level" --procs "$procs"; }
+	if read -r -t 900 line <&"${HOLD[0]}" && [ "${line%% *}" = ready ]; then
+		log "scale $level: $line"
+		scale_reps "$level"
+		r=$?
+	else
+		log "scale $level: holders did not start ($line)"
+		r=1
+	fi
+	echo quit >&"${HOLD[1]}"
+	wait "$HOLD_PID"
+	unset HOLD_PID
+	return $r
+}
+
+scale_reps() { # LEVEL (the holders are ready)
+	local level=$1 rep v line val
+	# netatop.ko's cap must hold every connection here (see the report).
+	local NETATOP_PARAMS=$SCALE_PARAMS
+	"$BENCH_BIN" udp --duration "$WARMUP" >/dev/null
+	for rep in $(seq 1 "$REPS"); do
+		for v in $VARIANTS; do
+			load "$v" || return 1
+			echo touch >&"${HOLD[1]}"
+			if ! read -r -t 900 line <&"${HOLD[0]}"; then
+				log "scale $level: touch failed"
+				unload "$v"
+				return 1
+			fi
+			val=$(measure w_udp4 "$DUR")
+			out R "scale_udp_$level" "$v" "$rep" "$val"
+			log "scale udp $level rep $rep ($v): $val ($line ms)"
+			val=$(measure w_rr "$DUR")
+			out R "scale_rr_$level" "$v" "$rep" "$val"
+			log "scale rr $level rep $rep ($v): $val"
+			[ "$v" = c ] && tables "scale_$level" "$rep"
+			unload "$v" || return 1
+		done
+	done
+}
+
+gc() {
+	log "gc: netatop.ko with sockinfo_limit_kb=65536, $GC_NS x $GC_PORTS UDP ports"
+	out I gc_namespaces "$GC_NS"
+	insmod "$BENCH_NETATOP_KO" sockinfo_limit_kb=65536 gc_interval_ms=3600000 || return 1
+	local r
+	"$BENCH_BIN" gc --namespaces "$GC_NS" --ports "$GC_PORTS" --tasks "$GC_TASKS" |
+		while read -r k v; do
+			out G "$k" "$v"
+			log "gc: $k $v"
+		done
+	r=${PIPESTATUS[0]}
+	rmmod netatop || r=1
+	return "$r"
+}
+
+# -------------------------------------------------------------------- setup
+ulimit -n 1048576 || ulimit -n 65536
+sysctl -qw net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192 \
+	net.core.netdev_max_backlog=8192 net.ipv4.ip_local_port_range="1024 65000"
+for m in netatop nf_empty; do
+	grep -q "^$m " /proc/modules && rmmod "$m"
+done
+
+out I kernel "$(uname -r)"
+out I cpus "$(nproc)"
+out I mem_mb "$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)"
+out I accel "${BENCH_ACCEL:-?}"
+out I reps "$REPS"
+out I duration "$DUR"
+out I ab_duration "$AB_DUR"
+out I ab_concurrency "$AB_CONC"
+out I ab_settle "$AB_SETTLE"
+out I rr_cpu "$RR_CPU"
+out I scale_netatop_params "${SCALE_PARAMS:-defaults}"
+out I netatop_ko "$(modinfo -F version "$BENCH_NETATOP_KO" 2>/dev/null || echo '?')"
+log "variants: a = no module, b = $BENCH_EMPTY_KO, c = $BENCH_NETATOP_KO; $REPS reps of $DUR s"
+
+rc=0
+for w in $WORKLOADS; do
+	case $w in
+	udp4) bench udp4 w_udp4 "$DUR" || rc=1 ;;
+	udp6) bench udp6 w_udp6 "$DUR" || rc=1 ;;
+	tcp_rr) bench tcp_rr w_rr "$DUR" || rc=1 ;;
+	tcp_crr) bench tcp_crr w_crr "$DUR" || rc=1 ;;
+	ab) ab_bench || rc=1 ;;
+	scale) for l in $LEVELS; do scale "$l" || rc=1; done ;;
+	gc) gc || rc=1 ;;
+	*) log "unknown workload $w"; rc=1 ;;
+	esac
+done
+log "done (rc $rc)"
+exit $rc
