@@ -7,7 +7,23 @@
 #  3. host-side: rustfmt, clippy and cargo test of netatop_user,
 #  4. one VM boot on the test kernel: load the module, run the in-guest
 #     cargo test binaries as root, unload, and fail on any kernel splat.
+#
+# usage: check.sh [--flavour test|debug] [--suite main|stress|all]
+#   make check        = check.sh                 (main suite, test kernel)
+#   make stress       = check.sh --suite stress  (stress suite, test kernel)
+#   make check-debug  = check.sh --flavour debug --suite all
+#                       (KASAN, kmemleak, lockdep, ... kernel; slow)
 set -euo pipefail
+
+flavour=test
+suite=main
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--flavour) flavour=$2; shift 2 ;;
+	--suite) suite=$2; shift 2 ;;
+	*) echo "check: unknown argument $1" >&2; exit 2 ;;
+	esac
+done
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -18,13 +34,13 @@ step() { echo "==> [$(( $(date +%s) - t0 ))s] $*"; }
 
 step "setup"
 QUIET_OK=1 "$here/setup.sh"
-step "test kernel"
-kdir=$("$here/kernel.sh" test)
+step "$flavour kernel"
+kdir=$("$here/kernel.sh" "$flavour")
 echo "    KDIR=$kdir"
 
 step "module (netatop.ko)"
-"$here/module.sh" "$kdir" "$top/build/test"
-"$here/module.sh" "$kdir" "$top/build/clippy" CLIPPY=1
+"$here/module.sh" "$kdir" "$top/build/$flavour"
+"$here/module.sh" "$kdir" "$top/build/clippy-$flavour" CLIPPY=1
 rustfmt --check --edition 2021 --config-path "$KSRC/.rustfmt.toml" "$top"/rust/*.rs
 
 step "userland: rustfmt, clippy, host tests"
@@ -35,16 +51,20 @@ cargo test --workspace --exclude netatop-guest-tests
 
 step "in-guest tests: build"
 mapfile -t bins < <(cargo test -p netatop-guest-tests --no-run --message-format=json 2>/dev/null \
-	| python3 -c '
-import json, sys
+	| SUITE=$suite python3 -c '
+import json, os, sys
+suite = os.environ["SUITE"]
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("profile", {}).get("test") and m.get("executable"):
-        print(m["executable"])')
+        stress = m["target"]["name"] == "stress"
+        if suite == "all" or (suite == "stress") == stress:
+            print(m["executable"])')
 [ ${#bins[@]} -gt 0 ] || { echo "check: no in-guest test binaries were built" >&2; exit 1; }
 
 step "in-guest tests: VM boot (${#bins[@]} binaries)"
 cd "$top"
-"$here/vm.sh" --ko "$top/build/test/netatop.ko" -- \
+VM_MEMORY=${VM_MEMORY:-$([ "$flavour" = debug ] && echo 2G || echo 1G)} \
+"$here/vm.sh" --flavour "$flavour" --ko "$top/build/$flavour/netatop.ko" -- \
 	TEST_ARGS="'${TEST_ARGS:---test-threads=2}'" "$top/tests/vm/run-tests.sh" "${bins[@]}"
 step "all tests passed"

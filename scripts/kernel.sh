@@ -61,19 +61,21 @@ if [ ! -f "$KDIR/.netatop-configured" ]; then
 	( cd "$KDIR" && "$KSRC/scripts/kconfig/merge_config.sh" -m -O "$KDIR" "$KDIR/.config" \
 		"$KSRC/kernel/configs/kvm_guest.config" "${fragments[@]}" >/dev/null )
 	kmake olddefconfig >/dev/null
-	# Every option the fragments ask for must have survived olddefconfig.
+	# Every option the fragments ask for (the last fragment wins) must have
+	# survived olddefconfig.
 	bad=0
-	for f in "${fragments[@]}"; do
-		while IFS= read -r line; do
-			case "$line" in
-			CONFIG_*=*)
-				grep -qxF -- "$line" "$KDIR/.config" || { log "config: '$line' did not stick"; bad=1; } ;;
-			"# CONFIG_"*" is not set")
-				opt=${line#\# }; opt=${opt%% *}
-				if grep -q "^$opt=" "$KDIR/.config"; then log "config: '$opt' still set"; bad=1; fi ;;
-			esac
-		done <"$f"
-	done
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			grep -qxF -- "$line" "$KDIR/.config" || { log "config: '$line' did not stick"; bad=1; } ;;
+		"# CONFIG_"*" is not set")
+			opt=${line#\# }; opt=${opt%% *}
+			if grep -q "^$opt=" "$KDIR/.config"; then log "config: '$opt' still set"; bad=1; fi ;;
+		esac
+	done < <(cat "${fragments[@]}" | awk '
+		/^CONFIG_[A-Za-z0-9_]+=/ { n = $0; sub(/=.*/, "", n); last[n] = $0; order[n] = NR }
+		/^# CONFIG_[A-Za-z0-9_]+ is not set/ { n = $2; last[n] = $0; order[n] = NR }
+		END { for (n in last) print last[n] }')
 	[ $bad = 0 ] || { log "config fragment is inconsistent with Kconfig (see above)"; exit 1; }
 	touch "$KDIR/.netatop-configured"
 fi

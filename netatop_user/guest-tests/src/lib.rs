@@ -201,6 +201,30 @@ pub fn drain_exits() -> Vec<netatop::NetPerTask> {
         .collect()
 }
 
+/// The module reloaded with non-default parameters; dropping it (even when
+/// the test fails) reloads it with the defaults, so no later test inherits
+/// them.
+pub struct ModuleParams;
+
+impl ModuleParams {
+    /// Reloads the module with `params` (e.g. `["sockinfo_limit_kb=256"]`).
+    pub fn load(params: &[&str]) -> Self {
+        run("rmmod", &["netatop"]);
+        let ko = module_path();
+        let mut args = vec![ko.as_str()];
+        args.extend_from_slice(params);
+        run("insmod", &args);
+        ModuleParams
+    }
+}
+
+impl Drop for ModuleParams {
+    fn drop(&mut self) {
+        let _ = Command::new("rmmod").arg("netatop").status();
+        let _ = Command::new("insmod").arg(module_path()).status();
+    }
+}
+
 /// Unloads and reloads the module: fresh tables and counters.
 pub fn reload_module() {
     run("rmmod", &["netatop"]);

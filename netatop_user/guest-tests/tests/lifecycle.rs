@@ -400,6 +400,7 @@ fn load_unload_cycles_under_traffic() {
             rounds
         })
     };
+    let _defaults_afterwards = netatop_guest_tests::ModuleParams;
     for _ in 0..20 {
         run("rmmod", &["netatop"]);
         std::thread::sleep(Duration::from_millis(50));

@@ -14,6 +14,10 @@
 //!   reply (then close with `close`).
 //! - `threads ADDR PORT N1 N2 SIZE`: two threads, each its own socket, sending N1 and N2.
 //! - `fork ADDR PORT N1 N2 SIZE`: send N1 on a socket, fork; the child sends N2 on it.
+//! - `udp-once ADDR PORT SIZE`: one datagram, then exit without waiting.
+//! - `udp-client-slow ADDR PORT COUNT SIZE GAP_MS`: ping-pongs spaced by GAP_MS
+//!   (`ready` after the first one).
+//! - `udp-flood ADDR FIRST NPORTS SECS`: one-byte datagrams to NPORTS ports.
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -251,6 +255,62 @@ fn main() {
             let mut status = 0;
             // SAFETY: waiting for our own child.
             unsafe { libc::waitpid(child, &mut status, 0) };
+        }
+        "udp-once" => {
+            // One datagram, then exit at once (process churn).
+            let (port, size): (u16, usize) = (arg(&args, 2, "port"), arg(&args, 3, "size"));
+            let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
+            sock.send_to(&vec![3u8; size], SocketAddr::new(addr(), port))
+                .unwrap();
+        }
+        "udp-client-slow" => {
+            let (port, count, size, gap_ms): (u16, usize, usize, u64) = (
+                arg(&args, 2, "port"),
+                arg(&args, 3, "count"),
+                arg(&args, 4, "size"),
+                arg(&args, 5, "gap_ms"),
+            );
+            let server = SocketAddr::new(addr(), port);
+            let sock = UdpSocket::bind(SocketAddr::new(server.ip(), 0)).unwrap();
+            let payload = vec![0x5au8; size];
+            let mut buf = vec![0u8; 65536];
+            for i in 0..count {
+                sock.send_to(&payload, server).unwrap();
+                let (n, _) = sock.recv_from(&mut buf).unwrap();
+                assert_eq!(n, size);
+                if i == 0 {
+                    ready(&format!(
+                        "pid={} port={}",
+                        std::process::id(),
+                        sock.local_addr().unwrap().port()
+                    ));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(gap_ms));
+            }
+            done_and_wait();
+        }
+        "udp-flood" => {
+            // Datagrams to NPORTS destination ports from FIRST on, for SECS
+            // seconds: a flood of tuples nobody answers.
+            let (first, nports, secs): (u16, u16, u64) = (
+                arg(&args, 2, "first port"),
+                arg(&args, 3, "ports"),
+                arg(&args, 4, "seconds"),
+            );
+            let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+            let mut sent = 0u64;
+            let mut p = 0u16;
+            ready(&format!("pid={}", std::process::id()));
+            while std::time::Instant::now() < end {
+                for _ in 0..256 {
+                    let _ = sock.send_to(b"x", SocketAddr::new(addr(), first.wrapping_add(p)));
+                    p = (p + 1) % nports;
+                    sent += 1;
+                }
+            }
+            println!("ready sent={sent}");
+            done_and_wait();
         }
         _ => {
             eprintln!("unknown mode {mode:?}; see the source for the modes");

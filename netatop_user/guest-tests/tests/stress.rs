@@ -1,0 +1,494 @@
+//! Stress: process and connection churn, floods of unanswered tuples,
+//! unload cycles under blocked readers, concurrent blocking callers under
+//! signals. Bounded in time; run by `make stress` and `make check-debug`
+//! (not by `make check`). Runs as root in the test VM with netatop.ko loaded.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use netatop::{Error, NetPerTask, Netatop};
+use netatop_guest_tests::{
+    drain_exits, force_gc, module_exclusive, module_path, proc_counters, reload_module, run,
+    ModuleParams, Netns, Traffic, LINK_BYTES,
+};
+
+extern "C" fn ignore(_: libc::c_int) {}
+
+fn install_sigusr1() {
+    // SAFETY: a no-op handler without SA_RESTART.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = ignore as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+    }
+}
+
+/// A thread reading GETCNT_EXIT until told to stop (a signal unblocks it).
+struct Reader {
+    stop: Arc<AtomicBool>,
+    thread: libc::pthread_t,
+    handle: std::thread::JoinHandle<Vec<NetPerTask>>,
+}
+
+impl Reader {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        let s = stop.clone();
+        let handle = std::thread::spawn(move || {
+            // SAFETY: no preconditions.
+            tx.send(unsafe { libc::pthread_self() }).unwrap();
+            let n = Netatop::open().unwrap();
+            let mut got = Vec::new();
+            while !s.load(Ordering::SeqCst) {
+                match n.next_exited() {
+                    Ok(r) => got.push(r),
+                    Err(Error::Interrupted) => {}
+                    Err(e) => panic!("GETCNT_EXIT: {e}"),
+                }
+            }
+            got
+        });
+        Reader {
+            stop,
+            thread: rx.recv().unwrap(),
+            handle,
+        }
+    }
+
+    fn finish(self) -> Vec<NetPerTask> {
+        self.stop.store(true, Ordering::SeqCst);
+        while !self.handle.is_finished() {
+            // SAFETY: the thread is alive until it has finished.
+            unsafe { libc::pthread_kill(self.thread, libc::SIGUSR1) };
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.handle.join().unwrap()
+    }
+}
+
+/// Forks `processes` children (from `threads` threads) that each send one
+/// 10-byte datagram to 127.0.0.1:9 and exit; returns their pids. The
+/// children use raw system calls only (the parent is multi-threaded).
+fn churn(processes: usize, threads: usize) -> Vec<i32> {
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut pids = Vec::new();
+                let to = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: 9u16.to_be(),
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_be_bytes([127, 0, 0, 1]).to_be(),
+                    },
+                    sin_zero: [0; 8],
+                };
+                for _ in 0..processes / threads {
+                    // SAFETY: the child makes async-signal-safe system calls
+                    // only, then _exit.
+                    let pid = unsafe { libc::fork() };
+                    assert!(pid >= 0, "fork");
+                    if pid == 0 {
+                        // SAFETY: as above.
+                        unsafe {
+                            let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+                            let sent = libc::sendto(
+                                fd,
+                                [3u8; 10].as_ptr().cast(),
+                                10,
+                                0,
+                                std::ptr::from_ref(&to).cast(),
+                                std::mem::size_of::<libc::sockaddr_in>() as u32,
+                            );
+                            libc::_exit(if sent == 10 { 0 } else { 1 });
+                        }
+                    }
+                    let mut status = 0;
+                    // SAFETY: reaping our own child.
+                    unsafe { libc::waitpid(pid, &mut status, 0) };
+                    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+                    pids.push(pid);
+                }
+                pids
+            })
+        })
+        .collect();
+    workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect()
+}
+
+/// Thousands of short-lived processes each sending one datagram, while a
+/// reader drains the exit list and pollers query random pids: every process
+/// is delivered exactly once, with exact counters.
+#[test]
+fn process_churn_delivers_every_record_exactly_once() {
+    let _m = module_exclusive();
+    install_sigusr1();
+    force_gc();
+    drain_exits();
+    let reader = Reader::start();
+    let stop = Arc::new(AtomicBool::new(false));
+    let pollers: Vec<_> = (0..2)
+        .map(|k| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let n = Netatop::open().unwrap();
+                let mut x = 12345u32 + k;
+                let mut calls = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    let id = (x % 4000) as i32;
+                    for r in [n.process(id), n.thread(id)] {
+                        assert!(matches!(r, Ok(_) | Err(Error::NoSuchTask(_))), "{r:?}");
+                    }
+                    calls += 2;
+                }
+                calls
+            })
+        })
+        .collect();
+    const PROCESSES: usize = 2000;
+    let t = Instant::now();
+    let pids = churn(PROCESSES, 2);
+    let churn_time = t.elapsed();
+    force_gc();
+    // Wait until the reader has everything (it drains as the GC moves them).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while proc_counters().taskexit > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let records = reader.finish();
+    stop.store(true, Ordering::Relaxed);
+    let polls: u64 = pollers.into_iter().map(|p| p.join().unwrap()).sum();
+
+    let mut seen: HashMap<i32, usize> = HashMap::new();
+    for r in &records {
+        *seen.entry(r.id).or_default() += 1;
+    }
+    let per_packet = 20 + 8 + 10 + LINK_BYTES;
+    let missing: Vec<&i32> = pids.iter().filter(|p| seen.get(p) != Some(&1)).collect();
+    if !missing.is_empty() {
+        let n = Netatop::open().unwrap();
+        let sample: Vec<String> = missing
+            .iter()
+            .take(5)
+            .map(|&&p| {
+                format!(
+                    "{p}: seen {:?}, live {:?}",
+                    seen.get(&p),
+                    n.process(p).map(|r| r.tc)
+                )
+            })
+            .collect();
+        panic!(
+            "{} of {} pids not delivered exactly once ({} records, churn {churn_time:?}, {:?}): {sample:?}",
+            missing.len(),
+            pids.len(),
+            records.len(),
+            proc_counters()
+        );
+    }
+    for r in records.iter().filter(|r| pids.contains(&r.id)) {
+        assert_eq!(
+            (r.tc.udpsndpacks, r.tc.udpsndbytes),
+            (1, per_packet),
+            "{r:?}"
+        );
+    }
+    println!(
+        "stress: {} processes churned in {churn_time:?}, {} exit records, {polls} GETCNT polls",
+        pids.len(),
+        records.len()
+    );
+}
+
+/// Many short TCP connections and UDP ports from two threads: the closed
+/// ones disappear at the next collection.
+#[test]
+fn connection_churn_is_collected() {
+    let _m = module_exclusive();
+    reload_module();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    const CONNECTIONS: usize = 1000;
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for _ in 0..CONNECTIONS {
+            let (mut c, _) = listener.accept().unwrap();
+            let mut b = [0u8; 100];
+            c.read_exact(&mut b).unwrap();
+            c.write_all(&b).unwrap();
+        }
+    });
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                for _ in 0..CONNECTIONS / 2 {
+                    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    c.write_all(&[7u8; 100]).unwrap();
+                    let mut b = [0u8; 100];
+                    c.read_exact(&mut b).unwrap();
+                    let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                    u.send_to(b"x", "127.0.0.1:9").unwrap();
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    server.join().unwrap();
+    let peak = proc_counters().sockinfo;
+    std::thread::sleep(Duration::from_millis(500));
+    force_gc();
+    let after = proc_counters().sockinfo;
+    println!("stress: {CONNECTIONS} TCP connections + {CONNECTIONS} UDP ports: #sockinfo {peak} -> {after} after GC");
+    assert!(peak >= CONNECTIONS as u64, "{peak}");
+    // Closed TCP goes at once; the UDP ports (idle < 16 s) and port 9 stay.
+    assert!(after <= CONNECTIONS as u64 + 1, "{after}");
+    let n = Netatop::open().unwrap();
+    let me = n.process(std::process::id() as i32).unwrap();
+    assert!(
+        me.tc.tcpsndpacks >= 2 * CONNECTIONS as u64 && me.tc.udpsndpacks == CONNECTIONS as u64,
+        "{me:?}"
+    );
+}
+
+/// A flood of tuples nobody answers, from another namespace, with a small
+/// cap: memory stays within it, overflows are counted, and a process pair
+/// that was talking before keeps being counted exactly.
+#[test]
+fn flood_stays_within_the_caps_and_real_traffic_stays_exact() {
+    let _m = module_exclusive();
+    let _params = ModuleParams::load(&["sockinfo_limit_kb=256"]);
+    let a = Netns::new("stress-fa");
+    let b = Netns::new("stress-fb");
+    let _ = std::process::Command::new("ip")
+        .args(["link", "del", "stress-va"])
+        .status();
+    run(
+        "ip",
+        &[
+            "link",
+            "add",
+            "stress-va",
+            "netns",
+            &a.name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "stress-vb",
+            "netns",
+            &b.name,
+        ],
+    );
+    a.ip(&["addr", "add", "10.198.0.1/24", "dev", "stress-va"]);
+    b.ip(&["addr", "add", "10.198.0.2/24", "dev", "stress-vb"]);
+    a.ip(&["link", "set", "stress-va", "up"]);
+    b.ip(&["link", "set", "stress-vb", "up"]);
+
+    // The real pair lives in a third namespace: the tables are global, so the
+    // flood into B fills them for everyone.
+    let c = Netns::new("stress-fc");
+    const COUNT: u64 = 40;
+    let echo = Traffic::start(
+        Some(&c.name),
+        &["udp-echo-server", "127.0.0.1", &COUNT.to_string()],
+    );
+    let port = echo.get("port").to_string();
+    let mut client = Traffic::start(
+        Some(&c.name),
+        &[
+            "udp-client-slow",
+            "127.0.0.1",
+            &port,
+            &COUNT.to_string(),
+            "16",
+            "50",
+        ],
+    );
+    let mut flood = Traffic::start(
+        Some(&a.name),
+        &["udp-flood", "10.198.0.2", "1025", "60000", "3"],
+    );
+    flood.wait_done();
+    client.wait_done();
+    let mut echo = echo;
+    echo.wait_done();
+
+    let c = proc_counters();
+    let per_packet = 20 + 8 + 16 + LINK_BYTES;
+    let cc = Netatop::open()
+        .unwrap()
+        .process(client.get("pid"))
+        .unwrap()
+        .tc;
+    let sc = Netatop::open()
+        .unwrap()
+        .process(echo.get("pid"))
+        .unwrap()
+        .tc;
+    for tc in [cc, sc] {
+        assert_eq!((tc.udpsndpacks, tc.udprcvpacks), (COUNT, COUNT), "{tc:?}");
+        assert_eq!(tc.udpsndbytes, COUNT * per_packet);
+    }
+    // 256 KiB of 128-byte entries.
+    let cap = 256 * 1024 / 128;
+    println!(
+        "stress: flood sent {} datagrams; #sockinfo {} (cap {cap}, {} KiB of 256), overflow {}, unident rcv {}",
+        flood.get("sent"),
+        c.sockinfo,
+        c.sockinfo * 128 / 1024,
+        c.sockinfo_overflow,
+        c.unident_udprcvpacks
+    );
+    assert!(c.sockinfo <= cap, "{c:?}");
+    assert!(
+        c.sockinfo_overflow > 0 && c.unident_udprcvpacks > 0,
+        "{c:?}"
+    );
+    for t in [flood, client, echo] {
+        t.finish();
+    }
+}
+
+/// 50 unload/reload cycles under traffic; every fifth one with a reader
+/// blocked in GETCNT_EXIT, which makes rmmod fail cleanly until it returns.
+#[test]
+fn fifty_unload_cycles_with_blocked_readers() {
+    let _m = module_exclusive();
+    install_sigusr1();
+    let ns = Netns::new("stress-cycles");
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = {
+        let stop = stop.clone();
+        let ns = ns.name.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let echo = Traffic::start(Some(&ns), &["udp-echo-server", "::1", "10"]);
+                let port = echo.get("port").to_string();
+                let mut client =
+                    Traffic::start(Some(&ns), &["udp-client", "::1", &port, "10", "200"]);
+                client.wait_done();
+                let mut echo = echo;
+                echo.wait_done();
+                client.finish();
+                echo.finish();
+            }
+        })
+    };
+    let mut refused = 0;
+    for cycle in 0..50 {
+        let reader = (cycle % 5 == 0).then(Reader::start);
+        if reader.is_some() {
+            std::thread::sleep(Duration::from_millis(200));
+            let out = std::process::Command::new("rmmod")
+                .arg("netatop")
+                .output()
+                .unwrap();
+            assert!(
+                !out.status.success(),
+                "rmmod succeeded under a blocked reader"
+            );
+            refused += 1;
+        }
+        if let Some(r) = reader {
+            r.finish();
+        }
+        run("rmmod", &["netatop"]);
+        run("insmod", &[&module_path(), "gc_interval_ms=10"]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::Relaxed);
+    traffic.join().unwrap();
+    println!("stress: 50 unload cycles, {refused} refused under a blocked reader");
+    reload_module();
+}
+
+/// Readers, FORCE_GC and EMPTY_EXIT callers at once, with signals arriving
+/// at random, while processes finish: no record is lost or delivered twice.
+#[test]
+fn concurrent_blocking_callers_under_signals_lose_nothing() {
+    let _m = module_exclusive();
+    install_sigusr1();
+    force_gc();
+    drain_exits();
+    let readers: Vec<Reader> = (0..3).map(|_| Reader::start()).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let others: Vec<_> = (0..4)
+        .map(|k| {
+            let stop = stop.clone();
+            let tid_tx = tid_tx.clone();
+            std::thread::spawn(move || {
+                // SAFETY: no preconditions.
+                tid_tx.send(unsafe { libc::pthread_self() }).unwrap();
+                let n = Netatop::open().unwrap();
+                let mut calls = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let r = if k % 2 == 0 {
+                        n.force_gc()
+                    } else {
+                        n.wait_exit_list_empty()
+                    };
+                    assert!(matches!(r, Ok(()) | Err(Error::Interrupted)), "{r:?}");
+                    calls += 1;
+                }
+                calls
+            })
+        })
+        .collect();
+    let mut targets: Vec<libc::pthread_t> = (0..4).map(|_| tid_rx.recv().unwrap()).collect();
+    targets.extend(readers.iter().map(|r| r.thread));
+    let signaller = {
+        let stop = stop.clone();
+        let targets = targets.clone();
+        std::thread::spawn(move || {
+            let mut x = 99u32;
+            let mut sent = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let t = targets[(x as usize) % targets.len()];
+                // SAFETY: the target threads live until `stop` is set and
+                // joined after this thread.
+                unsafe { libc::pthread_kill(t, libc::SIGUSR1) };
+                sent += 1;
+                std::thread::sleep(Duration::from_millis(3));
+            }
+            sent
+        })
+    };
+    let pids = churn(300, 2);
+    force_gc();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while proc_counters().taskexit > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let signals = signaller.join().unwrap();
+    let calls: u64 = others.into_iter().map(|o| o.join().unwrap()).sum();
+    let mut seen: HashMap<i32, usize> = HashMap::new();
+    for r in readers.into_iter().flat_map(Reader::finish) {
+        *seen.entry(r.id).or_default() += 1;
+    }
+    for pid in &pids {
+        assert_eq!(seen.get(pid), Some(&1), "pid {pid}");
+    }
+    println!(
+        "stress: {} processes, {signals} signals, {calls} FORCE_GC/EMPTY_EXIT calls, 3 readers",
+        pids.len()
+    );
+}
