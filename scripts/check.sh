@@ -48,6 +48,7 @@ cd "$top/netatop_user"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --exclude netatop-guest-tests
+cargo build --quiet --workspace --bins
 
 step "in-guest tests: build"
 mapfile -t bins < <(cargo test -p netatop-guest-tests --no-run --message-format=json 2>/dev/null \
