@@ -11,6 +11,9 @@
 #   make bench               overhead vs no module and an empty hook, in one VM boot
 #                            (table + build/bench/summary.json; BENCH_QUICK=1: a short run)
 #   make modules_install     install netatop.ko into /lib/modules (then: modprobe netatop)
+#   make install             modules_install + install-tools
+#   make install-tools       netatopd, netatop, man pages, systemd unit, modules-load.d
+#                            (DESTDIR, PREFIX honoured)
 #   make setup | kernel      install the toolchain | build the cached test kernel
 #
 # The kbuild side of the module is in Kbuild.
@@ -24,7 +27,12 @@ ifneq ($(shell [ -f $(SCRIPTS)/versions.sh ] && echo y),)
 export RUSTUP_TOOLCHAIN ?= 1.95.0
 endif
 
-.PHONY: all module modules setup kernel check stress check-debug vm demo bench modules_install clean
+.PHONY: all module modules setup kernel check stress check-debug vm demo bench modules_install \
+	install install-tools clean
+
+PREFIX ?= /usr
+DESTDIR ?=
+SYSTEMD_UNIT_DIR ?= /lib/systemd/system
 
 all: module
 
@@ -58,8 +66,20 @@ bench:
 	@$(SCRIPTS)/bench.sh
 
 modules_install: module
-	$(MAKE) -C "$(KDIR)" M="$(TOP)" $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' "$(KDIR)/.config"),LLVM=1) modules_install
-	depmod -a $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' "$(KDIR)/include/generated/utsrelease.h" 2>/dev/null)
+	@$(SCRIPTS)/module.sh "$(KDIR)" "" modules_install
+
+install: modules_install install-tools
+
+install-tools:
+	cd $(TOP)/netatop_user && cargo build --release --locked -p netatopd -p netatop-cli
+	install -D -m 0755 $(TOP)/netatop_user/target/release/netatopd $(DESTDIR)$(PREFIX)/sbin/netatopd
+	install -D -m 0755 $(TOP)/netatop_user/target/release/netatop $(DESTDIR)$(PREFIX)/bin/netatop
+	install -D -m 0644 $(TOP)/Documentation/netatop.1 $(DESTDIR)$(PREFIX)/share/man/man1/netatop.1
+	install -D -m 0644 $(TOP)/Documentation/netatop.4 $(DESTDIR)$(PREFIX)/share/man/man4/netatop.4
+	install -D -m 0644 $(TOP)/Documentation/netatopd.8 $(DESTDIR)$(PREFIX)/share/man/man8/netatopd.8
+	install -D -m 0644 $(TOP)/include/netatop.h $(DESTDIR)$(PREFIX)/include/netatop.h
+	install -D -m 0644 $(TOP)/packaging/netatopd.service $(DESTDIR)$(SYSTEMD_UNIT_DIR)/netatopd.service
+	install -D -m 0644 $(TOP)/packaging/modules-load.d/netatop.conf $(DESTDIR)/etc/modules-load.d/netatop.conf
 
 clean:
 	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -s -C "$(KDIR)" M="$(TOP)" clean; fi

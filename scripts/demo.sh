@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make demo: build everything, boot the test kernel in a VM, load netatop.ko
-# and show what it reports, for a person to read.
+# and show, for a person to read, what it reports about a small scenario of
+# named processes making real traffic.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,5 +13,5 @@ top=$(dirname "$here")
 QUIET_OK=1 "$here/setup.sh"
 kdir=$("$here/kernel.sh" test)
 "$here/module.sh" "$kdir" "$top/build/test"
-( cd "$top/netatop_user" && cargo build --quiet --release --examples )
+( cd "$top/netatop_user" && cargo build --quiet --release -p netatop-cli -p netatopd -p netatop-guest-tests --bins )
 "$here/vm.sh" --ko "$top/build/test/netatop.ko" -- bash "$top/tests/vm/demo-guest.sh"

@@ -3,7 +3,7 @@
 #
 # Builds netatop.ko against a Rust-enabled kernel build tree.
 #
-# usage: scripts/module.sh KDIR [OUTDIR] [extra kbuild arguments...]
+# usage: scripts/module.sh KDIR [OUTDIR] [modules_install] [extra kbuild arguments...]
 #   KDIR    kernel build tree built with CONFIG_RUST=y (it has rust/libkernel.rmeta)
 #   OUTDIR  where objects and netatop.ko go (default: the checkout itself)
 set -euo pipefail
@@ -21,9 +21,19 @@ fail() { echo "netatop: $*" >&2; exit 2; }
 grep -q '^CONFIG_RUST=y' "$kdir/.config" || fail "KDIR=$kdir is a kernel built without CONFIG_RUST=y; netatop-rs needs a Rust-enabled kernel (see README, 'Build for a real machine')."
 [ -f "$kdir/rust/libkernel.rmeta" ] || fail "KDIR=$kdir has CONFIG_RUST=y but no Rust metadata (rust/libkernel.rmeta): distribution headers do not ship it. Run 'make modules_prepare' in that kernel tree, or build the kernel yourself."
 
-# Use the compiler family the kernel was built with.
+# Use the compiler family the kernel was built with; for clang, find that
+# major version if plain `clang` is not on PATH (Debian: /usr/lib/llvm-N).
 llvm=()
-grep -q '^CONFIG_CC_IS_CLANG=y' "$kdir/.config" && llvm=(LLVM=1)
+if grep -q '^CONFIG_CC_IS_CLANG=y' "$kdir/.config"; then
+	major=$(( $(sed -n 's/^CONFIG_CLANG_VERSION=//p' "$kdir/.config") / 10000 ))
+	if command -v clang >/dev/null && clang --version | grep -q "version $major\."; then
+		llvm=(LLVM=1)
+	elif [ -x "/usr/lib/llvm-$major/bin/clang" ]; then
+		llvm=(LLVM=/usr/lib/llvm-$major/bin/)
+	else
+		fail "KDIR=$kdir was built with clang $major, which is not installed (apt-get install clang-$major lld-$major llvm-$major)."
+	fi
+fi
 
 # The module must be compiled by the rustc that built the kernel crate.
 want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"/\1/p' "$kdir/.config")
@@ -35,4 +45,9 @@ if [ -n "$out" ]; then
 	mkdir -p "$out"
 	mo=(MO="$(cd "$out" && pwd)")
 fi
-exec make -s -C "$kdir" M="$top" "${mo[@]}" "${llvm[@]}" "$@" modules
+target=modules
+if [ "${1:-}" = modules_install ]; then
+	target=modules_install
+	shift
+fi
+exec make -s -C "$kdir" M="$top" "${mo[@]}" "${llvm[@]}" "$@" "$target"
