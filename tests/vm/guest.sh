@@ -20,6 +20,10 @@ kmemleak=/sys/kernel/debug/kmemleak
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
 [ -w $kmemleak ] && echo clear >$kmemleak
 
+# Reports from before the module is loaded (boot) are the kernel's own:
+# shown, not counted.
+boot_lines=$(dmesg | wc -l)
+
 if [ "$ko" != - ]; then
 	if ! insmod "$ko"; then
 		echo "guest: insmod $ko failed" >&2
@@ -61,8 +65,13 @@ pattern+='|blocked for more than|soft lockup|hard LOCKUP|list_add corruption|lis
 pattern+='|panicked at|rust_panic|scheduling while atomic|Call Trace:'
 # Case-sensitive: the kernel prints these exactly so ("MP-BIOS bug:" at
 # boot is not a BUG).
-splats=$(dmesg | grep -E "$pattern")
-lines=$(dmesg | wc -l)
+boot_splats=$(dmesg | head -n "$boot_lines" | grep -E "$pattern")
+if [ -n "$boot_splats" ]; then
+	echo "guest: note: the kernel reported problems while booting, before the module was loaded (not counted):"
+	echo "$boot_splats"
+fi
+splats=$(dmesg | tail -n +"$((boot_lines + 1))" | grep -E "$pattern")
+lines=$(( $(dmesg | wc -l) - boot_lines ))
 if [ -n "$splats" ]; then
 	echo "guest: the kernel log shows problems:" >&2
 	echo "$splats" >&2
@@ -70,6 +79,6 @@ if [ -n "$splats" ]; then
 	dmesg >&2
 	[ $rc = 0 ] && rc=93
 else
-	echo "guest: kernel log clean ($lines lines checked)"
+	echo "guest: kernel log clean ($lines lines since the module was loaded checked)"
 fi
 exit $rc

@@ -126,6 +126,14 @@ impl Traffic {
             .unwrap()
     }
 
+    /// Writes a line to its stdin (modes that wait for a go-ahead).
+    pub fn send_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{line}").expect("write to netatop-traffic");
+        stdin.flush().expect("flush");
+    }
+
     /// Lets the process exit and reaps it.
     pub fn finish(mut self) {
         drop(self.child.stdin.take());
@@ -174,6 +182,21 @@ impl Drop for Netns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
+    }
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// Installs a no-op SIGUSR1 handler without SA_RESTART (as netatopd's
+/// SIGHUP), so the signal interrupts blocking netatop commands.
+pub fn install_sigusr1() {
+    // SAFETY: a handler that does nothing; the struct is fully initialised.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        sa.sa_flags = 0;
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
     }
 }
 

@@ -5,7 +5,9 @@
 //! Runs as root inside the test VM with netatop.ko loaded (make check).
 
 use netatop::{NetPerTask, Netatop, ProcCounters, TaskCount};
-use netatop_guest_tests::{module_exclusive, module_loaded, run, Netns, Traffic, LINK_BYTES};
+use netatop_guest_tests::{
+    module_exclusive, module_loaded, run, start_time, Netns, Traffic, LINK_BYTES,
+};
 
 fn counters(pid: i32) -> TaskCount {
     Netatop::open()
@@ -326,25 +328,7 @@ fn process_identity_matches_proc() {
     assert_eq!(npt.id, pid);
     assert_eq!(npt.command(), "netatop-traffic"[..15].to_string());
     // Start time as ps computes it: boot time + starttime ticks / HZ.
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
-    let ticks: u64 = after_comm
-        .split_whitespace()
-        .nth(19)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let boot: u64 = std::fs::read_to_string("/proc/stat")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
-    assert_eq!(npt.btime, boot + ticks / hz, "btime to the second");
+    assert_eq!(npt.btime, start_time(pid), "btime to the second");
     t.finish();
 }
 

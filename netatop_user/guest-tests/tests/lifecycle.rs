@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use netatop::{Error, NetPerTask, Netatop, TaskCount};
 use netatop_guest_tests::{
-    drain_exits, force_gc, module_exclusive, module_path, proc_counters, reload_module, run,
-    start_time, Netns, Traffic, LINK_BYTES,
+    drain_exits, force_gc, install_sigusr1, module_exclusive, module_path, proc_counters,
+    reload_module, run, start_time, Netns, Traffic, LINK_BYTES,
 };
 
 fn find(records: &[NetPerTask], pid: i32) -> Vec<NetPerTask> {
@@ -111,20 +111,6 @@ fn getcnt_exit_blocks_until_a_process_finishes() {
     assert_eq!(record.id, pid);
     assert_eq!(record.tc, udp_sends(2, 10));
     reader.join().unwrap();
-}
-
-extern "C" fn ignore(_: libc::c_int) {}
-
-/// Installs a SIGUSR1 handler without SA_RESTART, as netatopd's SIGHUP.
-fn install_sigusr1() {
-    // SAFETY: a handler that does nothing; the struct is fully initialised.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = ignore as extern "C" fn(libc::c_int) as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        sa.sa_flags = 0;
-        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
-    }
 }
 
 /// Runs `f` in a thread, interrupts it with a signal after 400 ms and returns

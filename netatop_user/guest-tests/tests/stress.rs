@@ -10,21 +10,9 @@ use std::time::{Duration, Instant};
 
 use netatop::{Error, NetPerTask, Netatop};
 use netatop_guest_tests::{
-    drain_exits, force_gc, module_exclusive, module_path, proc_counters, reload_module, run,
-    ModuleParams, Netns, Traffic, LINK_BYTES,
+    drain_exits, force_gc, install_sigusr1, module_exclusive, module_path, proc_counters,
+    reload_module, run, ModuleParams, Netns, Traffic, LINK_BYTES,
 };
-
-extern "C" fn ignore(_: libc::c_int) {}
-
-fn install_sigusr1() {
-    // SAFETY: a no-op handler without SA_RESTART.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = ignore as extern "C" fn(libc::c_int) as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
-    }
-}
 
 /// A thread reading GETCNT_EXIT until told to stop (a signal unblocks it).
 struct Reader {
@@ -265,15 +253,19 @@ fn connection_churn_is_collected() {
 
 /// A flood of tuples nobody answers, from another namespace, with a small
 /// cap: memory stays within it, overflows are counted, and a process pair
-/// that was talking before keeps being counted exactly.
+/// that was talking before keeps being counted exactly while the table is
+/// full.
 #[test]
 fn flood_stays_within_the_caps_and_real_traffic_stays_exact() {
     let _m = module_exclusive();
-    let _params = ModuleParams::load(&["sockinfo_limit_kb=256"]);
+    // 64 KiB of 128-byte entries: 512 connections.
+    let _params = ModuleParams::load(&["sockinfo_limit_kb=64"]);
+    let cap = 64 * 1024 / 128;
     let a = Netns::new("stress-fa");
     let b = Netns::new("stress-fb");
     let _ = std::process::Command::new("ip")
         .args(["link", "del", "stress-va"])
+        .stderr(std::process::Stdio::null())
         .status();
     run(
         "ip",
@@ -297,8 +289,9 @@ fn flood_stays_within_the_caps_and_real_traffic_stays_exact() {
     a.ip(&["link", "set", "stress-va", "up"]);
     b.ip(&["link", "set", "stress-vb", "up"]);
 
-    // The real pair lives in a third namespace: the tables are global, so the
-    // flood into B fills them for everyone.
+    // The real pair lives in a third namespace (the tables are global, so a
+    // flood into B fills them for everyone). Its first exchange creates its
+    // entries; the rest happens once the table is full.
     let c = Netns::new("stress-fc");
     const COUNT: u64 = 40;
     let echo = Traffic::start(
@@ -309,24 +302,38 @@ fn flood_stays_within_the_caps_and_real_traffic_stays_exact() {
     let mut client = Traffic::start(
         Some(&c.name),
         &[
-            "udp-client-slow",
+            "udp-client-gated",
             "127.0.0.1",
             &port,
             &COUNT.to_string(),
             "16",
-            "50",
         ],
     );
+    // Below the ephemeral port range; four datagrams per table slot.
+    let t = Instant::now();
     let mut flood = Traffic::start(
         Some(&a.name),
-        &["udp-flood", "10.198.0.2", "1025", "60000", "3"],
+        &[
+            "udp-flood",
+            "10.198.0.2",
+            "1025",
+            "2048",
+            "120",
+            &(4 * cap).to_string(),
+        ],
     );
     flood.wait_done();
+    let full = proc_counters();
+    assert!(
+        full.sockinfo_overflow > 0,
+        "the flood did not fill the table: {full:?}"
+    );
+    client.send_line("go");
     client.wait_done();
     let mut echo = echo;
     echo.wait_done();
 
-    let c = proc_counters();
+    let end = proc_counters();
     let per_packet = 20 + 8 + 16 + LINK_BYTES;
     let cc = Netatop::open()
         .unwrap()
@@ -342,21 +349,17 @@ fn flood_stays_within_the_caps_and_real_traffic_stays_exact() {
         assert_eq!((tc.udpsndpacks, tc.udprcvpacks), (COUNT, COUNT), "{tc:?}");
         assert_eq!(tc.udpsndbytes, COUNT * per_packet);
     }
-    // 256 KiB of 128-byte entries.
-    let cap = 256 * 1024 / 128;
     println!(
-        "stress: flood sent {} datagrams; #sockinfo {} (cap {cap}, {} KiB of 256), overflow {}, unident rcv {}",
+        "stress: flood sent {} datagrams in {:?}; #sockinfo {} (cap {cap}: {} KiB of 64), overflow {}, unident rcv {}",
         flood.get("sent"),
-        c.sockinfo,
-        c.sockinfo * 128 / 1024,
-        c.sockinfo_overflow,
-        c.unident_udprcvpacks
+        t.elapsed(),
+        end.sockinfo,
+        end.sockinfo * 128 / 1024,
+        end.sockinfo_overflow,
+        end.unident_udprcvpacks
     );
-    assert!(c.sockinfo <= cap, "{c:?}");
-    assert!(
-        c.sockinfo_overflow > 0 && c.unident_udprcvpacks > 0,
-        "{c:?}"
-    );
+    assert!(end.sockinfo <= cap, "{end:?}");
+    assert!(end.unident_udprcvpacks > 0, "{end:?}");
     for t in [flood, client, echo] {
         t.finish();
     }

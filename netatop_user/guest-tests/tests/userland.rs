@@ -282,25 +282,42 @@ fn unmodified_atop_reads_live_and_finished_processes_through_netatopd() {
         None,
         &["udp-client-slow", "127.0.0.1", &port, "250", "64", "20"],
     );
-    let atop = Command::new("timeout")
-        .args(["60", "atop", "-K", "-P", "PRN", "2", "3"])
+    let mut atop = Command::new("timeout")
+        .args(["60", "atop", "-K", "-P", "PRN", "3", "4"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start atop");
+    // Collect atop's output; the first SEP line ends its first sample, by
+    // which time it has switched process accounting on.
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let stdout = atop.stdout.take().unwrap();
+    let collector = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut text = String::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if line.starts_with("SEP") {
+                let _ = first_tx.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    first_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("atop's first sample");
     // A process that sends 7 datagrams and finishes between two samples.
-    std::thread::sleep(Duration::from_millis(2500));
     let mut gone = Traffic::start(None, &["udp-blast", "127.0.0.1", "9", "7", "100"]);
     gone.wait_done();
     let gone_pid = gone.get("pid");
     gone.finish();
-    let out = atop.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "atop: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let status = atop.wait().unwrap();
+    let text = collector.join().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut atop.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "atop: {err}\n{text}");
     let prn = parse_prn(&text);
 
     let live = client.get("pid");

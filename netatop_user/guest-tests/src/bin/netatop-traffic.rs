@@ -17,7 +17,10 @@
 //! - `udp-once ADDR PORT SIZE`: one datagram, then exit without waiting.
 //! - `udp-client-slow ADDR PORT COUNT SIZE GAP_MS`: ping-pongs spaced by GAP_MS
 //!   (`ready` after the first one).
-//! - `udp-flood ADDR FIRST NPORTS SECS`: one-byte datagrams to NPORTS ports.
+//! - `udp-flood ADDR FIRST NPORTS SECS [COUNT]`: one-byte datagrams to NPORTS
+//!   ports until COUNT are sent or SECS have passed.
+//! - `udp-client-gated ADDR PORT COUNT SIZE`: one ping-pong, `ready`, then the
+//!   rest after a line on stdin.
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -263,6 +266,32 @@ fn main() {
             sock.send_to(&vec![3u8; size], SocketAddr::new(addr(), port))
                 .unwrap();
         }
+        "udp-client-gated" => {
+            // One ping-pong, `ready`, then wait for a line on stdin, then
+            // COUNT - 1 more ping-pongs and `done`.
+            let (port, count, size): (u16, usize, usize) = (
+                arg(&args, 2, "port"),
+                arg(&args, 3, "count"),
+                arg(&args, 4, "size"),
+            );
+            let server = SocketAddr::new(addr(), port);
+            let sock = UdpSocket::bind(SocketAddr::new(server.ip(), 0)).unwrap();
+            let payload = vec![0x5au8; size];
+            let mut buf = vec![0u8; 65536];
+            let mut ping = || {
+                sock.send_to(&payload, server).unwrap();
+                let (n, _) = sock.recv_from(&mut buf).unwrap();
+                assert_eq!(n, size);
+            };
+            ping();
+            ready(&format!("pid={}", std::process::id()));
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).unwrap();
+            for _ in 1..count {
+                ping();
+            }
+            done_and_wait();
+        }
         "udp-client-slow" => {
             let (port, count, size, gap_ms): (u16, usize, usize, u64) = (
                 arg(&args, 2, "port"),
@@ -290,19 +319,20 @@ fn main() {
             done_and_wait();
         }
         "udp-flood" => {
-            // Datagrams to NPORTS destination ports from FIRST on, for SECS
-            // seconds: a flood of tuples nobody answers.
+            // Datagrams to NPORTS destination ports from FIRST on, until COUNT
+            // are sent or SECS seconds passed: a flood of tuples nobody answers.
             let (first, nports, secs): (u16, u16, u64) = (
                 arg(&args, 2, "first port"),
                 arg(&args, 3, "ports"),
                 arg(&args, 4, "seconds"),
             );
+            let count: u64 = args.get(5).and_then(|c| c.parse().ok()).unwrap_or(u64::MAX);
             let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
             let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
             let mut sent = 0u64;
             let mut p = 0u16;
             ready(&format!("pid={}", std::process::id()));
-            while std::time::Instant::now() < end {
+            while std::time::Instant::now() < end && sent < count {
                 for _ in 0..256 {
                     let _ = sock.send_to(b"x", SocketAddr::new(addr(), first.wrapping_add(p)));
                     p = (p + 1) % nports;
