@@ -37,7 +37,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${BENCH_REPS:=2}" "${BENCH_DURATION:=1}" "${BENCH_WARMUP:=0.3}"
 	: "${BENCH_AB_DURATION:=2}" "${BENCH_AB_RAMP:=3}" "${BENCH_AB_SETTLE:=0.5}"
 fi
-: "${BENCH_REPS:=5}" "${BENCH_DURATION:=3}" "${BENCH_AB_DURATION:=5}"
+: "${BENCH_REPS:=5}" "${BENCH_DURATION:=2}" "${BENCH_AB_DURATION:=5}"
 export VM_MEMORY=${VM_MEMORY:-2G} VM_CPUS=${VM_CPUS:-2}
 
 step "setup"
@@ -66,9 +66,16 @@ bin=${CARGO_TARGET_DIR:-$top/netatop_user/target}/release/netatop-bench
 accel=tcg
 [ "$("$here/kvm-ok.sh" "$kdir")" = yes ] && accel=kvm
 
+# The guest runs private copies (it sees the host's root, /tmp included), so
+# that a rebuild or a make clean in the checkout during the run changes
+# nothing.
+stage=$(mktemp -d /tmp/netatop-bench.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+cp "$out/netatop/netatop.ko" "$out/nf_empty/nf_empty.ko" "$bin" "$stage/"
+
 # Settings reach the guest as shell words of the command line.
-vars=(BENCH_BIN="$bin" BENCH_NETATOP_KO="$out/netatop/netatop.ko"
-	BENCH_EMPTY_KO="$out/nf_empty/nf_empty.ko" BENCH_ACCEL="$accel")
+vars=(BENCH_BIN="$stage/netatop-bench" BENCH_NETATOP_KO="$stage/netatop.ko"
+	BENCH_EMPTY_KO="$stage/nf_empty.ko" BENCH_ACCEL="$accel")
 for v in BENCH_REPS BENCH_DURATION BENCH_WARMUP BENCH_RR_CPU BENCH_AB_CONCURRENCY \
 	BENCH_AB_DURATION BENCH_AB_RAMP BENCH_AB_SETTLE BENCH_SCALE_LEVELS BENCH_SCALE_PROCS \
 	BENCH_SCALE_NETATOP_PARAMS BENCH_GC_NAMESPACES BENCH_GC_PORTS BENCH_GC_TASKS \
@@ -88,7 +95,7 @@ sed -n 's/^BENCH //p' "$out/vm.log" >"$out/raw.txt"
 
 step "report"
 echo
-"$bin" report "$out/raw.txt" --json "$out/summary.json" | tee "$out/table.txt"
+"$stage/netatop-bench" report "$out/raw.txt" --json "$out/summary.json" | tee "$out/table.txt"
 echo
 echo "summary: $out/summary.json (raw: $out/raw.txt, guest log: $out/vm.log)"
 [ "$rc" = 0 ] || fail "the guest run failed (status $rc; see $out/vm.log)"

@@ -11,7 +11,7 @@
 #
 # Environment (set by scripts/bench.sh):
 #   BENCH_BIN BENCH_NETATOP_KO BENCH_EMPTY_KO   the generator and the modules
-#   BENCH_REPS (5)  BENCH_DURATION (3)  BENCH_WARMUP (1)  BENCH_RR_CPU (0|any)
+#   BENCH_REPS (5)  BENCH_DURATION (2)  BENCH_WARMUP (1)  BENCH_RR_CPU (0|any)
 #   BENCH_AB_CONCURRENCY (1000)  BENCH_AB_DURATION (5)  BENCH_AB_RAMP (5)
 #   BENCH_AB_SETTLE (1)  BENCH_SCALE_LEVELS ("10 1000 20000")
 #   BENCH_SCALE_PROCS (1000)  BENCH_SCALE_NETATOP_PARAMS (sockinfo_limit_kb=65536)
@@ -22,7 +22,7 @@ set -u
 
 : "${BENCH_BIN:?}" "${BENCH_NETATOP_KO:?}" "${BENCH_EMPTY_KO:?}"
 REPS=${BENCH_REPS:-5}
-DUR=${BENCH_DURATION:-3}
+DUR=${BENCH_DURATION:-2}
 WARMUP=${BENCH_WARMUP:-1}
 RR_CPU=${BENCH_RR_CPU:-0}
 AB_CONC=${BENCH_AB_CONCURRENCY:-1000}
@@ -40,13 +40,14 @@ VARIANTS="a b c"
 # Module parameters of netatop.ko for variant (c) (none: the defaults).
 NETATOP_PARAMS=""
 
-t0=$(date +%s)
+bench_t0=$(date +%s)
 out() { echo "BENCH $*"; }
-log() { echo "bench: [$(( $(date +%s) - t0 ))s] $*" >&2; }
+log() { echo "bench: [$(( $(date +%s) - bench_t0 ))s] $*" >&2; }
 
 ngx=/tmp/bench-nginx
 cleanup() {
 	[ -f "$ngx/nginx.pid" ] && kill "$(cat "$ngx/nginx.pid")" 2>/dev/null
+	rm -rf "$ngx"
 	[ -n "${HOLD_PID:-}" ] && kill "$HOLD_PID" 2>/dev/null
 	[ -n "${AB_LOOP:-}" ] && kill "$AB_LOOP" 2>/dev/null
 	rmmod netatop 2>/dev/null
@@ -123,7 +124,8 @@ start_nginx() {
 	error_log $ngx/error.log warn;
 	events { worker_connections 16384; }
 	http {
-		access_log off;
+		log_format done '\$msec';
+		access_log $ngx/access.log done buffer=256k flush=2s;
 		client_body_temp_path $ngx/tmp/body;
 		proxy_temp_path $ngx/tmp/proxy;
 		fastcgi_temp_path $ngx/tmp/fastcgi;
@@ -133,43 +135,43 @@ start_nginx() {
 			listen 127.0.0.1:8080 backlog=8192;
 			root $ngx/www;
 		}
-		server {
-			listen 127.0.0.1:8081;
-			location / { stub_status; }
-		}
 	}
 	EOF
 	nginx -e "$ngx/error.log" -p "$ngx" -c "$ngx/nginx.conf" || { cat "$ngx/error.log" >&2; return 1; }
 	sleep 1
 }
 
-# "TIME REQUESTS": nginx's request counter (stub_status, on its own
-# listener so that the query does not queue behind ab's connections) and
-# the middle of the query's time.
-nginx_mark() {
-	local ta tb n
-	ta=$(date +%s.%N)
-	exec 3<>/dev/tcp/127.0.0.1/8081 || return 1
-	printf 'GET / HTTP/1.0\r\n\r\n' >&3
-	n=$(tr -d '\r' <&3 | awk 'f { print $3; exit } /^server accepts handled requests/ { f = 1 }')
-	exec 3<&-
-	tb=$(date +%s.%N)
-	echo "$ta $tb $n" | awk '{ printf "%.6f %d\n", ($1 + $2) / 2, $3 }'
+stop_nginx() {
+	local pid i
+	pid=$(cat "$ngx/nginx.pid" 2>/dev/null) || return 0
+	kill -QUIT "$pid"
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.2
+	done
+	kill -KILL "$pid"
 }
 
 # nginx + ab: ab -c AB_CONC runs for the whole benchmark (restarted should
-# it finish), and each measurement is a window of AB_DUR s, AB_SETTLE s after
-# loading the variant: nginx's requests in the window over its length. With
-# 1000 connections in flight, ab's own runs would be mostly ramp-up and
-# drain at the rates of an emulated guest.
+# it finish), and each sample is a window of AB_DUR s, starting AB_SETTLE s
+# after the variant was loaded: the requests nginx completed in the window
+# (counted from its access log, which holds only each request's completion
+# time) over the window's length. With 1000 connections in flight, separate
+# short ab runs would be mostly ramp-up and drain at the rates of an
+# emulated guest.
 stop_ab() {
 	kill "$AB_LOOP"
 	wait "$AB_LOOP"
 	unset AB_LOOP
 }
+ab_abort() {
+	stop_ab
+	stop_nginx
+}
 ab_bench() {
-	local rep v m0 m1 val total
+	local rep v w0 w1 total windows=$ngx/windows
 	start_nginx || return 1
+	: >"$windows"
 	# ab's time limit: the whole measurement, with a margin.
 	total=$(awk -v r="$REPS" -v d="$AB_DUR" -v s="$AB_SETTLE" \
 		'BEGIN { printf "%d\n", (r * 3 + 2) * (d + s + 3) + 60 }')
@@ -187,20 +189,27 @@ ab_bench() {
 	sleep "$AB_RAMP"
 	for rep in $(seq 1 "$REPS"); do
 		for v in $VARIANTS; do
-			load "$v" || { stop_ab; return 1; }
+			load "$v" || { ab_abort; return 1; }
 			sleep "$AB_SETTLE"
-			m0=$(nginx_mark)
+			w0=$(date +%s.%N)
 			sleep "$AB_DUR"
-			m1=$(nginx_mark)
+			w1=$(date +%s.%N)
 			[ "$v" = c ] && tables ab "$rep"
-			unload "$v" || { stop_ab; return 1; }
-			val=$(echo "$m0 $m1" | awk 'NF == 4 && $3 > $1 && $4 > $2 { printf "%.1f\n", ($4 - $2) / ($3 - $1); exit } { print "fail" }')
-			out R ab "$v" "$rep" "$val"
-			log "ab rep $rep ($v): $val"
+			unload "$v" || { ab_abort; return 1; }
+			echo "$v $rep $w0 $w1" >>"$windows"
+			log "ab rep $rep ($v): window done"
 		done
 	done
 	stop_ab
-	grep -E '^(Complete|Failed) requests|^Non-2xx' "$ngx/ab.log" | sed 's/^/ab: /' >&2
+	# A graceful stop writes out the log buffers.
+	stop_nginx
+	awk 'NR == FNR { v[NR] = $1; r[NR] = $2; a[NR] = $3; b[NR] = $4; n = NR; next }
+		{ for (i = 1; i <= n; i++) if ($1 >= a[i] && $1 < b[i]) { c[i]++; break } }
+		END { for (i = 1; i <= n; i++) printf "R ab %s %s %.1f\n", v[i], r[i], c[i] / (b[i] - a[i]) }' \
+		"$windows" "$ngx/access.log" | while read -r line; do
+		out "$line"
+		log "$line"
+	done
 }
 
 # scale LEVEL: holders keep LEVEL connections open; per variant, after the
@@ -220,7 +229,7 @@ scale() {
 		log "scale $level: holders did not start ($line)"
 		r=1
 	fi
-	echo quit >&"${HOLD[1]}"
+	[ -n "${HOLD[1]:-}" ] && echo quit >&"${HOLD[1]}"
 	wait "$HOLD_PID"
 	unset HOLD_PID
 	return $r
@@ -234,8 +243,9 @@ scale_reps() { # LEVEL (the holders are ready)
 	for rep in $(seq 1 "$REPS"); do
 		for v in $VARIANTS; do
 			load "$v" || return 1
-			echo touch >&"${HOLD[1]}"
-			if ! read -r -t 900 line <&"${HOLD[0]}"; then
+			# (bash unsets HOLD when the holders are gone)
+			if [ -z "${HOLD[1]:-}" ] || ! echo touch >&"${HOLD[1]}" ||
+				! read -r -t 900 line <&"${HOLD[0]}"; then
 				log "scale $level: touch failed"
 				unload "$v"
 				return 1
@@ -257,7 +267,7 @@ gc() {
 	out I gc_namespaces "$GC_NS"
 	insmod "$BENCH_NETATOP_KO" sockinfo_limit_kb=65536 gc_interval_ms=3600000 || return 1
 	local r
-	"$BENCH_BIN" gc --namespaces "$GC_NS" --ports "$GC_PORTS" --tasks "$GC_TASKS" |
+	"$BENCH_BIN" gc --namespaces "$GC_NS" --ports "$GC_PORTS" --tasks "$GC_TASKS" --passes 5 |
 		while read -r k v; do
 			out G "$k" "$v"
 			log "gc: $k $v"

@@ -336,8 +336,8 @@ pub fn render(raw: &Raw) -> String {
     );
     let _ = writeln!(
         s,
-        "nginx + ab: ab -c {} runs throughout; each sample is nginx's request count over a {} s \
-         window (stub_status), {} s after the variant was loaded",
+        "nginx + ab: ab -c {} runs throughout; each sample is nginx's completed requests in a {} s \
+         window (from its access log), {} s after the variant was loaded",
         i("ab_concurrency"),
         i("ab_duration"),
         i("ab_settle"),
