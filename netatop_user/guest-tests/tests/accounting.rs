@@ -6,7 +6,7 @@
 
 use netatop::{NetPerTask, Netatop, ProcCounters, TaskCount};
 use netatop_guest_tests::{
-    module_exclusive, module_loaded, run, start_time, Netns, Traffic, LINK_BYTES,
+    module_exclusive, module_loaded, run, start_time, ModuleParams, Netns, Traffic, LINK_BYTES,
 };
 
 fn counters(pid: i32) -> TaskCount {
@@ -410,6 +410,9 @@ fn counter_commands_validate_their_input() {
 #[test]
 fn proc_counters_move_by_exactly_the_generated_traffic() {
     let _m = module_exclusive();
+    // No periodic collection during the test (on slow kernels one could
+    // drop earlier tests' entries and change the table sizes).
+    let _params = ModuleParams::load(&["gc_interval_ms=3600000"]);
     let ns = Netns::new("acct-proc");
     let before = ProcCounters::read().unwrap();
     let server = Traffic::start(Some(&ns.name), &["udp-echo-server", "127.0.0.1", "5"]);
