@@ -6,6 +6,7 @@
 //! Runs in the netfilter hooks, in softirq or process context, under
 //! `rcu_read_lock`: it never sleeps, allocates only with `GFP_ATOMIC`, and a
 //! failed allocation or a full table only makes the packet "unidentified".
+//! The tables' locks disable bottom halves (see [`crate::bhlock`]).
 
 use crate::glue;
 use crate::packet::{Direction, Packet, Proto};
@@ -26,10 +27,17 @@ impl Netatop {
         let Some(key) = SockKey::of(pkt) else {
             return;
         };
+        if pkt.irqs_off() {
+            // The bucket locks are bottom-half locks (see `bhlock`): not
+            // here. No stock kernel path gets here; count it, charge nobody.
+            self.stats.unident(proto, dir, segs);
+            return;
+        }
         let bytes = pkt.wire_bytes();
 
-        let mut chain = self.socks.bucket(&key).lock();
-        let Some(si) = chain.find_or_insert(&key, || self.socks.make(key, pkt.now)) else {
+        let bucket = self.socks.bucket(&key);
+        let mut chain = bucket.chain.lock();
+        let Some((si, due)) = chain.find_or_insert(&key, || self.socks.make(key, pkt.now)) else {
             // Table full or out of memory: nobody can ever be charged.
             self.stats.unident(proto, dir, segs);
             return;
@@ -38,6 +46,10 @@ impl Netatop {
         if proto == Proto::Tcp && pkt.tcp_state != 0 {
             si.last_state = pkt.tcp_state;
         }
+        // The collector may not have dropped this entry yet (see
+        // `Netatop::collect`), but nothing more is charged to a finished
+        // process.
+        si.forget_finished();
         if pkt.in_task() {
             self.bind(si, pkt);
         }
@@ -50,6 +62,9 @@ impl Netatop {
             }
             None => si.add_unbound(dir, segs, bytes),
         }
+        // A new entry, a TCP state change or a lost binding can make the
+        // entry collectable earlier than its bucket said.
+        due.lower(si.drop_at(&self.idle), &bucket.due_hint);
     }
 
     /// Binds `si` to the sending process and thread of `pkt` (the last sender

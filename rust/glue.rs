@@ -24,6 +24,41 @@ extern "C" {
     fn netatop_glue_jiffies() -> u64;
     fn netatop_glue_start_gc(interval_ms: c_uint);
     fn netatop_glue_cond_resched();
+    fn netatop_glue_spin_lock_bh(lock: *mut kernel::bindings::spinlock_t);
+    fn netatop_glue_spin_unlock_bh(lock: *mut kernel::bindings::spinlock_t);
+    fn netatop_glue_spin_trylock_bh(lock: *mut kernel::bindings::spinlock_t) -> bool;
+}
+
+/// `spin_lock_bh`. Not for hard interrupt context or with interrupts
+/// disabled (a kernel warning, not memory unsafety).
+///
+/// # Safety
+///
+/// `lock` must point to an initialised `spinlock_t`.
+pub(crate) unsafe fn spin_lock_bh(lock: *mut kernel::bindings::spinlock_t) {
+    // SAFETY: the function's safety requirements.
+    unsafe { netatop_glue_spin_lock_bh(lock) }
+}
+
+/// `spin_unlock_bh`.
+///
+/// # Safety
+///
+/// `lock` must be held by the caller, taken by [`spin_lock_bh`] or
+/// [`spin_trylock_bh`].
+pub(crate) unsafe fn spin_unlock_bh(lock: *mut kernel::bindings::spinlock_t) {
+    // SAFETY: the function's safety requirements.
+    unsafe { netatop_glue_spin_unlock_bh(lock) }
+}
+
+/// `spin_trylock_bh`: whether the lock was taken.
+///
+/// # Safety
+///
+/// As for [`spin_lock_bh`].
+pub(crate) unsafe fn spin_trylock_bh(lock: *mut kernel::bindings::spinlock_t) -> bool {
+    // SAFETY: the function's safety requirements.
+    unsafe { netatop_glue_spin_trylock_bh(lock) }
 }
 
 /// Lets other tasks run during a long loop (process context only).

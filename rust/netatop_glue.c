@@ -22,6 +22,7 @@
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
+#include <linux/spinlock.h>
 #include <linux/socket.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
@@ -99,8 +100,9 @@ static void netatop_glue_summarise(const struct sk_buff *skb,
 		memcpy(pkt->saddr, &ip6h->saddr, sizeof(ip6h->saddr));
 		memcpy(pkt->daddr, &ip6h->daddr, sizeof(ip6h->daddr));
 		proto = ip6h->nexthdr;
-		off = ipv6_skip_exthdr(skb, skb_network_offset(skb) + sizeof(*ip6h),
-				       &proto, &frag_off);
+		off = skb_network_offset(skb) + sizeof(*ip6h);
+		if (ipv6_ext_hdr(proto))
+			off = ipv6_skip_exthdr(skb, off, &proto, &frag_off);
 		if (off < 0 || (frag_off & htons(~0x7)))
 			proto = NETATOP_PROTO_UNKNOWN;
 		else
@@ -147,6 +149,9 @@ static void netatop_glue_summarise(const struct sk_buff *skb,
 
 	if (skb->sk)
 		pkt->tcp_state = READ_ONCE(skb->sk->sk_state);
+
+	/* Never seen on a stock kernel; the tables are left alone then. */
+	pkt->irqs_off = in_hardirq() || in_nmi() || irqs_disabled();
 
 	/*
 	 * The sender is current only for a packet sent in process context with
@@ -277,6 +282,21 @@ void netatop_glue_start_gc(unsigned int interval_ms)
 void netatop_glue_cond_resched(void)
 {
 	cond_resched();
+}
+
+void netatop_glue_spin_lock_bh(spinlock_t *lock)
+{
+	spin_lock_bh(lock);
+}
+
+void netatop_glue_spin_unlock_bh(spinlock_t *lock)
+{
+	spin_unlock_bh(lock);
+}
+
+bool netatop_glue_spin_trylock_bh(spinlock_t *lock)
+{
+	return spin_trylock_bh(lock);
 }
 
 static int netatop_glue_get(struct sock *sk, int cmd, void __user *user, int *len)

@@ -8,6 +8,7 @@
 #define _NETATOP_GLUE_H
 
 #include <linux/compiler_types.h>
+#include <linux/spinlock_types.h>
 #include <linux/types.h>
 
 struct seq_file;
@@ -49,7 +50,7 @@ struct netatop_pkt {
 	__u8  dir;		/* NETATOP_DIR_* */
 	__u8  in_task;		/* sent in process context: current is the sender */
 	__u8  tcp_state;	/* skb->sk->sk_state, 0 without a socket */
-	__u8  pad;
+	__u8  irqs_off;		/* hard interrupt context or interrupts disabled */
 	__u16 hdr_len;		/* IP + transport header bytes (TCP and UDP) */
 };
 
@@ -93,6 +94,11 @@ void netatop_glue_start_gc(unsigned int interval_ms);
 
 /* cond_resched(), for long loops in process context. */
 void netatop_glue_cond_resched(void);
+
+/* spin_lock_bh() and friends, which have no Rust binding (bhlock.rs). */
+void netatop_glue_spin_lock_bh(spinlock_t *lock);
+void netatop_glue_spin_unlock_bh(spinlock_t *lock);
+bool netatop_glue_spin_trylock_bh(spinlock_t *lock);
 
 /* Implemented in Rust, called by C. */
 

@@ -20,6 +20,7 @@
 //! - [`sockinfo`]: connections, [`taskinfo`]: processes and threads,
 //! - [`gc`]: the garbage collector, [`exitlist`]: finished processes,
 //! - [`hash`], [`limits`]: table hashing and memory caps,
+//! - [`bhlock`]: the bottom-half spinlock of the tables,
 //! - [`state`]: the module's shared state,
 //! - [`stats`]: global counters,
 //! - [`sockopt`]: the getsockopt commands,
@@ -32,6 +33,7 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 mod accounting;
+mod bhlock;
 mod exitlist;
 mod gc;
 mod glue;

@@ -70,8 +70,9 @@ pub(crate) struct Packet {
     pub(crate) in_task: u8,
     /// TCP state of the skb's socket, 0 without one.
     pub(crate) tcp_state: u8,
-    /// Padding.
-    pub(crate) pad: u8,
+    /// Non-zero in hard interrupt context or with interrupts disabled,
+    /// where the table locks must not be taken.
+    pub(crate) irqs_off: u8,
     /// IP plus transport header bytes (TCP and UDP).
     pub(crate) hdr_len: u16,
 }
@@ -130,6 +131,12 @@ impl Packet {
     /// Whether the sending task is known (`tgid`, `pid`, start times).
     pub(crate) fn in_task(&self) -> bool {
         self.in_task != 0
+    }
+
+    /// Whether the hook ran where the tables' bottom-half locks must not be
+    /// taken (hard interrupt context, interrupts disabled).
+    pub(crate) fn irqs_off(&self) -> bool {
+        self.irqs_off != 0
     }
 
     /// Wire segments, at least 1.

@@ -7,9 +7,11 @@
 //! never collide.
 
 use kernel::alloc::KVBox;
-use kernel::new_spinlock_irq;
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLockIrq};
+use kernel::sync::atomic::{Atomic, Relaxed};
+use kernel::sync::Arc;
+
+use crate::bhlock::SpinLockBh;
 
 use crate::gc::IdleLimits;
 use crate::glue;
@@ -140,6 +142,45 @@ pub(crate) struct SockInfo {
 }
 
 impl SockInfo {
+    /// The first `jiffies_64` at which the collector drops this entry if no
+    /// further packet arrives (finished tasks aside); `u64::MAX` for never.
+    ///
+    /// The rules of netatop 3.2.2: a TCP connection not `ESTABLISHED` or
+    /// `LISTEN` at once, an established one after 1800 s without packets; a
+    /// UDP port above 1024 after 16 s; an entry never bound to a process
+    /// after 60 s.
+    pub(crate) fn drop_at(&self, idle: &IdleLimits) -> u64 {
+        // Kept while `now - lastact <= limit`.
+        let after = |limit: u64| self.lastact.saturating_add(limit).saturating_add(1);
+        let by_kind = match self.key {
+            SockKey::Tcp { .. } => {
+                if self.last_state == TCP_ESTABLISHED || self.last_state == TCP_LISTEN {
+                    after(idle.tcp)
+                } else {
+                    0
+                }
+            }
+            SockKey::Udp { lport, .. } if lport <= UDP_KEEP_PORTS => u64::MAX,
+            SockKey::Udp { .. } => after(idle.udp),
+        };
+        if self.group.is_some() {
+            by_kind
+        } else {
+            by_kind.min(after(idle.unbound))
+        }
+    }
+
+    /// Forgets the binding to a process that has finished: from now on the
+    /// entry is what 3.2.2 would have made of it after deleting it at the
+    /// collection that found the process finished (an unbound entry).
+    pub(crate) fn forget_finished(&mut self) {
+        if self.group.as_ref().is_some_and(|g| g.is_dead()) {
+            self.group = None;
+            self.thread = None;
+            self.unbound = Unbound::default();
+        }
+    }
+
     /// Decides whether the collector keeps this entry. A dropped entry that
     /// was never bound has its traffic counted as unidentified; a bound one's
     /// traffic is already with its process. Drops the thread binding of a
@@ -151,14 +192,7 @@ impl SockInfo {
         if self.thread.as_ref().is_some_and(|t| t.is_dead()) {
             self.thread = None;
         }
-        let idle_for = now.saturating_sub(self.lastact);
-        let keep = match self.key {
-            SockKey::Tcp { .. } => {
-                (self.last_state == TCP_ESTABLISHED || self.last_state == TCP_LISTEN)
-                    && idle_for <= idle.tcp
-            }
-            SockKey::Udp { lport, .. } => lport <= UDP_KEEP_PORTS || idle_for <= idle.udp,
-        } && (self.group.is_some() || idle_for <= idle.unbound);
+        let keep = now < self.drop_at(idle);
         if !keep && self.group.is_none() {
             let proto = self.key.proto();
             stats.unident(proto, Direction::Send, self.unbound.sndpacks);
@@ -171,35 +205,48 @@ impl SockInfo {
     pub(crate) fn add_unbound(&mut self, dir: Direction, packets: u64, bytes: u64) {
         let u = &mut self.unbound;
         match dir {
+            // Wrapping, as the C counters of the ABI do.
             Direction::Send => {
-                u.sndpacks += packets;
-                u.sndbytes += bytes;
+                u.sndpacks = u.sndpacks.wrapping_add(packets);
+                u.sndbytes = u.sndbytes.wrapping_add(bytes);
             }
             Direction::Receive => {
-                u.rcvpacks += packets;
-                u.rcvbytes += bytes;
+                u.rcvpacks = u.rcvpacks.wrapping_add(packets);
+                u.rcvbytes = u.rcvbytes.wrapping_add(bytes);
             }
         }
     }
 }
 
 /// A bucket: a singly linked chain of connections.
+///
+/// # Invariants
+///
+/// `due` is at most the [`SockInfo::drop_at`] of every entry: the collector
+/// has nothing to do here before `due`, unless a task has finished.
 pub(crate) struct Chain {
     head: Option<KBox<SockInfo>>,
+    due: u64,
 }
 
 impl Chain {
     const fn new() -> Self {
-        Self { head: None }
+        // INVARIANT: no entry.
+        Self {
+            head: None,
+            due: u64::MAX,
+        }
     }
 
     /// Finds `key`, or appends a new entry made by `make` (which may refuse).
-    /// One walk of the chain either way.
+    /// One walk of the chain either way. The caller must call
+    /// [`Due::lower`] with the entry's [`SockInfo::drop_at`] once done with
+    /// it, so that the collector looks at the bucket in time.
     pub(crate) fn find_or_insert(
         &mut self,
         key: &SockKey,
         make: impl FnOnce() -> Option<KBox<SockInfo>>,
-    ) -> Option<&mut SockInfo> {
+    ) -> Option<(&mut SockInfo, Due<'_>)> {
         let mut cur = &mut self.head;
         while cur.as_ref().is_some_and(|n| n.key != *key) {
             cur = &mut cur.as_mut()?.next;
@@ -207,25 +254,44 @@ impl Chain {
         if cur.is_none() {
             *cur = Some(make()?);
         }
-        cur.as_deref_mut()
+        Some((cur.as_deref_mut()?, Due(&mut self.due)))
+    }
+}
+
+/// The `due` time of a chain, lent out with one of its entries.
+pub(crate) struct Due<'a>(&'a mut u64);
+
+impl Due<'_> {
+    /// Makes the bucket due no later than `at` (the [`SockInfo::drop_at`] of
+    /// an entry just created or changed), publishing it in `hint`.
+    pub(crate) fn lower(self, at: u64, hint: &Atomic<u64>) {
+        if at < *self.0 {
+            // INVARIANT: lowered to the changed entry's time.
+            *self.0 = at;
+            hint.store(at, Relaxed);
+        }
     }
 }
 
 impl Chain {
-    /// Keeps the entries for which `keep` is true, in order; returns how many
-    /// were dropped.
-    fn retain(&mut self, mut keep: impl FnMut(&mut SockInfo) -> bool) -> u64 {
+    /// Drops the entries the collector does not keep (see
+    /// [`SockInfo::keep`]) and recomputes `due`; returns how many were
+    /// dropped. A kept entry's own link is left alone.
+    fn collect(&mut self, now: u64, idle: &IdleLimits, stats: &Stats) -> u64 {
         let mut dropped = 0;
-        let mut rest = self.head.take();
-        let mut tail = &mut self.head;
-        while let Some(mut node) = rest {
-            rest = node.next.take();
-            if keep(&mut node) {
-                tail = &mut tail.insert(node).next;
+        let mut due = u64::MAX;
+        let mut cur = &mut self.head;
+        while let Some(mut node) = cur.take() {
+            if node.keep(now, idle, stats) {
+                due = due.min(node.drop_at(idle));
+                cur = &mut cur.insert(node).next;
             } else {
+                *cur = node.next.take();
                 dropped += 1;
             }
         }
+        // INVARIANT: the minimum over the entries left.
+        self.due = due;
         dropped
     }
 }
@@ -243,8 +309,13 @@ impl Drop for Chain {
 /// A bucket's lock and chain.
 #[pin_data]
 pub(crate) struct Bucket {
+    /// The chain.
     #[pin]
-    chain: SpinLockIrq<Chain>,
+    pub(crate) chain: SpinLockBh<Chain>,
+    /// A copy of the chain's `due`, written under the lock and read without
+    /// it by the collector to skip buckets with nothing to do. A stale read
+    /// only postpones the bucket to the next collection.
+    pub(crate) due_hint: Atomic<u64>,
 }
 
 /// All connections, hashed by key.
@@ -265,7 +336,8 @@ impl SockTable {
         let buckets = KVBox::pin_slice(
             |_| {
                 try_pin_init!(Bucket {
-                    chain <- new_spinlock_irq!(Chain::new(), "netatop_sock_bucket"),
+                    chain <- crate::new_spinlock_bh!(Chain::new(), "netatop_sock_bucket"),
+                    due_hint: Atomic::new(u64::MAX),
                 }? Error)
             },
             n,
@@ -280,9 +352,9 @@ impl SockTable {
     }
 
     /// The bucket of `key`.
-    pub(crate) fn bucket(&self, key: &SockKey) -> &SpinLockIrq<Chain> {
+    pub(crate) fn bucket(&self, key: &SockKey) -> &Bucket {
         // CAST: masked to the table size, which fits in usize.
-        &self.buckets[(key.hash(&self.hasher) as usize) & self.mask].chain
+        &self.buckets[(key.hash(&self.hasher) as usize) & self.mask]
     }
 
     /// A new, unbound entry for `key`, counted against the cap; `None` when
@@ -311,14 +383,24 @@ impl SockTable {
     }
 
     /// Drops closed, idle and orphaned connections (see [`SockInfo::keep`]).
-    /// Process context; takes each bucket lock in turn.
-    pub(crate) fn collect(&self, now: u64, idle: &IdleLimits, stats: &Stats) {
+    /// Visits only the buckets that are due, or all of them when `sweep`
+    /// (connections of finished tasks can be anywhere). Process context;
+    /// takes the lock of each bucket visited in turn.
+    pub(crate) fn collect(&self, now: u64, sweep: bool, idle: &IdleLimits, stats: &Stats) {
         for (i, bucket) in self.buckets.iter().enumerate() {
             if i % 1024 == 1023 {
                 glue::cond_resched();
             }
-            let dropped = bucket.chain.lock().retain(|si| si.keep(now, idle, stats));
-            self.limit.release(dropped);
+            if !sweep && bucket.due_hint.load(Relaxed) > now {
+                continue;
+            }
+            let mut chain = bucket.chain.lock();
+            let dropped = chain.collect(now, idle, stats);
+            bucket.due_hint.store(chain.due, Relaxed);
+            drop(chain);
+            if dropped > 0 {
+                self.limit.release(dropped);
+            }
         }
     }
 

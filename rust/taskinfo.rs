@@ -3,10 +3,11 @@
 //! Per-process (`tgid`) and per-thread (`pid`) counters: *taskinfo*.
 
 use kernel::alloc::KVBox;
-use kernel::new_spinlock_irq;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
-use kernel::sync::{Arc, SpinLockIrq};
+use kernel::sync::Arc;
+
+use crate::bhlock::SpinLockBh;
 
 use crate::glue;
 use crate::hash::Hasher;
@@ -110,7 +111,7 @@ impl TaskInfo {
 #[pin_data]
 pub(crate) struct Bucket {
     #[pin]
-    tasks: SpinLockIrq<KVec<Arc<TaskInfo>>>,
+    tasks: SpinLockBh<KVec<Arc<TaskInfo>>>,
 }
 
 /// All taskinfos, hashed by (id, kind).
@@ -131,7 +132,7 @@ impl TaskTable {
         let buckets = KVBox::pin_slice(
             |_| {
                 try_pin_init!(Bucket {
-                    tasks <- new_spinlock_irq!(KVec::new(), "netatop_task_bucket"),
+                    tasks <- crate::new_spinlock_bh!(KVec::new(), "netatop_task_bucket"),
                 }? Error)
             },
             n,
@@ -145,7 +146,7 @@ impl TaskTable {
         })
     }
 
-    fn bucket(&self, id: i32, kind: TaskKind) -> &SpinLockIrq<KVec<Arc<TaskInfo>>> {
+    fn bucket(&self, id: i32, kind: TaskKind) -> &SpinLockBh<KVec<Arc<TaskInfo>>> {
         let kind = match kind {
             TaskKind::Group => 1,
             TaskKind::Thread => 2,
@@ -207,9 +208,11 @@ impl TaskTable {
 
     /// Removes the tasks that have finished: threads are freed, processes
     /// are returned for the exit list (keeping their reservation of the
-    /// cap). Process context; takes each bucket lock in turn.
-    pub(crate) fn collect_finished(&self) -> KVec<Arc<TaskInfo>> {
+    /// cap), and the number of threads freed. Process context; takes each
+    /// bucket lock in turn.
+    pub(crate) fn collect_finished(&self) -> (KVec<Arc<TaskInfo>>, u64) {
         let mut finished = KVec::new();
+        let mut threads = 0;
         for (i, bucket) in self.buckets.iter().enumerate() {
             if i % 1024 == 1023 {
                 glue::cond_resched();
@@ -229,9 +232,12 @@ impl TaskTable {
                 // Keep it for the next collection if there is no memory.
                 finished.push(t.clone(), GFP_ATOMIC).is_err()
             });
-            self.limit.release(freed);
+            if freed > 0 {
+                self.limit.release(freed);
+                threads += freed;
+            }
         }
-        finished
+        (finished, threads)
     }
 
     /// Puts back finished processes the exit list could not take (out of
