@@ -11,11 +11,18 @@
 //!    destination port. The flooders stay alive, so the collection deletes
 //!    nothing (the entries are unbound, fresh and not of a finished
 //!    process): it is a pure scan.
-//! 3. Times NETATOP_FORCE_GC over them.
+//! 3. Times NETATOP_FORCE_GC over them: the pass of a collector that only
+//!    visits buckets with something due (here none) is what atop's
+//!    FORCE_GC every interval and the 15 s timer cost on a steady table.
 //! 4. Memory: slab snapshots before and after the flood (the namespaces
 //!    already exist in both), and around TASKS forked processes that each
 //!    send one datagram on an inherited, already known socket (so they add
 //!    only one process and one thread entry each).
+//! 5. Those TASKS processes finish: times the next pass, which moves them to
+//!    the exit list and sweeps the whole sockinfo table for entries bound to
+//!    them (the most a pass walks without deleting).
+//! 6. Once the flood entries are idle for more than 16 s: times the pass
+//!    that deletes all of them.
 
 use std::fs::File;
 use std::net::{Ipv4Addr, UdpSocket};
@@ -106,6 +113,27 @@ pub fn run(namespaces: usize, ports: u16, tasks: usize, passes: usize) -> Result
     );
 
     taskinfo(tasks, &sigs)?;
+
+    // The TASKS processes have finished: this pass sweeps the whole table.
+    let pc3 = ProcCounters::read()?;
+    let sweep = timed_gcs(&nt, 1)?;
+    let pc4 = ProcCounters::read()?;
+    out("gc_sweep_ms", median(&sweep));
+    out("gc_sweep_exited", pc4.taskexit.saturating_sub(pc3.taskexit));
+    out("gc_sweep_sockinfo", pc3.sockinfo);
+
+    // Every flood entry idle for more than 16 s: this pass deletes them.
+    let idle = Duration::from_millis(17_500);
+    if let Some(rest) = idle.checked_sub(t.elapsed()) {
+        std::thread::sleep(rest);
+    }
+    let expire = timed_gcs(&nt, 1)?;
+    let pc5 = ProcCounters::read()?;
+    out("gc_expire_ms", median(&expire));
+    out(
+        "gc_expire_deleted",
+        pc4.sockinfo.saturating_sub(pc5.sockinfo),
+    );
 
     for f in &flooders {
         f.signal(libc::SIGTERM)?;
