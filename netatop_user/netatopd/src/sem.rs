@@ -213,14 +213,23 @@ mod tests {
 
     #[test]
     fn instance_count_is_undone_when_the_process_exits() {
+        // The child half: this same test, run again by the parent half in a
+        // process of its own, registers (SEM_UNDO) and exits.
+        if let Ok(id) = std::env::var("NETATOPD_TEST_SEMID") {
+            let set = SemSet {
+                id: id.parse().unwrap(),
+                key: sys::IPC_PRIVATE,
+            };
+            set.register_instance().unwrap();
+            assert_eq!(set.instances().unwrap(), 1);
+            return;
+        }
         let (set, _) = SemSet::create_or_attach(sys::IPC_PRIVATE).unwrap();
         let set = TestSet(Some(set));
-        // A child registers (SEM_UNDO) and exits; the kernel undoes it.
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "sem::tests::register_in_child_helper",
-                "--include-ignored",
+                "sem::tests::instance_count_is_undone_when_the_process_exits",
             ])
             .env("NETATOPD_TEST_SEMID", set.id().to_string())
             .output()
@@ -230,23 +239,8 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&out.stdout)
         );
+        // The kernel undid the child's registration when it exited.
         assert_eq!(set.instances().unwrap(), 0);
-        set.register_instance().unwrap();
-        assert_eq!(set.instances().unwrap(), 1);
-    }
-
-    /// Run only by `instance_count_is_undone_when_the_process_exits`, in a
-    /// child process.
-    #[test]
-    #[ignore = "helper run in a child process"]
-    fn register_in_child_helper() {
-        let Ok(id) = std::env::var("NETATOPD_TEST_SEMID") else {
-            return;
-        };
-        let set = SemSet {
-            id: id.parse().unwrap(),
-            key: sys::IPC_PRIVATE,
-        };
         set.register_instance().unwrap();
         assert_eq!(set.instances().unwrap(), 1);
     }
