@@ -35,7 +35,7 @@ impl Netatop {
         }
         let bytes = pkt.wire_bytes();
 
-        let bucket = self.socks.bucket(&key);
+        let (index, bucket) = self.socks.bucket(&key);
         let mut chain = bucket.chain.lock();
         let Some((si, due)) = chain.find_or_insert(&key, || self.socks.make(key, pkt.now)) else {
             // Table full or out of memory: nobody can ever be charged.
@@ -46,12 +46,8 @@ impl Netatop {
         if proto == Proto::Tcp && pkt.tcp_state != 0 {
             si.last_state = pkt.tcp_state;
         }
-        // The collector may not have dropped this entry yet (see
-        // `Netatop::collect`), but nothing more is charged to a finished
-        // process.
-        si.forget_finished();
         if pkt.in_task() {
-            self.bind(si, pkt);
+            self.bind(si, pkt, index);
         }
         match &si.group {
             Some(group) => {
@@ -62,14 +58,15 @@ impl Netatop {
             }
             None => si.add_unbound(dir, segs, bytes),
         }
-        // A new entry, a TCP state change or a lost binding can make the
-        // entry collectable earlier than its bucket said.
+        // A new entry or a TCP state change can make the entry collectable
+        // earlier than its bucket said.
         due.lower(si.drop_at(&self.idle), &bucket.due_hint);
     }
 
-    /// Binds `si` to the sending process and thread of `pkt` (the last sender
-    /// wins), moving the traffic seen so far to the process.
-    fn bind(&self, si: &mut SockInfo, pkt: &Packet) {
+    /// Binds `si` (in bucket `index`) to the sending process and thread of
+    /// `pkt` (the last sender wins), moving the traffic seen so far to the
+    /// process.
+    fn bind(&self, si: &mut SockInfo, pkt: &Packet, index: usize) {
         let group = TaskId {
             id: pkt.tgid,
             kind: TaskKind::Group,
@@ -91,6 +88,8 @@ impl Netatop {
                 .add(proto, Direction::Send, u.sndpacks, u.sndbytes);
             g.counters
                 .add(proto, Direction::Receive, u.rcvpacks, u.rcvbytes);
+            // The collector finds this connection when the process finishes.
+            g.hints.note(index);
             si.group = Some(g);
             si.thread = None;
         }

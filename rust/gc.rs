@@ -21,9 +21,6 @@ const GC_MIN_GAP_MS: u32 = 500;
 /// Unread exit-list entries are freed this long after the process finished
 /// (so they live 15 to 30 s with a 15 s collection interval).
 const EXIT_TTL_MS: u32 = 15_000;
-/// Minimum time between two sweeps of the whole sockinfo table for the
-/// connections of finished tasks.
-const SWEEP_GAP_MS: u32 = 30_000;
 
 /// Idle times after which connections are dropped.
 pub(crate) struct IdleLimits {
@@ -58,11 +55,6 @@ pub(crate) struct GcState {
     completed: u64,
     /// `jiffies_64` at the start of the last collection.
     last_start: Option<u64>,
-    /// Tasks have finished since the last sweep of the whole sockinfo table:
-    /// entries bound to them may be anywhere.
-    finished_since_sweep: bool,
-    /// `jiffies_64` of the last sweep of the whole sockinfo table.
-    last_sweep: Option<u64>,
 }
 
 impl GcState {
@@ -71,8 +63,6 @@ impl GcState {
         Self {
             completed: 0,
             last_start: None,
-            finished_since_sweep: false,
-            last_sweep: None,
         }
     }
 }
@@ -108,7 +98,7 @@ impl Netatop {
             }
         }
         gc.last_start = Some(glue::jiffies());
-        self.collect(&mut gc);
+        self.collect();
         gc.completed += 1;
         drop(gc);
         self.gc_wait.notify_all();
@@ -119,39 +109,34 @@ impl Netatop {
     pub(crate) fn periodic_gc(&self) {
         let mut gc = self.gc.lock();
         gc.last_start = Some(glue::jiffies());
-        self.collect(&mut gc);
+        self.collect();
         gc.completed += 1;
         drop(gc);
         self.gc_wait.notify_all();
     }
 
-    /// One collection, with the collector mutex held (`gc`).
+    /// One collection. Caller holds the collector mutex.
     ///
-    /// The sockinfo table is not walked entry by entry every time: each
-    /// bucket knows when its first entry expires (closed TCP at once), so
-    /// only due buckets are visited. Entries bound to a finished task can be
-    /// in any bucket; the whole table is swept for them when tasks have
-    /// finished, at most every 30 s. Until then the packet path treats such
-    /// an entry as unbound ([`crate::sockinfo::SockInfo::forget_finished`]),
-    /// so the counts are those of 3.2.2, which dropped it at once; only its
-    /// memory is returned up to 30 s later.
-    fn collect(&self, gc: &mut GcState) {
+    /// The sockinfo table is not walked entry by entry: each bucket knows
+    /// when its first entry expires (closed TCP at once), and only due
+    /// buckets are visited. The connections of a process found finished are
+    /// in the buckets its [`crate::taskinfo::BucketHints`] name, which are
+    /// made due; a process that had connections in more buckets than those
+    /// remember makes this collection sweep the whole table. Either way they
+    /// go in this collection, as in 3.2.2.
+    fn collect(&self) {
         let now = glue::jiffies();
         self.exits.expire(now, EXIT_TTL_MS, self.tasks.limit());
-        let (finished, threads) = self.tasks.collect_finished();
-        if !finished.is_empty() || threads > 0 {
-            gc.finished_since_sweep = true;
+        let finished = self.tasks.collect_finished();
+        let mut sweep = false;
+        for t in finished.iter() {
+            match t.hints.buckets() {
+                Some(buckets) => buckets.for_each(|i| self.socks.make_due(i)),
+                None => sweep = true,
+            }
         }
         let unqueued = self.exits.push_all(finished, now);
         self.tasks.requeue(unqueued);
-        let sweep = gc.finished_since_sweep
-            && gc
-                .last_sweep
-                .is_none_or(|last| now.saturating_sub(last) >= jiffies_of_ms(SWEEP_GAP_MS));
-        if sweep {
-            gc.finished_since_sweep = false;
-            gc.last_sweep = Some(now);
-        }
         self.socks.collect(now, sweep, &self.idle, &self.stats);
     }
 }

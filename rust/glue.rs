@@ -24,41 +24,47 @@ extern "C" {
     fn netatop_glue_jiffies() -> u64;
     fn netatop_glue_start_gc(interval_ms: c_uint);
     fn netatop_glue_cond_resched();
-    fn netatop_glue_spin_lock_bh(lock: *mut kernel::bindings::spinlock_t);
-    fn netatop_glue_spin_unlock_bh(lock: *mut kernel::bindings::spinlock_t);
-    fn netatop_glue_spin_trylock_bh(lock: *mut kernel::bindings::spinlock_t) -> bool;
+    fn netatop_glue_spin_lock_bh(lock: *mut kernel::bindings::spinlock_t) -> bool;
+    fn netatop_glue_spin_unlock_bh(lock: *mut kernel::bindings::spinlock_t, bh: bool);
+    fn netatop_glue_spin_trylock_bh(lock: *mut kernel::bindings::spinlock_t, bh: *mut bool)
+        -> bool;
 }
 
-/// `spin_lock_bh`. Not for hard interrupt context or with interrupts
-/// disabled (a kernel warning, not memory unsafety).
+/// Takes `lock` with bottom halves off: `spin_lock_bh`, or the plain
+/// `spin_lock` where they are off already (softirq context). Returns whether
+/// bottom halves were disabled here, for [`spin_unlock_bh`]. Not for hard
+/// interrupt context or with interrupts disabled (a kernel warning, not
+/// memory unsafety).
 ///
 /// # Safety
 ///
 /// `lock` must point to an initialised `spinlock_t`.
-pub(crate) unsafe fn spin_lock_bh(lock: *mut kernel::bindings::spinlock_t) {
+pub(crate) unsafe fn spin_lock_bh(lock: *mut kernel::bindings::spinlock_t) -> bool {
     // SAFETY: the function's safety requirements.
     unsafe { netatop_glue_spin_lock_bh(lock) }
 }
 
-/// `spin_unlock_bh`.
+/// Releases `lock`; `bh` is what [`spin_lock_bh`] or [`spin_trylock_bh`]
+/// returned for it.
 ///
 /// # Safety
 ///
 /// `lock` must be held by the caller, taken by [`spin_lock_bh`] or
-/// [`spin_trylock_bh`].
-pub(crate) unsafe fn spin_unlock_bh(lock: *mut kernel::bindings::spinlock_t) {
+/// [`spin_trylock_bh`] in this same context, which returned `bh`.
+pub(crate) unsafe fn spin_unlock_bh(lock: *mut kernel::bindings::spinlock_t, bh: bool) {
     // SAFETY: the function's safety requirements.
-    unsafe { netatop_glue_spin_unlock_bh(lock) }
+    unsafe { netatop_glue_spin_unlock_bh(lock, bh) }
 }
 
-/// `spin_trylock_bh`: whether the lock was taken.
+/// As [`spin_lock_bh`] without waiting: `None` if the lock is busy.
 ///
 /// # Safety
 ///
 /// As for [`spin_lock_bh`].
-pub(crate) unsafe fn spin_trylock_bh(lock: *mut kernel::bindings::spinlock_t) -> bool {
-    // SAFETY: the function's safety requirements.
-    unsafe { netatop_glue_spin_trylock_bh(lock) }
+pub(crate) unsafe fn spin_trylock_bh(lock: *mut kernel::bindings::spinlock_t) -> Option<bool> {
+    let mut bh = false;
+    // SAFETY: the function's safety requirements; `bh` is a local.
+    unsafe { netatop_glue_spin_trylock_bh(lock, &mut bh) }.then_some(bh)
 }
 
 /// Lets other tasks run during a long loop (process context only).

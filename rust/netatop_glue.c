@@ -8,6 +8,7 @@
  * an sk_buff. The glue holds no state but the context pointer Rust hands
  * over, and takes no accounting decision.
  */
+#include <linux/bottom_half.h>
 #include <linux/build_bug.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -26,6 +27,7 @@
 #include <linux/socket.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
+#include <linux/preempt.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>
@@ -284,18 +286,36 @@ void netatop_glue_cond_resched(void)
 	cond_resched();
 }
 
-void netatop_glue_spin_lock_bh(spinlock_t *lock)
+/*
+ * Where bottom halves are already off (softirq context, or disabled by the
+ * caller), spin_lock_bh() would only add a local_bh_enable() round trip on
+ * unlock, so the plain lock is taken; the result says which.
+ */
+bool netatop_glue_spin_lock_bh(spinlock_t *lock)
 {
+	if (softirq_count()) {
+		spin_lock(lock);
+		return false;
+	}
 	spin_lock_bh(lock);
+	return true;
 }
 
-void netatop_glue_spin_unlock_bh(spinlock_t *lock)
+void netatop_glue_spin_unlock_bh(spinlock_t *lock, bool bh)
 {
-	spin_unlock_bh(lock);
+	if (bh)
+		spin_unlock_bh(lock);
+	else
+		spin_unlock(lock);
 }
 
-bool netatop_glue_spin_trylock_bh(spinlock_t *lock)
+bool netatop_glue_spin_trylock_bh(spinlock_t *lock, bool *bh)
 {
+	if (softirq_count()) {
+		*bh = false;
+		return spin_trylock(lock);
+	}
+	*bh = true;
 	return spin_trylock_bh(lock);
 }
 

@@ -95,10 +95,14 @@ void netatop_glue_start_gc(unsigned int interval_ms);
 /* cond_resched(), for long loops in process context. */
 void netatop_glue_cond_resched(void);
 
-/* spin_lock_bh() and friends, which have no Rust binding (bhlock.rs). */
-void netatop_glue_spin_lock_bh(spinlock_t *lock);
-void netatop_glue_spin_unlock_bh(spinlock_t *lock);
-bool netatop_glue_spin_trylock_bh(spinlock_t *lock);
+/*
+ * spin_lock_bh() and friends, which have no Rust binding (bhlock.rs). With
+ * bottom halves already off, the plain lock is taken: the lock functions
+ * return whether they disabled bottom halves, to be passed to the unlock.
+ */
+bool netatop_glue_spin_lock_bh(spinlock_t *lock);
+void netatop_glue_spin_unlock_bh(spinlock_t *lock, bool bh);
+bool netatop_glue_spin_trylock_bh(spinlock_t *lock, bool *bh);
 
 /* Implemented in Rust, called by C. */
 

@@ -170,17 +170,6 @@ impl SockInfo {
         }
     }
 
-    /// Forgets the binding to a process that has finished: from now on the
-    /// entry is what 3.2.2 would have made of it after deleting it at the
-    /// collection that found the process finished (an unbound entry).
-    pub(crate) fn forget_finished(&mut self) {
-        if self.group.as_ref().is_some_and(|g| g.is_dead()) {
-            self.group = None;
-            self.thread = None;
-            self.unbound = Unbound::default();
-        }
-    }
-
     /// Decides whether the collector keeps this entry. A dropped entry that
     /// was never bound has its traffic counted as unidentified; a bound one's
     /// traffic is already with its process. Drops the thread binding of a
@@ -351,10 +340,19 @@ impl SockTable {
         })
     }
 
-    /// The bucket of `key`.
-    pub(crate) fn bucket(&self, key: &SockKey) -> &Bucket {
+    /// The bucket of `key` and its index.
+    pub(crate) fn bucket(&self, key: &SockKey) -> (usize, &Bucket) {
         // CAST: masked to the table size, which fits in usize.
-        &self.buckets[(key.hash(&self.hasher) as usize) & self.mask]
+        let index = (key.hash(&self.hasher) as usize) & self.mask;
+        (index, &self.buckets[index])
+    }
+
+    /// Makes the collection about to run visit bucket `index` (which holds a
+    /// connection of a finished process).
+    pub(crate) fn make_due(&self, index: usize) {
+        if let Some(bucket) = self.buckets.get(index) {
+            bucket.due_hint.store(0, Relaxed);
+        }
     }
 
     /// A new, unbound entry for `key`, counted against the cap; `None` when
@@ -383,8 +381,7 @@ impl SockTable {
     }
 
     /// Drops closed, idle and orphaned connections (see [`SockInfo::keep`]).
-    /// Visits only the buckets that are due, or all of them when `sweep`
-    /// (connections of finished tasks can be anywhere). Process context;
+    /// Visits only the buckets that are due, or all of them when `sweep`. Process context;
     /// takes the lock of each bucket visited in turn.
     pub(crate) fn collect(&self, now: u64, sweep: bool, idle: &IdleLimits, stats: &Stats) {
         for (i, bucket) in self.buckets.iter().enumerate() {

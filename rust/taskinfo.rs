@@ -64,6 +64,65 @@ impl Counters {
     }
 }
 
+/// Where the connections bound to a process are: up to [`HINT_SLOTS`]
+/// sockinfo bucket indices, or "more than that". When the process finishes,
+/// the collector visits just those buckets, or sweeps the whole table.
+///
+/// Packed in one word, updated lock-free from any CPU: indices in bits 0-19,
+/// 20-39 and 40-59 (bucket indices are below 2^20: `sock_hash_bits` is at
+/// most 20), their number in bits 60-61, overflow in bit 62.
+pub(crate) struct BucketHints(Atomic<u64>);
+
+/// Bucket indices a [`BucketHints`] remembers.
+pub(crate) const HINT_SLOTS: usize = 3;
+const HINT_BITS: u64 = 20;
+const HINT_MASK: u64 = (1 << HINT_BITS) - 1;
+const HINT_COUNT_SHIFT: u64 = 60;
+const HINT_OVERFLOW: u64 = 1 << 62;
+
+impl BucketHints {
+    const fn new() -> Self {
+        Self(Atomic::new(0))
+    }
+
+    /// Notes that a connection in bucket `index` is bound to the process.
+    pub(crate) fn note(&self, index: usize) {
+        // CAST: bucket indices are below 2^20 (see above).
+        let index = index as u64 & HINT_MASK;
+        let mut cur = self.0.load(Relaxed);
+        loop {
+            let n = (cur >> HINT_COUNT_SHIFT) & 3;
+            if cur & HINT_OVERFLOW != 0
+                || (0..n).any(|i| (cur >> (i * HINT_BITS)) & HINT_MASK == index)
+            {
+                return;
+            }
+            let new = if n < HINT_SLOTS as u64 {
+                (cur & !(3 << HINT_COUNT_SHIFT))
+                    | ((n + 1) << HINT_COUNT_SHIFT)
+                    | (index << (n * HINT_BITS))
+            } else {
+                cur | HINT_OVERFLOW
+            };
+            match self.0.cmpxchg(cur, new, Relaxed) {
+                Ok(_) => return,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// The buckets noted, or `None` if there were more than [`HINT_SLOTS`].
+    pub(crate) fn buckets(&self) -> Option<impl Iterator<Item = usize>> {
+        let v = self.0.load(Relaxed);
+        if v & HINT_OVERFLOW != 0 {
+            return None;
+        }
+        let n = (v >> HINT_COUNT_SHIFT) & 3;
+        // CAST: 20-bit values.
+        Some((0..n).map(move |i| ((v >> (i * HINT_BITS)) & HINT_MASK) as usize))
+    }
+}
+
 /// Who a task is, as far as netatop is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TaskId {
@@ -85,9 +144,14 @@ pub(crate) struct TaskInfo {
     pub(crate) command: [u8; COMLEN],
     /// Packets and bytes.
     pub(crate) counters: Counters,
+    /// Buckets of the connections bound to this process (unused for threads).
+    pub(crate) hints: BucketHints,
     /// Set by the collector once the task has finished.
     dead: Atomic<bool>,
 }
+
+// With the `Arc` refcount, a taskinfo fills a 128-byte slab object exactly.
+const _: () = assert!(core::mem::size_of::<TaskInfo>() <= 120);
 
 impl TaskInfo {
     /// Whether the collector found the task finished.
@@ -180,6 +244,7 @@ impl TaskTable {
             btime,
             command,
             counters: Counters::new(),
+            hints: BucketHints::new(),
             dead: Atomic::new(false),
         };
         let created = Arc::new(info, GFP_ATOMIC)
@@ -208,11 +273,9 @@ impl TaskTable {
 
     /// Removes the tasks that have finished: threads are freed, processes
     /// are returned for the exit list (keeping their reservation of the
-    /// cap), and the number of threads freed. Process context; takes each
-    /// bucket lock in turn.
-    pub(crate) fn collect_finished(&self) -> (KVec<Arc<TaskInfo>>, u64) {
+    /// cap). Process context; takes each bucket lock in turn.
+    pub(crate) fn collect_finished(&self) -> KVec<Arc<TaskInfo>> {
         let mut finished = KVec::new();
-        let mut threads = 0;
         for (i, bucket) in self.buckets.iter().enumerate() {
             if i % 1024 == 1023 {
                 glue::cond_resched();
@@ -234,10 +297,9 @@ impl TaskTable {
             });
             if freed > 0 {
                 self.limit.release(freed);
-                threads += freed;
             }
         }
-        (finished, threads)
+        finished
     }
 
     /// Puts back finished processes the exit list could not take (out of

@@ -71,73 +71,47 @@ fn finished_process_reaches_the_exit_list_with_exact_counts() {
     );
 }
 
-/// The collector sweeps the whole table for connections of finished
-/// processes at most every 30 s; until then such a connection charges
-/// nothing more to its process: a datagram arriving on it is unbound, as
-/// with 3.2.2 (which freed the entry at the next collection), and becomes
-/// unidentified when the entry expires.
+/// The connections of a finished process go in the collection that finds
+/// it finished, whether the collector finds them through the buckets the
+/// process remembers (up to three) or by sweeping the whole table (more).
 #[test]
-fn connection_of_a_finished_process_charges_nobody() {
+fn connections_of_a_finished_process_go_with_it() {
     let _m = module_exclusive();
     // No periodic collection: the forced ones below are the only ones.
     let _params = ModuleParams::load(&["gc_interval_ms=3600000"]);
-    let ns = Netns::new("life-orphan");
+    let ns = Netns::new("life-orphans");
     let addr = "127.0.0.1";
 
-    // A first finished process: the collection after it sweeps the table.
-    let mut first = Traffic::start(Some(&ns.name), &["udp-blast", addr, "9", "1", "10"]);
-    first.wait_done();
-    first.finish();
-    force_gc();
-    drain_exits();
-
-    // X sends 3 datagrams from port P to a sink, and finishes.
-    let sink = Traffic::start(Some(&ns.name), &["udp-sink", addr, "600", "3"]);
-    let mut x = Traffic::start(Some(&ns.name), &["udp-blast", addr, "600", "3", "10"]);
-    x.wait_done();
-    let (xpid, xport) = (x.get("pid"), x.get("port"));
-    x.finish();
-    let mut sink = sink;
-    sink.wait_done();
-    let before = proc_counters();
-    force_gc();
-    let c = proc_counters();
-    assert_eq!(c.taskexit, 1, "X is on the exit list: {c:?}");
-    assert_eq!(
-        c.sockinfo, before.sockinfo,
-        "no sweep yet (the last one was just now): X's port is still there: {c:?}"
-    );
-
-    // Y sends 2 datagrams to X's old port (nobody listens there any more).
-    let mut y = Traffic::start(
-        Some(&ns.name),
-        &["udp-blast", addr, &xport.to_string(), "2", "10"],
-    );
-    y.wait_done();
-    let sent = Instant::now();
-    let records = drain_exits();
-    let mine = find(&records, xpid);
-    assert_eq!(mine.len(), 1, "{records:?}");
-    assert_eq!(
-        mine[0].tc,
-        udp_sends(3, 10),
-        "nothing received after X finished"
-    );
-    let mid = proc_counters();
-
-    // Once X's port has been idle for 16 s, its entry goes and the two
-    // datagrams count as unidentified.
-    let wait = Duration::from_millis(17_000).saturating_sub(sent.elapsed());
-    std::thread::sleep(wait);
-    force_gc();
-    let end = proc_counters();
-    assert_eq!(
-        end.unident_udprcvpacks - mid.unident_udprcvpacks,
-        2,
-        "{mid:?} -> {end:?}"
-    );
-    y.finish();
-    sink.finish();
+    for sockets in [1, 2, 3, 4, 12] {
+        let sink = Traffic::start(
+            Some(&ns.name),
+            &["udp-sink", addr, "600", &sockets.to_string()],
+        );
+        let mut p = Traffic::start(
+            Some(&ns.name),
+            &["udp-sockets", addr, "600", &sockets.to_string(), "10"],
+        );
+        p.wait_done();
+        let pid = p.get("pid");
+        let mut sink = sink;
+        sink.wait_done();
+        force_gc();
+        drain_exits();
+        let before = proc_counters();
+        p.finish();
+        force_gc();
+        let after = proc_counters();
+        assert_eq!(
+            before.sockinfo - after.sockinfo,
+            sockets,
+            "{sockets} sockets: each connection went with the process: {before:?} -> {after:?}"
+        );
+        let records = drain_exits();
+        let mine = find(&records, pid);
+        assert_eq!(mine.len(), 1, "{records:?}");
+        assert_eq!(mine[0].tc, udp_sends(sockets, 10));
+        sink.finish();
+    }
 }
 
 /// GETCNT_EXIT blocks while the list is empty; EMPTY_EXIT returns at once

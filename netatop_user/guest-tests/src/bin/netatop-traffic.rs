@@ -15,6 +15,7 @@
 //! - `threads ADDR PORT N1 N2 SIZE`: two threads, each its own socket, sending N1 and N2.
 //! - `fork ADDR PORT N1 N2 SIZE`: send N1 on a socket, fork; the child sends N2 on it.
 //! - `udp-once ADDR PORT SIZE`: one datagram, then exit without waiting.
+//! - `udp-sockets ADDR PORT N SIZE`: N sockets, one datagram from each.
 //! - `udp-client-slow ADDR PORT COUNT SIZE GAP_MS`: ping-pongs spaced by GAP_MS
 //!   (`ready` after the first one).
 //! - `udp-flood ADDR FIRST NPORTS SECS [COUNT]`: one-byte datagrams to NPORTS
@@ -258,6 +259,22 @@ fn main() {
             let mut status = 0;
             // SAFETY: waiting for our own child.
             unsafe { libc::waitpid(child, &mut status, 0) };
+        }
+        "udp-sockets" => {
+            let (port, n, size): (u16, usize, usize) = (
+                arg(&args, 2, "port"),
+                arg(&args, 3, "sockets"),
+                arg(&args, 4, "size"),
+            );
+            let to = SocketAddr::new(addr(), port);
+            let socks: Vec<UdpSocket> = (0..n)
+                .map(|_| UdpSocket::bind(SocketAddr::new(to.ip(), 0)).unwrap())
+                .collect();
+            for sock in &socks {
+                sock.send_to(&vec![4u8; size], to).unwrap();
+            }
+            ready(&format!("pid={}", std::process::id()));
+            done_and_wait();
         }
         "udp-once" => {
             // One datagram, then exit at once (process churn).
