@@ -78,66 +78,6 @@ pub enum ModuleState {
     Error,
 }
 
-/// `/proc/netatop` in the JSON of `status`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ProcJson {
-    /// TCP packets sent.
-    pub tcpsndpacks: u64,
-    /// TCP packets sent, not attributed to a process.
-    pub unident_tcpsndpacks: u64,
-    /// TCP packets received.
-    pub tcprcvpacks: u64,
-    /// TCP packets received, not attributed to a process.
-    pub unident_tcprcvpacks: u64,
-    /// UDP packets sent.
-    pub udpsndpacks: u64,
-    /// UDP packets sent, not attributed to a process.
-    pub unident_udpsndpacks: u64,
-    /// UDP packets received.
-    pub udprcvpacks: u64,
-    /// UDP packets received, not attributed to a process.
-    pub unident_udprcvpacks: u64,
-    /// ICMP packets sent.
-    pub icmpsndpacks: u64,
-    /// ICMP packets received.
-    pub icmprcvpacks: u64,
-    /// Connections tracked.
-    pub sockinfo: u64,
-    /// Connections refused by the memory cap.
-    pub sockinfo_overflow: u64,
-    /// Processes and threads tracked.
-    pub taskinfo: u64,
-    /// Processes and threads refused by the memory cap.
-    pub taskinfo_overflow: u64,
-    /// Finished processes waiting to be read.
-    pub taskexit: u64,
-    /// The module's version.
-    pub modversion: String,
-}
-
-impl From<&ProcCounters> for ProcJson {
-    fn from(c: &ProcCounters) -> Self {
-        Self {
-            tcpsndpacks: c.tcpsndpacks,
-            unident_tcpsndpacks: c.unident_tcpsndpacks,
-            tcprcvpacks: c.tcprcvpacks,
-            unident_tcprcvpacks: c.unident_tcprcvpacks,
-            udpsndpacks: c.udpsndpacks,
-            unident_udpsndpacks: c.unident_udpsndpacks,
-            udprcvpacks: c.udprcvpacks,
-            unident_udprcvpacks: c.unident_udprcvpacks,
-            icmpsndpacks: c.icmpsndpacks,
-            icmprcvpacks: c.icmprcvpacks,
-            sockinfo: c.sockinfo,
-            sockinfo_overflow: c.sockinfo_overflow,
-            taskinfo: c.taskinfo,
-            taskinfo_overflow: c.taskinfo_overflow,
-            taskexit: c.taskexit,
-            modversion: c.modversion.clone(),
-        }
-    }
-}
-
 /// What `status` found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StatusReport {
@@ -146,7 +86,7 @@ pub struct StatusReport {
     /// Why PROBE failed, if it did.
     pub probe_error: Option<String>,
     /// `/proc/netatop`, when present and readable.
-    pub proc: Option<ProcJson>,
+    pub proc: Option<ProcCounters>,
     /// Why `/proc/netatop` could not be read, when it exists.
     pub proc_error: Option<String>,
 }
@@ -168,7 +108,7 @@ impl StatusReport {
             }
         };
         let (proc, proc_error) = match proc {
-            Ok(c) => (Some(ProcJson::from(&c)), None),
+            Ok(c) => (Some(c), None),
             Err(netatop::Error::ModuleNotLoaded) => (None, None),
             Err(e) => (None, Some(e.to_string())),
         };
@@ -512,6 +452,34 @@ exited, unread              11
         assert_eq!(j["proc"]["taskexit"], 11);
         assert_eq!(j["proc"]["modversion"], "0.1.0");
         assert_eq!(j["proc_error"], serde_json::Value::Null);
+        // The keys of "proc", in /proc/netatop's order.
+        let text = serde_json::to_string(&r).unwrap();
+        let proc = &text[text.find("\"proc\":{").unwrap()..];
+        let keys: Vec<&str> = proc[8..proc.find('}').unwrap()]
+            .split(',')
+            .map(|kv| kv.split(':').next().unwrap().trim_matches('"'))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "tcpsndpacks",
+                "unident_tcpsndpacks",
+                "tcprcvpacks",
+                "unident_tcprcvpacks",
+                "udpsndpacks",
+                "unident_udpsndpacks",
+                "udprcvpacks",
+                "unident_udprcvpacks",
+                "icmpsndpacks",
+                "icmprcvpacks",
+                "sockinfo",
+                "sockinfo_overflow",
+                "taskinfo",
+                "taskinfo_overflow",
+                "taskexit",
+                "modversion"
+            ]
+        );
     }
 
     #[test]

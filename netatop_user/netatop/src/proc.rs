@@ -9,6 +9,7 @@ pub const PROC_PATH: &str = "/proc/netatop";
 
 /// The global counters of `/proc/netatop`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ProcCounters {
     /// TCP packets sent.
     pub tcpsndpacks: u64,
