@@ -107,6 +107,9 @@ impl Netatop {
                     names.thread_comm,
                 )
             });
+            if let Some(t) = &si.thread {
+                t.hints.note(index);
+            }
         }
     }
 }

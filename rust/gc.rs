@@ -127,7 +127,12 @@ impl Netatop {
     fn collect(&self) {
         let now = glue::jiffies();
         self.exits.expire(now, EXIT_TTL_MS, self.tasks.limit());
-        let finished = self.tasks.collect_finished();
+        // A finished thread's bindings are cleared where its hints point.
+        let finished = self.tasks.collect_finished(|thread| {
+            if let Some(buckets) = thread.hints.buckets() {
+                buckets.for_each(|i| self.socks.make_due(i));
+            }
+        });
         let mut sweep = false;
         for t in finished.iter() {
             match t.hints.buckets() {

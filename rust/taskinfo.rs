@@ -64,9 +64,11 @@ impl Counters {
     }
 }
 
-/// Where the connections bound to a process are: up to [`HINT_SLOTS`]
-/// sockinfo bucket indices, or "more than that". When the process finishes,
-/// the collector visits just those buckets, or sweeps the whole table.
+/// Where the connections bound to a task are: up to [`HINT_SLOTS`] sockinfo
+/// bucket indices, or "more than that". When a process finishes, the
+/// collector visits just those buckets, or sweeps the whole table; when a
+/// thread finishes, just those buckets (or none: a binding to a finished
+/// thread is harmless and goes when its bucket is next visited).
 ///
 /// Packed in one word, updated lock-free from any CPU: indices in bits 0-19,
 /// 20-39 and 40-59 (bucket indices are below 2^20: `sock_hash_bits` is at
@@ -144,7 +146,7 @@ pub(crate) struct TaskInfo {
     pub(crate) command: [u8; COMLEN],
     /// Packets and bytes.
     pub(crate) counters: Counters,
-    /// Buckets of the connections bound to this process (unused for threads).
+    /// Buckets of the connections bound to this task.
     pub(crate) hints: BucketHints,
     /// Set by the collector once the task has finished.
     dead: Atomic<bool>,
@@ -271,10 +273,14 @@ impl TaskTable {
         &self.limit
     }
 
-    /// Removes the tasks that have finished: threads are freed, processes
-    /// are returned for the exit list (keeping their reservation of the
-    /// cap). Process context; takes each bucket lock in turn.
-    pub(crate) fn collect_finished(&self) -> KVec<Arc<TaskInfo>> {
+    /// Removes the tasks that have finished: threads are freed (after
+    /// `freeing_thread` has seen each), processes are returned for the exit
+    /// list (keeping their reservation of the cap). Process context; takes
+    /// each bucket lock in turn.
+    pub(crate) fn collect_finished(
+        &self,
+        mut freeing_thread: impl FnMut(&TaskInfo),
+    ) -> KVec<Arc<TaskInfo>> {
         let mut finished = KVec::new();
         for (i, bucket) in self.buckets.iter().enumerate() {
             if i % 1024 == 1023 {
@@ -289,6 +295,7 @@ impl TaskTable {
                 }
                 t.dead.store(true, Relaxed);
                 if !group {
+                    freeing_thread(t);
                     freed += 1;
                     return false;
                 }
