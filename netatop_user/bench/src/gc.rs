@@ -19,8 +19,10 @@
 //!    send one datagram on an inherited, already known socket (so they add
 //!    only one process and one thread entry each).
 //! 5. Those TASKS processes finish: times the next pass, which moves them to
-//!    the exit list and sweeps the whole sockinfo table for entries bound to
-//!    them (the most a pass walks without deleting).
+//!    the exit list and visits the buckets their connections are in. Then a
+//!    process with sockets in more buckets than the module remembers per
+//!    process (3) finishes: times the next pass, which sweeps the whole
+//!    sockinfo table (the most a pass walks without deleting).
 //! 6. Once the flood entries are idle for more than 16 s: times the pass
 //!    that deletes all of them.
 
@@ -114,7 +116,23 @@ pub fn run(namespaces: usize, ports: u16, tasks: usize, passes: usize) -> Result
 
     taskinfo(tasks, &sigs)?;
 
-    // The TASKS processes have finished: this pass sweeps the whole table.
+    // The TASKS processes have finished: this pass visits their buckets.
+    let pc3 = ProcCounters::read()?;
+    let exits = timed_gcs(&nt, 1)?;
+    let pc4 = ProcCounters::read()?;
+    out("gc_exits_ms", median(&exits));
+    out("gc_exits_exited", pc4.taskexit.saturating_sub(pc3.taskexit));
+
+    // A process with 8 sockets finishes: this pass sweeps the whole table.
+    fork_child(|| {
+        for _ in 0..8 {
+            let s = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).context("bind")?;
+            s.send_to(&[0u8; 16], (Ipv4Addr::LOCALHOST, 9))
+                .context("sendto")?;
+        }
+        Ok(())
+    })?
+    .wait()?;
     let pc3 = ProcCounters::read()?;
     let sweep = timed_gcs(&nt, 1)?;
     let pc4 = ProcCounters::read()?;

@@ -485,10 +485,12 @@ pub fn render(raw: &Raw) -> String {
         );
         let _ = writeln!(
             s,
-            "    a pass visits only buckets with an entry due; the worst cases: sweep of the \
-             whole table after {} processes finished ({} sockinfo): {} ms; deleting {} entries \
+            "    a pass visits only buckets with an entry due: after {} processes finished (their \
+             buckets): {} ms; the worst cases: sweep of the whole table ({} sockinfo) for a \
+             finished process with sockets in more than 3 buckets: {} ms; deleting {} entries \
              idle > 16 s: {} ms",
-            g("gc_sweep_exited"),
+            g("gc_exits_exited"),
+            g("gc_exits_ms"),
             g("gc_sweep_sockinfo"),
             g("gc_sweep_ms"),
             g("gc_expire_deleted"),
@@ -676,8 +678,10 @@ N tcp_crr 1 sockinfo=20000 sockinfo_overflow=5
 G gc_full_ms 12.5
 G sockinfo_bytes_kmalloc 128.0
 G gc_sockinfo 100002
+G gc_exits_ms 3.5
+G gc_exits_exited 1000
 G gc_sweep_ms 30.5
-G gc_sweep_exited 1000
+G gc_sweep_exited 1
 G gc_sweep_sockinfo 100002
 G gc_expire_ms 40.1
 G gc_expire_deleted 100000
@@ -742,8 +746,9 @@ G gc_expire_deleted 100000
         assert!(text.contains("MISSED"));
         assert!(text.contains("tcp_crr (up to 5 refused"));
         assert!(text.contains(
-            "sweep of the whole table after 1000 processes finished (100002 sockinfo): 30.5 ms; \
-             deleting 100000 entries idle > 16 s: 40.1 ms"
+            "after 1000 processes finished (their buckets): 3.5 ms; the worst cases: sweep of the \
+             whole table (100002 sockinfo) for a finished process with sockets in more than 3 \
+             buckets: 30.5 ms; deleting 100000 entries idle > 16 s: 40.1 ms"
         ));
         let j = summary(&r);
         assert_eq!(
