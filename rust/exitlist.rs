@@ -124,7 +124,9 @@ impl ExitList {
     /// The entry is taken off the list before `write` runs without the
     /// mutex (a slow user page cannot stall the collector), so no other
     /// reader can get it too; if `write` fails it goes back to the head, so
-    /// nothing is lost.
+    /// nothing is lost. From the moment it leaves the list until this
+    /// reader comes back, the record counts as handed out: EMPTY_EXIT waits
+    /// for it (the list alone looks empty while it is being copied).
     pub(crate) fn take(&self, limit: &Limit, write: impl Fn(&TaskInfo) -> Result) -> Result {
         let mut inner = self.inner.lock();
         // The reader is back: the previous record, if any, is dealt with.
@@ -132,6 +134,7 @@ impl ExitList {
         let entry = loop {
             if !inner.entries.is_empty() {
                 if let Ok(entry) = inner.entries.remove(0) {
+                    inner.handed_out = Some(glue::jiffies());
                     break entry;
                 }
             }
@@ -149,16 +152,24 @@ impl ExitList {
         match written {
             Ok(()) => {
                 limit.release(1);
+                // Handed out until this reader comes back for the next one.
                 inner.handed_out = Some(glue::jiffies());
                 Ok(())
             }
             Err(e) => {
+                // Nothing reached the reader.
+                inner.handed_out = None;
                 let kept = inner.entries.reserve(1, GFP_KERNEL).is_ok()
                     && inner.entries.insert_within_capacity(0, entry).is_ok();
                 if !kept {
                     // Out of memory: the record is dropped, the cap released.
                     limit.release(1);
                     pr_warn!("out of memory: an exit record was lost\n");
+                }
+                let empty = inner.entries.is_empty();
+                drop(inner);
+                if empty {
+                    self.empty.notify_all();
                 }
                 Err(e)
             }

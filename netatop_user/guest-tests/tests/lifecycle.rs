@@ -114,6 +114,105 @@ fn connections_of_a_finished_process_go_with_it() {
     }
 }
 
+/// GETCNT_EXIT into a fresh anonymous page (so that copying the record
+/// faults); returns whether a record was copied (`false`: interrupted by a
+/// signal).
+fn getcnt_exit_into_fresh_page(sock: libc::c_int) -> bool {
+    // SAFETY: a new private anonymous mapping, unmapped below.
+    let page = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(page, libc::MAP_FAILED);
+    let mut len = 96 as libc::socklen_t;
+    // SAFETY: `page` is 4096 writable bytes; `len` is a valid socklen_t.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock,
+            libc::SOL_IP,
+            netatop::Command::GetcntExit as libc::c_int,
+            page,
+            &mut len,
+        )
+    };
+    let err = std::io::Error::last_os_error();
+    // SAFETY: mapped above, not used after this.
+    unsafe { libc::munmap(page, 4096) };
+    if rc != 0 {
+        assert_eq!(err.raw_os_error(), Some(libc::EINTR), "GETCNT_EXIT: {err}");
+        return false;
+    }
+    true
+}
+
+/// EMPTY_EXIT (atop: "netatopd has logged every finished process") never
+/// returns while a record is still being copied to the reader: the record
+/// counts as handed out from the moment it leaves the list until the reader
+/// comes back for the next one. Each round makes one finished process,
+/// forces a collection (which wakes our reader) and calls EMPTY_EXIT after
+/// a delay that varies from round to round, so that some calls land while
+/// the reader is copying.
+#[test]
+fn empty_exit_waits_for_a_record_being_copied() {
+    let _m = module_exclusive();
+    install_sigusr1();
+    force_gc();
+    drain_exits();
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (tid_tx, tid_rx) = mpsc::channel();
+    let reader = {
+        let received = received.clone();
+        std::thread::spawn(move || {
+            // SAFETY: plain socket(2) and pthread_self(3) calls.
+            let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW) };
+            assert!(sock >= 0);
+            tid_tx.send(unsafe { libc::pthread_self() }).unwrap();
+            while getcnt_exit_into_fresh_page(sock) {
+                received.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            // SAFETY: our socket.
+            unsafe { libc::close(sock) };
+        })
+    };
+    let reader_thread = tid_rx.recv().unwrap();
+    let n = Netatop::open().unwrap();
+    const ROUNDS: usize = 24;
+    for round in 0..ROUNDS {
+        let status = std::process::Command::new(netatop_guest_tests::traffic_bin())
+            .args(["udp-once", "127.0.0.1", "9", "10"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(!reader.is_finished(), "the reader stopped");
+        force_gc();
+        std::thread::sleep(Duration::from_micros(20 * (round as u64 % 4)));
+        let t = Instant::now();
+        n.wait_exit_list_empty().expect("EMPTY_EXIT");
+        let got = received.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            got == round + 1 || t.elapsed() >= Duration::from_millis(1900),
+            "round {round}: EMPTY_EXIT returned after {:?} with {got} of {} records copied",
+            t.elapsed(),
+            round + 1
+        );
+    }
+    // Interrupt the reader's next (blocking) GETCNT_EXIT; a signal that
+    // arrives between two calls is simply sent again.
+    while !reader.is_finished() {
+        // SAFETY: the thread is still running (not joined yet).
+        unsafe { libc::pthread_kill(reader_thread, libc::SIGUSR1) };
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap();
+    assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), ROUNDS);
+}
+
 /// GETCNT_EXIT blocks while the list is empty; EMPTY_EXIT returns at once
 /// when a reader is waiting (the netatopd hand-shake); the reader wakes up
 /// when a process finishes and is collected.
