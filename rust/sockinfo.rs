@@ -348,9 +348,13 @@ impl SockTable {
     }
 
     /// Makes the collection about to run visit bucket `index` (which holds a
-    /// connection of a finished process).
+    /// connection of a finished process). Under the bucket lock, so that a
+    /// packet cannot raise the hint again before the visit.
     pub(crate) fn make_due(&self, index: usize) {
         if let Some(bucket) = self.buckets.get(index) {
+            let mut chain = bucket.chain.lock();
+            // INVARIANT: 0 is at most every entry's `drop_at`.
+            chain.due = 0;
             bucket.due_hint.store(0, Relaxed);
         }
     }
