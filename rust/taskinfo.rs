@@ -277,34 +277,41 @@ impl TaskTable {
     /// `freeing_thread` has seen each), processes are returned for the exit
     /// list (keeping their reservation of the cap). Process context; takes
     /// each bucket lock in turn.
+    ///
+    /// `freeing_thread` runs with no task bucket lock held, so it may take a
+    /// sockinfo bucket lock: the packet path takes a sockinfo bucket lock
+    /// and then a task bucket lock, never the other way round.
     pub(crate) fn collect_finished(
         &self,
         mut freeing_thread: impl FnMut(&TaskInfo),
     ) -> KVec<Arc<TaskInfo>> {
         let mut finished = KVec::new();
+        let mut threads = KVec::new();
         for (i, bucket) in self.buckets.iter().enumerate() {
             if i % 1024 == 1023 {
                 glue::cond_resched();
             }
             let mut tasks = bucket.tasks.lock();
-            let mut freed = 0;
             tasks.retain(|t| {
                 let group = t.who.kind == TaskKind::Group;
                 if glue::task_alive(t.who.id, t.who.start, group) {
                     return true;
                 }
                 t.dead.store(true, Relaxed);
-                if !group {
-                    freeing_thread(t);
-                    freed += 1;
-                    return false;
-                }
                 // Keep it for the next collection if there is no memory.
-                finished.push(t.clone(), GFP_ATOMIC).is_err()
+                let list = if group { &mut finished } else { &mut threads };
+                list.push(t.clone(), GFP_ATOMIC).is_err()
             });
-            if freed > 0 {
-                self.limit.release(freed);
+            drop(tasks);
+            if threads.is_empty() {
+                continue;
             }
+            // CAST: a length fits in u64.
+            let freed = threads.len() as u64;
+            for t in threads.drain_all() {
+                freeing_thread(&t);
+            }
+            self.limit.release(freed);
         }
         finished
     }

@@ -114,6 +114,136 @@ fn connections_of_a_finished_process_go_with_it() {
     }
 }
 
+/// Threads that had connections finish while their process lives and
+/// another thread keeps sending: the collection frees exactly their
+/// taskinfo entries (visiting the buckets of their connections), their
+/// counters stay in the process, and their sockets, used again by another
+/// thread, count for that thread.
+///
+/// The collector frees a thread and then visits its buckets; it must not
+/// hold a taskinfo bucket lock while it takes a sockinfo bucket lock, the
+/// packet path taking them in the other order (lockdep reported it on the
+/// debug kernel before the fix; `make check-debug` fails on such a report).
+#[test]
+fn finished_threads_are_freed_while_their_process_sends() {
+    use std::net::UdpSocket;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    const WORKERS: usize = 8;
+    const SOCKETS: usize = 3;
+    const SENDS: u64 = 4;
+    const SIZE: u64 = 16;
+    let _m = module_exclusive();
+    let _params = ModuleParams::load(&["gc_interval_ms=3600000"]);
+    let gettid = || -> i32 {
+        // SAFETY: plain system call.
+        unsafe { libc::gettid() }
+    };
+    let tgid = std::process::id() as i32;
+    let n = Netatop::open().unwrap();
+    let to = "127.0.0.1:9";
+
+    // Workers: SOCKETS sockets each, SENDS datagrams from each.
+    let (tx, rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let go_rx = Arc::new(std::sync::Mutex::new(go_rx));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (tx, go_rx) = (tx.clone(), go_rx.clone());
+            std::thread::spawn(move || {
+                let socks: Vec<UdpSocket> = (0..SOCKETS)
+                    .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+                    .collect();
+                for s in &socks {
+                    for _ in 0..SENDS {
+                        s.send_to(&[5; SIZE as usize], to).unwrap();
+                    }
+                }
+                tx.send(gettid()).unwrap();
+                let _ = go_rx.lock().unwrap().recv();
+                socks
+            })
+        })
+        .collect();
+    let tids: Vec<i32> = (0..WORKERS).map(|_| rx.recv().unwrap()).collect();
+    for &tid in &tids {
+        assert_eq!(
+            n.thread(tid).unwrap().tc,
+            udp_sends(SOCKETS as u64 * SENDS, SIZE)
+        );
+    }
+
+    // A thread sending all the time, from before the workers finish until
+    // after the collections.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let (first_tx, first_rx) = mpsc::channel();
+    let sender = {
+        let (stop, sent) = (stop.clone(), sent.clone());
+        std::thread::spawn(move || {
+            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                s.send_to(&[6; SIZE as usize], to).unwrap();
+                if sent.fetch_add(1, Ordering::Relaxed) == 0 {
+                    first_tx.send(()).unwrap();
+                }
+            }
+        })
+    };
+    first_rx.recv().unwrap();
+    let tasks_before = proc_counters().taskinfo;
+
+    drop(go_tx);
+    let socks: Vec<UdpSocket> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    for _ in 0..3 {
+        force_gc();
+    }
+    let tasks_after = proc_counters().taskinfo;
+    stop.store(true, Ordering::Relaxed);
+    sender.join().unwrap();
+
+    for &tid in &tids {
+        assert!(
+            matches!(n.thread(tid), Err(Error::NoSuchTask(_))),
+            "thread {tid} freed"
+        );
+    }
+    assert_eq!(
+        tasks_before - tasks_after,
+        WORKERS as u64,
+        "exactly the finished threads were freed"
+    );
+    // The module was loaded afresh: everything this process sent since.
+    let workers_sent = (WORKERS * SOCKETS) as u64 * SENDS;
+    assert_eq!(
+        n.process(tgid).unwrap().tc,
+        udp_sends(workers_sent + sent.load(Ordering::Relaxed), SIZE),
+        "the finished threads' and the sender's datagrams stay with the process"
+    );
+
+    // The finished workers' sockets, used by this thread, count for it.
+    let me = gettid();
+    let mine = n.thread(me).map(|t| t.tc).unwrap_or_default();
+    let group = n.process(tgid).unwrap().tc;
+    for s in &socks {
+        s.send_to(&[7; SIZE as usize], to).unwrap();
+    }
+    let k = socks.len() as u64;
+    assert_eq!(
+        n.thread(me).unwrap().tc.udpsndpacks - mine.udpsndpacks,
+        k,
+        "rebound to the thread sending now"
+    );
+    assert_eq!(
+        n.process(tgid).unwrap().tc.udpsndpacks - group.udpsndpacks,
+        k
+    );
+}
+
 /// GETCNT_EXIT into a fresh anonymous page (so that copying the record
 /// faults); returns whether a record was copied (`false`: interrupted by a
 /// signal).
