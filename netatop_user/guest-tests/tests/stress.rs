@@ -227,10 +227,12 @@ fn connection_churn_is_collected() {
         .map(|_| {
             std::thread::spawn(move || {
                 use std::io::{Read, Write};
-                // Each UDP port used, and when it last sent.
-                let mut udp = Vec::new();
+                // Each TCP client port and UDP port used, and when the
+                // UDP port last sent.
+                let (mut tcp, mut udp) = (Vec::new(), Vec::new());
                 for _ in 0..CONNECTIONS / 2 {
                     let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    tcp.push(c.local_addr().unwrap().port());
                     c.write_all(&[7u8; 100]).unwrap();
                     let mut b = [0u8; 100];
                     c.read_exact(&mut b).unwrap();
@@ -238,31 +240,35 @@ fn connection_churn_is_collected() {
                     u.send_to(b"x", "127.0.0.1:9").unwrap();
                     udp.push((u.local_addr().unwrap().port(), Instant::now()));
                 }
-                udp
+                (tcp, udp)
             })
         })
         .collect();
+    let mut tuples = std::collections::HashSet::new();
     let mut last_send = HashMap::new();
     for c in clients {
-        for (p, t) in c.join().unwrap() {
+        let (tcp, udp) = c.join().unwrap();
+        tuples.extend(tcp);
+        for (p, t) in udp {
             let e = last_send.entry(p).or_insert(t);
             *e = (*e).max(t);
         }
     }
     server.join().unwrap();
-    // Ephemeral ports come back: one entry per distinct port.
-    let ports = last_send.len() as u64;
+    // Ports come back (UDP ports once closed, TCP tuples in TIME_WAIT with
+    // tcp_tw_reuse on loopback): one entry per distinct tuple or port.
+    let (tuples, ports) = (tuples.len() as u64, last_send.len() as u64);
     let peak = proc_counters().sockinfo;
     std::thread::sleep(Duration::from_millis(500));
     let gc_at = Instant::now();
     force_gc();
     let after = proc_counters().sockinfo;
     println!(
-        "stress: {CONNECTIONS} TCP connections + {CONNECTIONS} UDP sends from {ports} ports: #sockinfo {peak} -> {after} after GC"
+        "stress: {CONNECTIONS} TCP connections over {tuples} tuples + {CONNECTIONS} UDP sends from {ports} ports: #sockinfo {peak} -> {after} after GC"
     );
-    // One entry per end of each loopback connection, one per UDP port, and
+    // One entry per end of each loopback TCP tuple, one per UDP port, and
     // port 9's receiving end.
-    assert_eq!(peak, 2 * CONNECTIONS as u64 + ports + 1, "peak");
+    assert_eq!(peak, 2 * tuples + ports + 1, "peak");
     // Closed TCP goes at once, the UDP ports idle for more than 16 s too
     // (jiffies against this clock: a second of slack either way); port 9
     // (below 1024, receive-only for 60 s) stays.
