@@ -24,6 +24,17 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/de
 # shown, not counted.
 boot_lines=$(dmesg | wc -l)
 
+# A debug kernel (it has /proc/lockdep_stats) is only worth running with its
+# checkers on. A report while booting taints the kernel, and that switches
+# lockdep off (and KASAN reports only its first bug): refuse the run rather
+# than pass it with them off.
+lockdep_on() { ! [ -r /proc/lockdep_stats ] || grep -Eq '^ *debug_locks: +1$' /proc/lockdep_stats; }
+if [ -r /proc/lockdep_stats ] && { ! lockdep_on || [ "$(cat /proc/sys/kernel/tainted)" != 0 ]; }; then
+	echo "guest: the kernel's debugging was switched off while booting (taint $(cat /proc/sys/kernel/tainted)); this run would prove nothing:" >&2
+	dmesg | grep -E -A40 'BUG:|WARNING:|KASAN:|UBSAN:|Oops' >&2
+	exit 95
+fi
+
 if [ "$ko" != - ]; then
 	if ! insmod "$ko"; then
 		echo "guest: insmod $ko failed" >&2
@@ -65,7 +76,8 @@ pattern+='|blocked for more than|soft lockup|hard LOCKUP|list_add corruption|lis
 pattern+='|panicked at|rust_panic|scheduling while atomic|Call Trace:'
 # Case-sensitive: the kernel prints these exactly so ("MP-BIOS bug:" at
 # boot is not a BUG).
-boot_splats=$(dmesg | head -n "$boot_lines" | grep -E "$pattern")
+# With the lines after each, so a report can be sent upstream as it is.
+boot_splats=$(dmesg | head -n "$boot_lines" | grep -E -A40 "$pattern")
 if [ -n "$boot_splats" ]; then
 	echo "guest: note: the kernel reported problems while booting, before the module was loaded (not counted):"
 	echo "$boot_splats"
@@ -80,5 +92,11 @@ if [ -n "$splats" ]; then
 	[ $rc = 0 ] && rc=93
 else
 	echo "guest: kernel log clean ($lines lines since the module was loaded checked)"
+fi
+if ! lockdep_on; then
+	echo "guest: lock debugging was switched off during the run (taint $(cat /proc/sys/kernel/tainted))" >&2
+	[ $rc = 0 ] && rc=93
+elif [ -r /proc/lockdep_stats ]; then
+	echo "guest: lockdep stayed on for the whole run"
 fi
 exit $rc
