@@ -254,6 +254,12 @@ pub fn reload_module() {
     run("insmod", &[&module_path()]);
 }
 
+/// The calling thread's id (the pid netatop's per-thread counters use).
+pub fn gettid() -> i32 {
+    // SAFETY: gettid has no arguments and cannot fail.
+    unsafe { libc::gettid() }
+}
+
 /// Start time of a live process as ps and atop compute it (seconds since the
 /// epoch): /proc/stat btime + starttime / HZ.
 pub fn start_time(pid: i32) -> u64 {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use netatop::{Error, NetPerTask, Netatop, TaskCount};
 use netatop_guest_tests::{
-    drain_exits, force_gc, install_sigusr1, module_exclusive, module_path, proc_counters,
+    drain_exits, force_gc, gettid, install_sigusr1, module_exclusive, module_path, proc_counters,
     reload_module, run, start_time, ModuleParams, Netns, Traffic, LINK_BYTES,
 };
 
@@ -136,10 +136,6 @@ fn finished_threads_are_freed_while_their_process_sends() {
     const SIZE: u64 = 16;
     let _m = module_exclusive();
     let _params = ModuleParams::load(&["gc_interval_ms=3600000"]);
-    let gettid = || -> i32 {
-        // SAFETY: plain system call.
-        unsafe { libc::gettid() }
-    };
     let tgid = std::process::id() as i32;
     let n = Netatop::open().unwrap();
     let to = "127.0.0.1:9";

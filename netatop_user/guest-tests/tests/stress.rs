@@ -203,7 +203,7 @@ fn process_churn_delivers_every_record_exactly_once() {
 /// for 16 s; every packet counts for this process.
 #[test]
 fn connection_churn_is_collected() {
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
     use std::time::Instant;
 
     let _m = module_exclusive();
@@ -244,7 +244,7 @@ fn connection_churn_is_collected() {
             })
         })
         .collect();
-    let mut tuples = std::collections::HashSet::new();
+    let mut tuples = HashSet::new();
     let mut last_send = HashMap::new();
     for c in clients {
         let (tcp, udp) = c.join().unwrap();

@@ -27,15 +27,12 @@ use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::str::FromStr;
 
+use netatop_guest_tests::gettid;
+
 fn arg<T: FromStr>(args: &[String], i: usize, what: &str) -> T {
     args.get(i)
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("argument {i} ({what}) missing or invalid: {args:?}"))
-}
-
-fn gettid() -> i32 {
-    // SAFETY: plain system call.
-    unsafe { libc::gettid() }
 }
 
 /// Prints `done` and waits until the test closes our stdin.
