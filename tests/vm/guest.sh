@@ -24,14 +24,27 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/de
 # shown, not counted.
 boot_lines=$(dmesg | wc -l)
 
+# Anything the kernel must never print. Checked on every run. (A kernel
+# general protection fault prints "Oops:"; user-space ones print "traps:".)
+pattern='WARNING:|BUG:|Oops|Kernel panic|sleeping function called from invalid context'
+pattern+='|rcu: INFO: .*detected stall|self-detected stall|rcu_preempt detected stalls|rcu_sched detected stalls'
+pattern+='|suspected memory leaks|unreferenced object|KASAN:|UBSAN:|KFENCE:|refcount_t:'
+pattern+='|possible recursive locking|circular locking dependency|inconsistent lock state|lock held when returning'
+pattern+='|blocked for more than|soft lockup|hard LOCKUP|list_add corruption|list_del corruption'
+pattern+='|panicked at|rust_panic|scheduling while atomic|Call Trace:'
+# Case-sensitive: the kernel prints these exactly so ("MP-BIOS bug:" at
+# boot is not a BUG).
+
 # A debug kernel (it has /proc/lockdep_stats) is only worth running with its
 # checkers on. A report while booting taints the kernel, and that switches
 # lockdep off (and KASAN reports only its first bug): refuse the run rather
 # than pass it with them off.
-lockdep_on() { ! [ -r /proc/lockdep_stats ] || grep -Eq '^ *debug_locks: +1$' /proc/lockdep_stats; }
-if [ -r /proc/lockdep_stats ] && { ! lockdep_on || [ "$(cat /proc/sys/kernel/tainted)" != 0 ]; }; then
+lockdep=false
+[ -r /proc/lockdep_stats ] && lockdep=true
+lockdep_on() { grep -Eq '^ *debug_locks: +1$' /proc/lockdep_stats; }
+if $lockdep && { ! lockdep_on || [ "$(cat /proc/sys/kernel/tainted)" != 0 ]; }; then
 	echo "guest: the kernel's debugging was switched off while booting (taint $(cat /proc/sys/kernel/tainted)); this run would prove nothing:" >&2
-	dmesg | grep -E -A40 'BUG:|WARNING:|KASAN:|UBSAN:|Oops' >&2
+	dmesg | grep -E -A40 "$pattern" >&2
 	exit 95
 fi
 
@@ -66,16 +79,6 @@ if [ -w $kmemleak ]; then
 	fi
 fi
 
-# Anything the kernel must never print. Checked on every run. (A kernel
-# general protection fault prints "Oops:"; user-space ones print "traps:".)
-pattern='WARNING:|BUG:|Oops|Kernel panic|sleeping function called from invalid context'
-pattern+='|rcu: INFO: .*detected stall|self-detected stall|rcu_preempt detected stalls|rcu_sched detected stalls'
-pattern+='|suspected memory leaks|unreferenced object|KASAN:|UBSAN:|KFENCE:|refcount_t:'
-pattern+='|possible recursive locking|circular locking dependency|inconsistent lock state|lock held when returning'
-pattern+='|blocked for more than|soft lockup|hard LOCKUP|list_add corruption|list_del corruption'
-pattern+='|panicked at|rust_panic|scheduling while atomic|Call Trace:'
-# Case-sensitive: the kernel prints these exactly so ("MP-BIOS bug:" at
-# boot is not a BUG).
 # With the lines after each, so a report can be sent upstream as it is.
 boot_splats=$(dmesg | head -n "$boot_lines" | grep -E -A40 "$pattern")
 if [ -n "$boot_splats" ]; then
@@ -93,10 +96,12 @@ if [ -n "$splats" ]; then
 else
 	echo "guest: kernel log clean ($lines lines since the module was loaded checked)"
 fi
-if ! lockdep_on; then
-	echo "guest: lock debugging was switched off during the run (taint $(cat /proc/sys/kernel/tainted))" >&2
-	[ $rc = 0 ] && rc=93
-elif [ -r /proc/lockdep_stats ]; then
-	echo "guest: lockdep stayed on for the whole run"
+if $lockdep; then
+	if lockdep_on; then
+		echo "guest: lockdep stayed on for the whole run"
+	else
+		echo "guest: lock debugging was switched off during the run (taint $(cat /proc/sys/kernel/tainted))" >&2
+		[ $rc = 0 ] && rc=93
+	fi
 fi
 exit $rc
