@@ -4,16 +4,19 @@
 #
 #   make [KDIR=...]          build netatop.ko against a Rust-enabled kernel tree
 #   make demo                build everything, boot a VM and show the module working
-#   make check               run every test (host, then in a VM on the test kernel)
+#   make check               run every test (host, then in VMs on the test kernel
+#                            and on Debian's own 7.3 kernel)
 #   make stress              the stress suite (churn, floods, unload cycles, signals)
 #   make check-debug         everything on a KASAN/kmemleak/lockdep kernel
-#   make vm [CMD='...']      boot the test VM with the module loaded, run CMD (or a shell)
+#   make vm [KERNEL=debian] [CMD=...]  boot the test VM (or Debian's own 7.3 kernel)
+#                            with the module loaded, run CMD (or a shell)
 #   make bench               overhead vs no module and an empty hook, in one VM boot
 #                            (table + build/bench/summary.json; BENCH_QUICK=1: a short run)
 #   make modules_install     install netatop.ko into /lib/modules (then: modprobe netatop)
 #   make install             modules_install + install-tools
 #   make install-tools       netatopd, netatop, man pages, systemd unit, modules-load.d
 #                            (DESTDIR, PREFIX honoured)
+#   make deb                 Debian packages netatop-rs-dkms and netatop-rs in build/deb/
 #   make setup | kernel      install the toolchain | build the cached test kernel
 #
 # The kbuild side of the module is in Kbuild.
@@ -22,13 +25,8 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 SCRIPTS := $(TOP)/scripts
 
-ifneq ($(shell [ -f $(SCRIPTS)/versions.sh ] && echo y),)
-# Use the pinned toolchain for module builds too.
-export RUSTUP_TOOLCHAIN ?= 1.95.0
-endif
-
 .PHONY: all module modules setup kernel check stress check-debug vm demo bench modules_install \
-	install install-tools clean
+	install install-tools install-tools-only tools deb clean
 
 PREFIX ?= /usr
 DESTDIR ?=
@@ -70,18 +68,31 @@ modules_install: module
 
 install: modules_install install-tools
 
-install-tools:
-	cd $(TOP)/netatop_user && cargo build --release --locked -p netatopd -p netatop-cli
-	install -D -m 0755 $(TOP)/netatop_user/target/release/netatopd $(DESTDIR)$(PREFIX)/sbin/netatopd
-	install -D -m 0755 $(TOP)/netatop_user/target/release/netatop $(DESTDIR)$(PREFIX)/bin/netatop
+# Userland binaries (netatopd, netatop); CARGO_TARGET_DIR honoured.
+CARGO_TARGET_DIR ?= $(TOP)/netatop_user/target
+tools:
+	cd $(TOP)/netatop_user && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) cargo build --release --locked -p netatopd -p netatop-cli
+
+install-tools: tools install-tools-only
+
+# Installs the built binaries (from BINDIR_TARGET) and the files around them.
+BINDIR_TARGET ?= $(CARGO_TARGET_DIR)/release
+install-tools-only:
+	install -D -m 0755 $(BINDIR_TARGET)/netatopd $(DESTDIR)$(PREFIX)/sbin/netatopd
+	install -D -m 0755 $(BINDIR_TARGET)/netatop $(DESTDIR)$(PREFIX)/bin/netatop
 	install -D -m 0644 $(TOP)/Documentation/netatop.1 $(DESTDIR)$(PREFIX)/share/man/man1/netatop.1
 	install -D -m 0644 $(TOP)/Documentation/netatop.4 $(DESTDIR)$(PREFIX)/share/man/man4/netatop.4
 	install -D -m 0644 $(TOP)/Documentation/netatopd.8 $(DESTDIR)$(PREFIX)/share/man/man8/netatopd.8
 	install -D -m 0644 $(TOP)/include/netatop.h $(DESTDIR)$(PREFIX)/include/netatop.h
 	install -D -m 0644 $(TOP)/packaging/netatopd.service $(DESTDIR)$(SYSTEMD_UNIT_DIR)/netatopd.service
-	install -D -m 0644 $(TOP)/packaging/modules-load.d/netatop.conf $(DESTDIR)/etc/modules-load.d/netatop.conf
+	install -D -m 0644 $(TOP)/packaging/modules-load.d/netatop.conf $(DESTDIR)/usr/lib/modules-load.d/netatop.conf
+
+# Debian packages (netatop-rs-dkms, netatop-rs) into build/deb/, built with
+# dpkg-buildpackage from a copy of the tracked sources.
+deb:
+	@$(SCRIPTS)/deb.sh
 
 clean:
 	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -s -C "$(KDIR)" M="$(TOP)" clean; fi
 	rm -rf $(TOP)/build
-	cd $(TOP)/netatop_user && cargo clean
+	[ ! -d $(TOP)/netatop_user ] || (cd $(TOP)/netatop_user && cargo clean)

@@ -35,13 +35,7 @@ apt_sources() {
 	local list=/etc/apt/sources.list.d/netatop-rs.sources
 	local pref=/etc/apt/preferences.d/netatop-rs
 	[ -f "$list" ] && [ -f "$pref" ] && return 0
-	local uri
-	uri=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null \
-		| grep -v -- '-security' | head -n1 || true)
-	if [ -z "$uri" ]; then
-		uri=$(awk '$1=="deb" && $3 ~ /^bookworm$/ {print $2; exit}' \
-			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
-	fi
+	local uri=$DEBIAN_MIRROR
 	[ -n "$uri" ] || fail "no Debian bookworm mirror found in /etc/apt/sources.list*; add one first"
 	log "adding apt suites bookworm-backports and trixie-backports from $uri"
 	cat >"$list.tmp" <<EOS

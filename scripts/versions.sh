@@ -16,9 +16,25 @@ KSRC=$NETATOP_CACHE/src/linux-source-$KSRC_DEB_VERSION
 
 APT_PACKAGES="clang-$LLVM_VERSION lld-$LLVM_VERSION llvm-$LLVM_VERSION libclang1-$LLVM_VERSION
  build-essential bc bison flex libelf-dev libssl-dev cpio kmod rsync xz-utils zstd udev
- python3-venv zlib1g-dev iproute2 nftables ethtool socat atop tmux procps util-linux nginx-light apache2-utils"
+ python3-venv zlib1g-dev debootstrap busybox-static file iproute2 nftables ethtool socat atop tmux procps util-linux nginx-light apache2-utils"
 
 export RUSTUP_TOOLCHAIN=$RUST_TOOLCHAIN
 export PATH=/usr/lib/llvm-$LLVM_VERSION/bin:$NETATOP_TOOLS/bin:$NETATOP_TOOLS/vng-venv/bin:$HOME/.cargo/bin:$PATH
 export LIBCLANG_PATH=/usr/lib/llvm-$LLVM_VERSION/lib
 export NETATOP_CACHE NETATOP_TOOLS
+
+# Debian's own 7.3 kernel (trixie-backports), the second kernel of the suite.
+DEBIAN_KREL=7.3.4+deb13-amd64
+
+# The Debian mirror this machine's apt already uses (bookworm's entry).
+debian_mirror() {
+	local uri
+	uri=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null \
+		| grep -v -- '-security' | head -n1 || true)
+	if [ -z "$uri" ]; then
+		uri=$(awk '$1=="deb" && $3 ~ /^bookworm/ {print $2; exit}' \
+			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
+	fi
+	echo "$uri"
+}
+: "${DEBIAN_MIRROR:=$(debian_mirror)}"

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boots the test kernel in QEMU (virtme-ng), loads netatop.ko, runs a command
-# as root in the checkout's directory, unloads the module and checks the
-# kernel log. Exits with the command's status.
+# Boots a kernel in QEMU (virtme-ng), loads netatop.ko, runs a command as
+# root in the checkout's directory, unloads the module and checks the kernel
+# log. Exits with the command's status.
 #
-# usage: scripts/vm.sh [--ko PATH | --no-module] [--flavour test|debug] [--] [CMD...]
+# usage: scripts/vm.sh [--kernel test|debian] [--ko PATH | --no-module]
+#                      [--flavour test|debug] [--] [CMD...]
+#   --kernel test    the test kernel built here (default; --flavour debug: the
+#                    KASAN/lockdep one)
+#   --kernel debian  Debian's own linux-image-7.3.4+deb13-amd64, unmodified,
+#                    with the module built for it in the trixie root by the
+#                    stock-kernel path (scripts/kdir.sh)
 #   no CMD: an interactive shell in the guest.
-# Environment: VM_CPUS (2), VM_MEMORY (1G), NETATOP_KVM (auto|yes|no).
+# Environment: VM_CPUS (2), VM_MEMORY (1G), NETATOP_KVM (auto|yes|no),
+# KERNEL (default for --kernel).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,8 +23,10 @@ top=$(dirname "$here")
 
 ko=""
 flavour=test
+kernel=${KERNEL:-test}
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--kernel) kernel=$2; shift 2 ;;
 	--ko) ko=$2; shift 2 ;;
 	--no-module) ko=-; shift ;;
 	--flavour) flavour=$2; shift 2 ;;
@@ -27,11 +36,26 @@ while [ $# -gt 0 ]; do
 done
 
 QUIET_OK=1 "$here/setup.sh"
-kdir=$("$here/kernel.sh" "$flavour")
-if [ -z "$ko" ]; then
-	"$here/module.sh" "$kdir" "$top/build/$flavour"
-	ko=$top/build/$flavour/netatop.ko
-fi
+case "$kernel" in
+test)
+	kdir=$("$here/kernel.sh" "$flavour")
+	kimg=$kdir
+	if [ -z "$ko" ]; then
+		"$here/module.sh" "$kdir" "$top/build/$flavour"
+		ko=$top/build/$flavour/netatop.ko
+	fi
+	;;
+debian)
+	[ "$flavour" = test ] || { echo "vm: Debian's kernel has no debug flavour" >&2; exit 2; }
+	kdir=$("$here/debian-kernel.sh")
+	kimg=$kdir/vmlinuz
+	if [ -z "$ko" ]; then
+		"$here/debian-module.sh"
+		ko=$top/build/debian/netatop.ko
+	fi
+	;;
+*) echo "vm: unknown kernel '$kernel' (test|debian)" >&2; exit 2 ;;
+esac
 [ "$ko" = - ] || ko=$(cd "$(dirname "$ko")" && pwd)/$(basename "$ko")
 
 # The command goes through a file in the checkout (the guest sees the host's
@@ -45,7 +69,7 @@ trap 'rm -f "$cmdfile"' EXIT
 } >"$cmdfile"
 
 kvm_args=(--disable-kvm)
-if [ "$("$here/kvm-ok.sh" "$kdir")" = yes ]; then kvm_args=(); fi
+if [ "$("$here/kvm-ok.sh" "$kimg")" = yes ]; then kvm_args=(); fi
 
 exec_args=(--exec "$top/tests/vm/guest.sh $ko $cmdfile")
 
@@ -64,7 +88,7 @@ cd "$top"
 set +e
 # Pipe vng's output: QEMU reopens /proc/self/fd/{1,2}, which would truncate a
 # regular file given as stdout.
-"$NETATOP_TOOLS/vng-venv/bin/vng" --run "$kdir" --user root \
+"$NETATOP_TOOLS/vng-venv/bin/vng" --run "$kimg" --user root \
 	--memory "${VM_MEMORY:-1G}" --cpus "${VM_CPUS:-2}" "${kvm_args[@]}" \
 	"${append_args[@]}" "${exec_args[@]}" 2>&1 | cat
 rc=${PIPESTATUS[0]}

@@ -54,6 +54,7 @@ if [ "$ko" != - ]; then
 		dmesg | tail -n 20 >&2
 		exit 91
 	fi
+	echo "guest: kernel $(uname -r); netatop.ko vermagic '$(modinfo -F vermagic "$ko")'; tainted $(cat /proc/sys/kernel/tainted)"
 fi
 
 bash "$cmdfile"
