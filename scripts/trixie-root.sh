@@ -31,7 +31,7 @@ fail() { echo "trixie-root: ERROR: $*" >&2; exit 1; }
 # (README, "Install on Debian 13"), plus Debian's packaging tools and what the
 # tests run in the root.
 TRIXIE_PACKAGES="rustc rust-src rust-clippy bindgen libclang-dev gcc-14 make bc bison flex
- libelf-dev libssl-dev openssl kmod cpio xz-utils zstd python3 rsync
+ libelf-dev libssl-dev openssl kmod cpio xz-utils zstd python3 rsync ca-certificates
  dpkg-dev debhelper dkms fakeroot
  linux-headers-$DEBIAN_KREL linux-source-$KVER_MAJOR=$KSRC_DEB_VERSION"
 
@@ -88,6 +88,11 @@ run_in() {
 			root=$overlay/merged
 		fi
 		mount -t proc proc "$root/proc"
+		# The machine'"'"'s network settings: its resolver and the certificate
+		# authorities it trusts (a proxy'"'"'s own CA included).
+		if [ -d /etc/ssl/certs ] && [ -d "$root/etc/ssl/certs" ]; then
+			mount --bind -o ro /etc/ssl/certs "$root/etc/ssl/certs"
+		fi
 		mount --rbind /dev "$root/dev"
 		mount -t tmpfs tmpfs "$root/tmp"
 		for d in $binds; do
