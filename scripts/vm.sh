@@ -24,6 +24,7 @@ top=$(dirname "$here")
 ko=""
 flavour=test
 kernel=${KERNEL:-test}
+extra_args=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
@@ -49,6 +50,9 @@ debian)
 	[ "$flavour" = test ] || { echo "vm: Debian's kernel has no debug flavour" >&2; exit 2; }
 	kdir=$("$here/debian-kernel.sh")
 	kimg=$kdir/vmlinuz
+	# The guest links /lib/modules/<release> to the unpacked modules; the
+	# guest's /var/cache is its own, so share that directory explicitly.
+	extra_args=(--rodir "$kdir")
 	if [ -z "$ko" ]; then
 		"$here/debian-module.sh"
 		ko=$top/build/debian/netatop.ko
@@ -90,6 +94,6 @@ set +e
 # regular file given as stdout.
 "$NETATOP_TOOLS/vng-venv/bin/vng" --run "$kimg" --user root \
 	--memory "${VM_MEMORY:-1G}" --cpus "${VM_CPUS:-2}" "${kvm_args[@]}" \
-	"${append_args[@]}" "${exec_args[@]}" 2>&1 | cat
+	"${append_args[@]}" "${extra_args[@]}" "${exec_args[@]}" 2>&1 | cat
 rc=${PIPESTATUS[0]}
 exit "$rc"
