@@ -11,6 +11,7 @@ use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::time::{msecs_to_jiffies, Jiffies};
 use kernel::{new_condvar, new_mutex};
 
+use crate::fifo::Fifo;
 use crate::glue;
 use crate::limits::Limit;
 use crate::taskinfo::TaskInfo;
@@ -27,8 +28,8 @@ struct ExitEntry {
 }
 
 struct Inner {
-    /// Oldest first.
-    entries: KVec<ExitEntry>,
+    /// Oldest first (by `exittime`).
+    entries: Fifo<ExitEntry>,
     /// `jiffies_64` when GETCNT_EXIT last handed out a record whose reader
     /// has not come back yet for the next one.
     handed_out: Option<u64>,
@@ -66,7 +67,7 @@ impl ExitList {
     /// An empty list.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            inner <- new_mutex!(Inner { entries: KVec::new(), handed_out: None }, "netatop_exitlist"),
+            inner <- new_mutex!(Inner { entries: Fifo::new(), handed_out: None }, "netatop_exitlist"),
             filled <- new_condvar!("netatop_exit_filled"),
             empty <- new_condvar!("netatop_exit_empty"),
         })
@@ -86,12 +87,12 @@ impl ExitList {
             return tasks;
         }
         let mut inner = self.inner.lock();
-        if inner.entries.reserve(tasks.len(), GFP_KERNEL).is_err() {
+        if inner.entries.reserve_back(tasks.len()).is_err() {
             return tasks;
         }
         for task in tasks {
             // Cannot fail: capacity reserved above.
-            let _ = inner.entries.push_within_capacity(ExitEntry {
+            let _ = inner.entries.push_back_within_capacity(ExitEntry {
                 task,
                 exittime: now,
             });
@@ -101,15 +102,21 @@ impl ExitList {
         KVec::new()
     }
 
-    /// Frees the entries older than `ttl_ms` (nobody read them in time).
+    /// Frees the entries older than `ttl_ms` (nobody read them in time):
+    /// the oldest ones, so O(expired).
     pub(crate) fn expire(&self, now: u64, ttl_ms: u32, limit: &Limit) {
         let ttl = jiffies_of_ms(ttl_ms);
         let mut inner = self.inner.lock();
-        let before = inner.entries.len();
-        inner.entries.retain(|e| since(now, e.exittime) < ttl);
-        let expired = before - inner.entries.len();
-        // CAST: a count fits in u64.
-        limit.release(expired as u64);
+        let mut expired = 0u64;
+        while inner
+            .entries
+            .front()
+            .is_some_and(|e| since(now, e.exittime) >= ttl)
+        {
+            drop(inner.entries.pop_front());
+            expired += 1;
+        }
+        limit.release(expired);
         let empty = inner.entries.is_empty();
         drop(inner);
         if expired > 0 && empty {
@@ -132,11 +139,9 @@ impl ExitList {
         // The reader is back: the previous record, if any, is dealt with.
         inner.handed_out = None;
         let entry = loop {
-            if !inner.entries.is_empty() {
-                if let Ok(entry) = inner.entries.remove(0) {
-                    inner.handed_out = Some(glue::jiffies());
-                    break entry;
-                }
+            if let Some(entry) = inner.entries.pop_front() {
+                inner.handed_out = Some(glue::jiffies());
+                break entry;
             }
             // Empty, and the reader that drained it is here: the handshake
             // atop's EMPTY_EXIT waits for.
@@ -159,9 +164,7 @@ impl ExitList {
             Err(e) => {
                 // Nothing reached the reader.
                 inner.handed_out = None;
-                let kept = inner.entries.reserve(1, GFP_KERNEL).is_ok()
-                    && inner.entries.insert_within_capacity(0, entry).is_ok();
-                if !kept {
+                if inner.entries.push_front(entry).is_err() {
                     // Out of memory: the record is dropped, the cap released.
                     limit.release(1);
                     pr_warn!("out of memory: an exit record was lost\n");

@@ -18,7 +18,8 @@
 //! - [`packet`]: the packet summary the hooks hand over,
 //! - [`accounting`]: the per-packet algorithm,
 //! - [`sockinfo`]: connections, [`taskinfo`]: processes and threads,
-//! - [`gc`]: the garbage collector, [`exitlist`]: finished processes,
+//! - [`gc`]: the garbage collector, [`exitlist`]: finished processes
+//!   (a [`fifo`]),
 //! - [`hash`], [`limits`]: table hashing and memory caps,
 //! - [`bhlock`]: the bottom-half spinlock of the tables,
 //! - [`state`]: the module's shared state,
@@ -35,6 +36,7 @@ use kernel::sync::Arc;
 mod accounting;
 mod bhlock;
 mod exitlist;
+mod fifo;
 mod gc;
 mod glue;
 mod hash;
