@@ -4,8 +4,10 @@
 //! count.
 //!
 //! Runs in the netfilter hooks, in softirq or process context, under
-//! `rcu_read_lock`: it never sleeps, allocates only with `GFP_ATOMIC`, and a
-//! failed allocation or a full table only makes the packet "unidentified".
+//! `rcu_read_lock`: it never sleeps, allocates only with
+//! `GFP_ATOMIC | __GFP_NOWARN`, and a failed allocation or a full table only
+//! makes the packet "unidentified" (and counts an overflow; nothing is
+//! printed).
 //! The tables' locks disable bottom halves (see [`crate::bhlock`]).
 
 use crate::glue;
@@ -37,14 +39,16 @@ impl Netatop {
 
         let (index, bucket) = self.socks.bucket(&key);
         let mut chain = bucket.chain.lock();
-        let Some((si, due)) = chain.find_or_insert(&key, || self.socks.make(key, pkt.now)) else {
+        let make = || self.socks.make(key, pkt.now, &self.idle, &self.stats);
+        let Some((si, due)) = chain.find_or_insert(&key, make) else {
             // Table full or out of memory: nobody can ever be charged.
             self.stats.unident(proto, dir, segs);
             return;
         };
         si.lastact = pkt.now;
-        if proto == Proto::Tcp && pkt.tcp_state != 0 {
-            si.last_state = pkt.tcp_state;
+        if proto == Proto::Tcp && pkt.tcp_state != 0 && si.set_tcp_state(pkt.tcp_state) {
+            // Ended (FIN or RST): the first to go if the table fills up.
+            self.socks.note_ended(index);
         }
         if pkt.in_task() {
             self.bind(si, pkt, index);

@@ -24,12 +24,34 @@ impl Limit {
 
     /// Takes one entry; `false` (and one more overflow) when full.
     pub(crate) fn reserve(&self) -> bool {
+        if self.try_reserve() {
+            return true;
+        }
+        self.refuse();
+        false
+    }
+
+    /// Takes one entry; `false` when full, without counting an overflow
+    /// (the caller may make room and try again, then [`Limit::refuse`]).
+    pub(crate) fn try_reserve(&self) -> bool {
         if self.used.fetch_add(1, Relaxed) >= self.max {
             self.used.fetch_sub(1, Relaxed);
-            self.overflows.add(1, Relaxed);
             return false;
         }
         true
+    }
+
+    /// Counts one entry refused.
+    pub(crate) fn refuse(&self) {
+        self.overflows.add(1, Relaxed);
+    }
+
+    /// Gives back the entry just reserved because its allocation failed
+    /// (atomic context, `__GFP_NOWARN`: nothing is printed); it counts as
+    /// refused, like an entry past the cap.
+    pub(crate) fn refuse_reserved(&self) {
+        self.used.fetch_sub(1, Relaxed);
+        self.overflows.add(1, Relaxed);
     }
 
     /// Gives back `n` entries.
@@ -42,7 +64,7 @@ impl Limit {
         self.used.load(Relaxed)
     }
 
-    /// Entries refused so far.
+    /// Entries refused so far: past the cap, or their allocation failed.
     pub(crate) fn overflows(&self) -> u64 {
         self.overflows.load(Relaxed)
     }

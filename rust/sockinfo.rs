@@ -25,6 +25,18 @@ use crate::taskinfo::TaskInfo;
 const TCP_ESTABLISHED: u8 = 1;
 /// `TCP_LISTEN`.
 const TCP_LISTEN: u8 = 10;
+
+/// Whether a TCP socket in `state` has seen its connection end (FIN or RST):
+/// `FIN_WAIT1` to `LAST_ACK` and `CLOSING` (`include/net/tcp_states.h`;
+/// the enum is not in the kernel crate's bindings).
+fn tcp_ended(state: u8) -> bool {
+    matches!(state, 4..=9 | 11)
+}
+
+/// Slots of the ring of buckets in which a TCP connection recently ended.
+const ENDED_RING: usize = 256;
+/// How many of those buckets a packet that finds the table full tries.
+const RECLAIM_TRIES: usize = 32;
 /// UDP ports up to this one are never dropped for idleness (as in 3.2.2).
 const UDP_KEEP_PORTS: u16 = 1024;
 
@@ -137,7 +149,7 @@ pub(crate) struct SockInfo {
     /// `jiffies_64` of the last packet.
     pub(crate) lastact: u64,
     /// Last TCP state seen on the sending or receiving socket.
-    pub(crate) last_state: u8,
+    last_state: u8,
     next: Option<KBox<SockInfo>>,
 }
 
@@ -182,12 +194,41 @@ impl SockInfo {
             self.thread = None;
         }
         let keep = now < self.drop_at(idle);
-        if !keep && self.group.is_none() {
+        if !keep {
+            self.charge_unbound(stats);
+        }
+        keep
+    }
+
+    /// Counts the traffic of an entry that goes without ever having been
+    /// bound as unidentified (a bound entry's is with its process already).
+    fn charge_unbound(&self, stats: &Stats) {
+        if self.group.is_none() {
             let proto = self.key.proto();
             stats.unident(proto, Direction::Send, self.unbound.sndpacks);
             stats.unident(proto, Direction::Receive, self.unbound.rcvpacks);
         }
-        keep
+    }
+
+    /// Records the TCP state of the socket a packet came from; `true` when
+    /// this packet shows the connection has just ended.
+    pub(crate) fn set_tcp_state(&mut self, state: u8) -> bool {
+        let ended = tcp_ended(state) && !tcp_ended(self.last_state);
+        self.last_state = state;
+        ended
+    }
+
+    /// Whether the entry may go at once to make room for a new one: its TCP
+    /// connection has ended, its process has finished, or (UDP) the
+    /// collector would drop it now. A connection still being set up is not.
+    fn reclaimable(&self, now: u64, idle: &IdleLimits) -> bool {
+        if self.group.as_ref().is_some_and(|g| g.is_dead()) {
+            return true;
+        }
+        match self.key {
+            SockKey::Tcp { .. } => tcp_ended(self.last_state),
+            SockKey::Udp { .. } => now >= self.drop_at(idle),
+        }
     }
 
     /// Adds a packet to the unbound counters.
@@ -285,6 +326,22 @@ impl Chain {
     }
 }
 
+impl Chain {
+    /// Unlinks the first reclaimable entry (see [`SockInfo::reclaimable`]),
+    /// charging its traffic as the collector would; `None` if there is none.
+    /// `due` stays a lower bound of what is left.
+    fn reclaim_one(&mut self, now: u64, idle: &IdleLimits, stats: &Stats) -> Option<()> {
+        let mut cur = &mut self.head;
+        while cur.as_ref().is_some_and(|n| !n.reclaimable(now, idle)) {
+            cur = &mut cur.as_mut()?.next;
+        }
+        let mut node = cur.take()?;
+        *cur = node.next.take();
+        node.charge_unbound(stats);
+        Some(())
+    }
+}
+
 impl Drop for Chain {
     fn drop(&mut self) {
         // Iteratively, so that a long chain cannot exhaust the stack.
@@ -310,12 +367,18 @@ pub(crate) struct Bucket {
 /// All connections, hashed by key.
 ///
 /// Locking: a bucket lock is taken first on the packet path; taskinfo bucket
-/// locks nest inside it.
+/// locks nest inside it. Making room in a full table takes other bucket
+/// locks with `try_lock` only (never waiting, so in no order).
 pub(crate) struct SockTable {
     buckets: Pin<KVBox<[Bucket]>>,
     mask: usize,
     hasher: Hasher,
     limit: Limit,
+    /// Buckets in which a TCP connection recently ended (`usize::MAX`: none),
+    /// where a full table finds room; a hint, overwritten round robin.
+    ended: [Atomic<usize>; ENDED_RING],
+    /// Slots of `ended` written so far.
+    ended_next: Atomic<usize>,
 }
 
 impl SockTable {
@@ -337,6 +400,8 @@ impl SockTable {
             mask: n - 1,
             hasher,
             limit: Limit::new(max),
+            ended: [const { Atomic::new(usize::MAX) }; ENDED_RING],
+            ended_next: Atomic::new(0),
         })
     }
 
@@ -359,10 +424,61 @@ impl SockTable {
         }
     }
 
-    /// A new, unbound entry for `key`, counted against the cap; `None` when
-    /// the cap is reached (counted as overflow) or allocation fails.
-    pub(crate) fn make(&self, key: SockKey, now: u64) -> Option<KBox<SockInfo>> {
-        if !self.limit.reserve() {
+    /// Notes that a TCP connection in bucket `index` has just ended: its
+    /// entry is the first to go when the table is full.
+    pub(crate) fn note_ended(&self, index: usize) {
+        let slot = self.ended_next.fetch_add(1, Relaxed) % ENDED_RING;
+        self.ended[slot].store(index, Relaxed);
+    }
+
+    /// Frees one reclaimable entry (see [`SockInfo::reclaimable`]) from the
+    /// buckets where connections ended, oldest note first; `false` if none
+    /// was found in [`RECLAIM_TRIES`] of them. A noted bucket with nothing
+    /// left to take is forgotten. Called with one bucket lock held (atomic
+    /// context): the others are only tried, and a bucket whose lock is busy
+    /// (the caller's own among them) is skipped.
+    fn reclaim(&self, now: u64, idle: &IdleLimits, stats: &Stats) -> bool {
+        // The slot written next holds the oldest note.
+        let oldest = self.ended_next.load(Relaxed);
+        let mut tries = 0;
+        for n in 0..ENDED_RING {
+            let slot = &self.ended[oldest.wrapping_add(n) % ENDED_RING];
+            let Some(bucket) = self.buckets.get(slot.load(Relaxed)) else {
+                continue;
+            };
+            let Some(mut chain) = bucket.chain.try_lock() else {
+                continue;
+            };
+            let freed = chain.reclaim_one(now, idle, stats).is_some();
+            drop(chain);
+            if freed {
+                self.limit.release(1);
+                return true;
+            }
+            slot.store(usize::MAX, Relaxed);
+            tries += 1;
+            if tries == RECLAIM_TRIES {
+                break;
+            }
+        }
+        false
+    }
+
+    /// A new, unbound entry for `key`, counted against the cap; when the
+    /// table is full, an entry whose connection has ended makes room for it.
+    /// `None` when there is no room or the allocation fails (both counted as
+    /// overflow).
+    pub(crate) fn make(
+        &self,
+        key: SockKey,
+        now: u64,
+        idle: &IdleLimits,
+        stats: &Stats,
+    ) -> Option<KBox<SockInfo>> {
+        let room = self.limit.try_reserve()
+            || (self.reclaim(now, idle, stats) && self.limit.try_reserve());
+        if !room {
+            self.limit.refuse();
             return None;
         }
         let node = KBox::new(
@@ -375,11 +491,11 @@ impl SockTable {
                 last_state: 0,
                 next: None,
             },
-            GFP_ATOMIC,
+            GFP_ATOMIC | __GFP_NOWARN,
         )
         .ok();
         if node.is_none() {
-            self.limit.release(1);
+            self.limit.refuse_reserved();
         }
         node
     }

@@ -62,9 +62,15 @@ fn entries(kb: u32, bytes: usize) -> usize {
     (kb as usize).saturating_mul(1024) / real
 }
 
-/// Memory of one taskinfo: the `Arc` allocation (refcount and value) plus its
-/// slot in a bucket vector.
-const TASKINFO_BYTES: usize = core::mem::size_of::<TaskInfo>() + 2 * core::mem::size_of::<usize>();
+/// Bytes of the allocation that holds one taskinfo: the `Arc`'s refcount (a
+/// 4-byte `refcount_t`, padded to the value's alignment) followed by the
+/// value. The bucket vectors' pointer slots are per-bucket storage, like the
+/// bucket arrays, and are not counted.
+const TASKINFO_BYTES: usize = {
+    let align = core::mem::align_of::<TaskInfo>();
+    let refcount = core::mem::size_of::<u32>();
+    refcount.div_ceil(align) * align + core::mem::size_of::<TaskInfo>()
+};
 
 impl Netatop {
     /// Creates the empty state.

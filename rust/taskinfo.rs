@@ -226,8 +226,8 @@ impl TaskTable {
     /// Finds the taskinfo of `who`, or creates it with `make`. Called from
     /// the packet path (atomic context): allocates with `GFP_ATOMIC`.
     ///
-    /// `None` when the cap is reached (counted as overflow) or allocation
-    /// fails.
+    /// `None` when the cap is reached or allocation fails (both counted as
+    /// overflow, and nothing printed).
     pub(crate) fn get_or_create(
         &self,
         who: TaskId,
@@ -249,11 +249,16 @@ impl TaskTable {
             hints: BucketHints::new(),
             dead: Atomic::new(false),
         };
-        let created = Arc::new(info, GFP_ATOMIC)
+        let created = Arc::new(info, GFP_ATOMIC | __GFP_NOWARN)
             .ok()
-            .and_then(|t| bucket.push(t.clone(), GFP_ATOMIC).ok().map(|()| t));
+            .and_then(|t| {
+                bucket
+                    .push(t.clone(), GFP_ATOMIC | __GFP_NOWARN)
+                    .ok()
+                    .map(|()| t)
+            });
         if created.is_none() {
-            self.limit.release(1);
+            self.limit.refuse_reserved();
         }
         created
     }
@@ -300,7 +305,7 @@ impl TaskTable {
                 t.dead.store(true, Relaxed);
                 // Keep it for the next collection if there is no memory.
                 let list = if group { &mut finished } else { &mut threads };
-                list.push(t.clone(), GFP_ATOMIC).is_err()
+                list.push(t.clone(), GFP_ATOMIC | __GFP_NOWARN).is_err()
             });
             drop(tasks);
             if threads.is_empty() {
@@ -322,7 +327,7 @@ impl TaskTable {
     pub(crate) fn requeue(&self, tasks: KVec<Arc<TaskInfo>>) {
         for t in tasks {
             let mut bucket = self.bucket(t.who.id, t.who.kind).lock();
-            if bucket.push(t, GFP_ATOMIC).is_err() {
+            if bucket.push(t, GFP_ATOMIC | __GFP_NOWARN).is_err() {
                 self.limit.release(1);
             }
         }

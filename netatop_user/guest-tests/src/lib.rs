@@ -283,3 +283,21 @@ pub fn start_time(pid: i32) -> u64 {
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
     boot + ticks / hz
 }
+
+/// An echo server on 127.0.0.1 (an ephemeral port, returned) that serves
+/// `connections` TCP connections, one at a time: it reads 100 bytes from
+/// each and writes them back. Join the thread to know they are all served.
+pub fn tcp_echo_server(connections: usize) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        for _ in 0..connections {
+            let (mut c, _) = listener.accept().unwrap();
+            let mut b = [0u8; 100];
+            c.read_exact(&mut b).unwrap();
+            c.write_all(&b).unwrap();
+        }
+    });
+    (port, server)
+}

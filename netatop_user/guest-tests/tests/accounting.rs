@@ -6,7 +6,8 @@
 
 use netatop::{NetPerTask, Netatop, ProcCounters, TaskCount};
 use netatop_guest_tests::{
-    module_exclusive, module_loaded, run, start_time, ModuleParams, Netns, Traffic, LINK_BYTES,
+    force_gc, module_exclusive, module_loaded, proc_counters, run, start_time, tcp_echo_server,
+    ModuleParams, Netns, Traffic, LINK_BYTES,
 };
 
 fn counters(pid: i32) -> TaskCount {
@@ -445,4 +446,48 @@ fn proc_counters_move_by_exactly_the_generated_traffic() {
     for t in [client, server, probe] {
         t.finish();
     }
+}
+
+/// A full table makes room by dropping connections that have ended: with a
+/// 16 KiB cap (128 entries) and no periodic collection, 300 TCP connections
+/// opened and closed one after the other (two entries each, 600 in all) are
+/// all counted and none is refused; after a collection the ledger balances
+/// exactly: this process's packets plus the unidentified ones (the last
+/// ACKs of connections whose entry already went) are the global counts.
+#[test]
+fn ended_connections_make_room_in_a_full_table() {
+    use std::io::{Read, Write};
+
+    let _m = module_exclusive();
+    let _params = ModuleParams::load(&["sockinfo_limit_kb=16", "gc_interval_ms=3600000"]);
+    const CAP: u64 = 16 * 1024 / 128;
+    const CONNECTIONS: usize = 300;
+    let (port, server) = tcp_echo_server(CONNECTIONS);
+    for _ in 0..CONNECTIONS {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.write_all(&[7u8; 100]).unwrap();
+        let mut b = [0u8; 100];
+        c.read_exact(&mut b).unwrap();
+    }
+    server.join().unwrap();
+    let full = proc_counters();
+    assert_eq!(full.sockinfo_overflow, 0, "{full:?}");
+    assert!(full.sockinfo <= CAP, "{full:?}");
+    // The closing handshakes' last packets, then every ended entry goes.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    force_gc();
+    let p = proc_counters();
+    let me = counters(std::process::id() as i32);
+    assert_eq!(p.sockinfo_overflow, 0, "{p:?}");
+    assert!(me.tcpsndpacks >= 3 * CONNECTIONS as u64, "{me:?} {p:?}");
+    assert_eq!(
+        me.tcpsndpacks + p.unident_tcpsndpacks,
+        p.tcpsndpacks,
+        "{me:?} {p:?}"
+    );
+    assert_eq!(
+        me.tcprcvpacks + p.unident_tcprcvpacks,
+        p.tcprcvpacks,
+        "{me:?} {p:?}"
+    );
 }

@@ -680,3 +680,36 @@ fn load_unload_cycles_under_traffic() {
     drain_exits();
     reload_module();
 }
+
+/// The taskinfo cap counts what a taskinfo really takes: one 128-byte slab
+/// object (the `Arc`'s refcount and the entry). With `taskinfo_limit_kb=8`
+/// the table holds exactly 64 tasks; 50 processes sending one datagram each
+/// fill it with the first 32 (a process and its thread) and the other 18
+/// are refused, one overflow each (a connection whose process is refused
+/// binds no thread either).
+#[test]
+fn taskinfo_cap_counts_128_byte_entries() {
+    let _m = module_exclusive();
+    let _params = ModuleParams::load(&["taskinfo_limit_kb=8"]);
+    const CAP: u64 = 8 * 1024 / 128;
+    const PROCESSES: u64 = 50;
+    let ns = Netns::new("life-cap");
+    let before = proc_counters();
+    assert_eq!(
+        (before.taskinfo, before.taskinfo_overflow),
+        (0, 0),
+        "{before:?}"
+    );
+    let mut senders = Vec::new();
+    for _ in 0..PROCESSES {
+        let mut t = Traffic::start(Some(&ns.name), &["udp-blast", "127.0.0.1", "9", "1", "20"]);
+        t.wait_done();
+        senders.push(t);
+    }
+    let after = proc_counters();
+    assert_eq!(after.taskinfo, CAP, "{after:?}");
+    assert_eq!(after.taskinfo_overflow, PROCESSES - CAP / 2, "{after:?}");
+    for t in senders {
+        t.finish();
+    }
+}

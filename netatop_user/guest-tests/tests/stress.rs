@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use netatop::{Error, NetPerTask, Netatop};
 use netatop_guest_tests::{
     drain_exits, force_gc, install_sigusr1, module_exclusive, module_path, proc_counters,
-    reload_module, run, ModuleParams, Netns, Traffic, LINK_BYTES,
+    reload_module, run, tcp_echo_server, ModuleParams, Netns, Traffic, LINK_BYTES,
 };
 
 /// A thread reading GETCNT_EXIT until told to stop (a signal unblocks it).
@@ -211,18 +211,8 @@ fn connection_churn_is_collected() {
     // churn takes longer than the 15 s interval): the forced one below is
     // measured.
     let _params = ModuleParams::load(&["gc_interval_ms=3600000"]);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     const CONNECTIONS: usize = 1000;
-    let server = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        for _ in 0..CONNECTIONS {
-            let (mut c, _) = listener.accept().unwrap();
-            let mut b = [0u8; 100];
-            c.read_exact(&mut b).unwrap();
-            c.write_all(&b).unwrap();
-        }
-    });
+    let (port, server) = tcp_echo_server(CONNECTIONS);
     let clients: Vec<_> = (0..2)
         .map(|_| {
             std::thread::spawn(move || {
