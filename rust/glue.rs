@@ -99,8 +99,12 @@ pub(crate) struct TaskNames {
     pub(crate) boot_sec: u64,
 }
 
+// Every field where `struct netatop_task_names` has it (checked against the
+// C layout by scripts/check-abi.sh).
 const _: () = {
     assert!(core::mem::size_of::<TaskNames>() == 40);
+    assert!(core::mem::offset_of!(TaskNames, leader_comm) == 0);
+    assert!(core::mem::offset_of!(TaskNames, thread_comm) == 16);
     assert!(core::mem::offset_of!(TaskNames, boot_sec) == 32);
 };
 

@@ -27,8 +27,9 @@ const IPV6_FRAG_HEADER: u64 = 40 + 8;
 
 /// The plain summary of one packet that the hook hands over; no pointers.
 ///
-/// Mirrors `struct netatop_pkt` in `netatop_glue.h` field by field (both
-/// sides assert the size).
+/// Mirrors `struct netatop_pkt` in `netatop_glue.h` field by field: every
+/// field's offset is asserted below, and `make check` compares them with
+/// the C layout (scripts/check-abi.sh).
 #[repr(C)]
 pub(crate) struct Packet {
     /// `net_cookie` of the network namespace.
@@ -77,12 +78,30 @@ pub(crate) struct Packet {
     pub(crate) hdr_len: u16,
 }
 
+// Every field where `struct netatop_pkt` has it; scripts/check-abi.sh
+// compares this list with the C compiler's layout of the struct.
 const _: () = {
     assert!(size_of::<Packet>() == 96);
+    assert!(core::mem::offset_of!(Packet, netns) == 0);
+    assert!(core::mem::offset_of!(Packet, now) == 8);
+    assert!(core::mem::offset_of!(Packet, leader_start) == 16);
+    assert!(core::mem::offset_of!(Packet, thread_start) == 24);
     assert!(core::mem::offset_of!(Packet, saddr) == 32);
+    assert!(core::mem::offset_of!(Packet, daddr) == 48);
     assert!(core::mem::offset_of!(Packet, len) == 64);
+    assert!(core::mem::offset_of!(Packet, mtu) == 68);
+    assert!(core::mem::offset_of!(Packet, tgid) == 72);
+    assert!(core::mem::offset_of!(Packet, pid) == 76);
     assert!(core::mem::offset_of!(Packet, sport) == 80);
+    assert!(core::mem::offset_of!(Packet, dport) == 82);
+    assert!(core::mem::offset_of!(Packet, hh_len) == 84);
+    assert!(core::mem::offset_of!(Packet, segs) == 86);
     assert!(core::mem::offset_of!(Packet, family) == 88);
+    assert!(core::mem::offset_of!(Packet, proto) == 89);
+    assert!(core::mem::offset_of!(Packet, dir) == 90);
+    assert!(core::mem::offset_of!(Packet, in_task) == 91);
+    assert!(core::mem::offset_of!(Packet, tcp_state) == 92);
+    assert!(core::mem::offset_of!(Packet, irqs_off) == 93);
     assert!(core::mem::offset_of!(Packet, hdr_len) == 94);
 };
 

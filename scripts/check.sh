@@ -59,6 +59,8 @@ step "module (netatop.ko)"
 "$here/module.sh" "$kdir" "$top/build/$flavour"
 "$here/module.sh" "$kdir" "$top/build/clippy-$flavour" CLIPPY=1
 rustfmt --check --edition 2021 --config-path "$KSRC/.rustfmt.toml" "$top"/rust/*.rs
+step "host: the C/Rust layout of the glue's structs"
+python3 "$top/tests/host/check-abi.py" --self-test
 
 step "userland: rustfmt, clippy, host tests"
 cd "$top/netatop_user"
