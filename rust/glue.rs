@@ -100,7 +100,7 @@ pub(crate) struct TaskNames {
 }
 
 // Every field where `struct netatop_task_names` has it (checked against the
-// C layout by scripts/check-abi.sh).
+// C layout by tests/host/check-abi.py).
 const _: () = {
     assert!(core::mem::size_of::<TaskNames>() == 40);
     assert!(core::mem::offset_of!(TaskNames, leader_comm) == 0);

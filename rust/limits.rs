@@ -50,8 +50,8 @@ impl Limit {
     /// (atomic context, `__GFP_NOWARN`: nothing is printed); it counts as
     /// refused, like an entry past the cap.
     pub(crate) fn refuse_reserved(&self) {
-        self.used.fetch_sub(1, Relaxed);
-        self.overflows.add(1, Relaxed);
+        self.release(1);
+        self.refuse();
     }
 
     /// Gives back `n` entries.

@@ -29,7 +29,7 @@ const IPV6_FRAG_HEADER: u64 = 40 + 8;
 ///
 /// Mirrors `struct netatop_pkt` in `netatop_glue.h` field by field: every
 /// field's offset is asserted below, and `make check` compares them with
-/// the C layout (scripts/check-abi.sh).
+/// the C layout (tests/host/check-abi.py).
 #[repr(C)]
 pub(crate) struct Packet {
     /// `net_cookie` of the network namespace.
@@ -78,7 +78,7 @@ pub(crate) struct Packet {
     pub(crate) hdr_len: u16,
 }
 
-// Every field where `struct netatop_pkt` has it; scripts/check-abi.sh
+// Every field where `struct netatop_pkt` has it; tests/host/check-abi.py
 // compares this list with the C compiler's layout of the struct.
 const _: () = {
     assert!(size_of::<Packet>() == 96);
