@@ -11,41 +11,43 @@
 //! The tables' locks disable bottom halves (see [`crate::bhlock`]).
 
 use crate::glue;
-use crate::packet::{Direction, Packet, Proto};
+use crate::packet::{Packet, Proto};
 use crate::sockinfo::{SockInfo, SockKey};
 use crate::state::Netatop;
-use crate::taskinfo::{TaskId, TaskKind};
+use crate::stats::Charge;
+use crate::taskinfo::{TaskId, TaskInfo, TaskKind};
 
 /// Nanoseconds per second.
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
 impl Netatop {
-    /// Accounts one packet.
-    pub(crate) fn packet(&self, pkt: &Packet) {
+    /// Accounts one packet; returns what the hook adds to the global
+    /// counters.
+    pub(crate) fn packet(&self, pkt: &Packet) -> Charge {
         let dir = pkt.direction();
         let proto = pkt.proto();
         let segs = pkt.segments();
-        self.stats.packets(proto, dir, segs);
         let Some(key) = SockKey::of(pkt) else {
-            return;
+            return Charge::packet(proto, dir);
         };
         if pkt.irqs_off() {
             // The bucket locks are bottom-half locks (see `bhlock`): not
             // here. No stock kernel path gets here; count it, charge nobody.
-            self.stats.unident(proto, dir, segs);
-            return;
+            return Charge::unidentified(proto, dir);
         }
         let bytes = pkt.wire_bytes();
 
         let (index, bucket) = self.socks.bucket(&key);
         let mut chain = bucket.chain.lock();
-        let make = || self.socks.make(key, pkt.now, &self.idle, &self.stats);
+        let make = || {
+            self.socks
+                .make(key, index, pkt.in_task(), pkt.now, &self.idle)
+        };
         let Some((si, due)) = chain.find_or_insert(&key, make) else {
             // Table full or out of memory: nobody can ever be charged.
-            self.stats.unident(proto, dir, segs);
-            return;
+            return Charge::unidentified(proto, dir);
         };
-        si.lastact = pkt.now;
+        si.touch(pkt.now);
         if proto == Proto::Tcp && pkt.tcp_state != 0 && si.set_tcp_state(pkt.tcp_state) {
             // Ended (FIN or RST): the first to go if the table fills up.
             self.socks.note_ended(index);
@@ -53,30 +55,23 @@ impl Netatop {
         if pkt.in_task() {
             self.bind(si, pkt, index);
         }
-        match &si.group {
-            Some(group) => {
-                group.counters.add(proto, dir, segs, bytes);
-                if let Some(thread) = &si.thread {
-                    thread.counters.add(proto, dir, segs, bytes);
-                }
-            }
-            None => si.add_unbound(dir, segs, bytes),
-        }
+        si.count(dir, segs, bytes);
         // A new entry or a TCP state change can make the entry collectable
         // earlier than its bucket said.
         due.lower(si.drop_at(&self.idle), &bucket.due_hint);
+        Charge::packet(proto, dir)
     }
 
     /// Binds `si` (in bucket `index`) to the sending process and thread of
-    /// `pkt` (the last sender wins), moving the traffic seen so far to the
-    /// process.
+    /// `pkt` (the last sender wins); the traffic seen before any binding
+    /// goes to the process.
     fn bind(&self, si: &mut SockInfo, pkt: &Packet, index: usize) {
         let group = TaskId {
             id: pkt.tgid,
             kind: TaskKind::Group,
             start: pkt.leader_start,
         };
-        if si.group.as_ref().is_none_or(|g| g.who != group) {
+        if si.group().is_none_or(|g| g.who != group) {
             let Some(g) = self.tasks.get_or_create(group, || {
                 let names = glue::current_names();
                 (
@@ -86,16 +81,9 @@ impl Netatop {
             }) else {
                 return;
             };
-            let proto = si.key.proto();
-            let u = core::mem::take(&mut si.unbound);
-            g.counters
-                .add(proto, Direction::Send, u.sndpacks, u.sndbytes);
-            g.counters
-                .add(proto, Direction::Receive, u.rcvpacks, u.rcvbytes);
-            // The collector finds this connection when the process finishes.
-            g.hints.note(index);
-            si.group = Some(g);
-            si.thread = None;
+            // The collector and readers find this connection through it.
+            let sees = g.hints.note(index);
+            self.socks.bind_group(si, g, sees);
         }
 
         let thread = TaskId {
@@ -103,17 +91,25 @@ impl Netatop {
             kind: TaskKind::Thread,
             start: pkt.thread_start,
         };
-        if si.thread.as_ref().is_none_or(|t| t.who != thread) {
-            si.thread = self.tasks.get_or_create(thread, || {
+        if si.thread().is_none_or(|t| t.who != thread) {
+            let t = self.tasks.get_or_create(thread, || {
                 let names = glue::current_names();
                 (
                     names.boot_sec + thread.start / NSEC_PER_SEC,
                     names.thread_comm,
                 )
             });
-            if let Some(t) = &si.thread {
-                t.hints.note(index);
-            }
+            let sees = t.as_ref().is_some_and(|t| t.hints.note(index));
+            si.bind_thread(t, sees);
+        }
+    }
+
+    /// Makes `task`'s counters exact: charges the traffic waiting in its
+    /// connections (in the buckets it remembers). Process context; takes
+    /// sockinfo bucket locks, so no taskinfo bucket lock may be held.
+    pub(crate) fn settle(&self, task: &TaskInfo) {
+        for index in task.hints.remembered() {
+            self.socks.flush_bound(index, task);
         }
     }
 }

@@ -135,6 +135,8 @@ impl Netatop {
         });
         let mut sweep = false;
         for t in finished.iter() {
+            // The exit record is read from the counters: make them exact.
+            self.settle(t);
             match t.hints.buckets() {
                 Some(buckets) => buckets.for_each(|i| self.socks.make_due(i)),
                 None => sweep = true,
@@ -142,6 +144,6 @@ impl Netatop {
         }
         let unqueued = self.exits.push_all(finished, now);
         self.tasks.requeue(unqueued);
-        self.socks.collect(now, sweep, &self.idle, &self.stats);
+        self.socks.collect(now, sweep, &self.idle);
     }
 }

@@ -14,7 +14,7 @@ use kernel::uaccess::UserPtr;
 use crate::packet::Packet;
 use crate::state::Netatop;
 use crate::uapi::COMLEN;
-use crate::{procfs, sockopt};
+use crate::{procfs, sockopt, stats};
 
 extern "C" {
     fn netatop_glue_register(ctx: *const c_void) -> c_int;
@@ -28,6 +28,25 @@ extern "C" {
     fn netatop_glue_spin_unlock_bh(lock: *mut kernel::bindings::spinlock_t, bh: bool);
     fn netatop_glue_spin_trylock_bh(lock: *mut kernel::bindings::spinlock_t, bh: *mut bool)
         -> bool;
+    fn netatop_glue_stat_add(slot: c_uint, n: u64);
+    fn netatop_glue_stats_read(sum: *mut u64);
+}
+
+/// Adds `n` to the global counter `slot` (see [`crate::stats`]) on this CPU.
+pub(crate) fn stat_add(slot: u32, n: u64) {
+    if (slot as usize) < stats::NR_SLOTS {
+        // SAFETY: the slot is in range; callable in any context.
+        unsafe { netatop_glue_stat_add(slot, n) }
+    }
+}
+
+/// The global counters, summed over the CPUs.
+pub(crate) fn stats_read() -> [u64; stats::NR_SLOTS] {
+    let mut sum = [0u64; stats::NR_SLOTS];
+    // SAFETY: `sum` has room for the `NETATOP_NR_STATS` counters the glue
+    // writes (the same number, asserted in C).
+    unsafe { netatop_glue_stats_read(sum.as_mut_ptr()) };
+    sum
 }
 
 /// Takes `lock` with bottom halves off: `spin_lock_bh`, or the plain
@@ -214,7 +233,9 @@ unsafe extern "C" fn netatop_rs_getsockopt(
     })
 }
 
-/// Packet entry point of the netfilter hooks (`netatop_rs_packet`).
+/// Packet entry point of the netfilter hooks (`netatop_rs_packet`): returns
+/// the global counter slots the hook adds the packet to (see
+/// [`crate::stats::Charge`]).
 ///
 /// # Safety
 ///
@@ -222,12 +243,12 @@ unsafe extern "C" fn netatop_rs_getsockopt(
 /// `netatop_glue_register` and `pkt` pointing to a summary valid for the
 /// duration of the call.
 #[no_mangle]
-unsafe extern "C" fn netatop_rs_packet(ctx: *const c_void, pkt: *const Packet) {
+unsafe extern "C" fn netatop_rs_packet(ctx: *const c_void, pkt: *const Packet) -> u32 {
     // SAFETY: the glue calls this only while registered (safety contract).
     let state = unsafe { state(ctx) };
     // SAFETY: `pkt` points to the hook's local summary, alive during the call.
     let pkt = unsafe { &*pkt };
-    state.packet(pkt);
+    state.packet(pkt).raw()
 }
 
 /// Periodic collection entry point (`netatop_rs_gc`), from a workqueue.

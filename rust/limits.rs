@@ -41,6 +41,11 @@ impl Limit {
         true
     }
 
+    /// Takes one entry even past the maximum (it is given back soon).
+    pub(crate) fn force_reserve(&self) {
+        self.used.add(1, Relaxed);
+    }
+
     /// Counts one entry refused.
     pub(crate) fn refuse(&self) {
         self.overflows.add(1, Relaxed);

@@ -23,6 +23,14 @@ struct seq_file;
 #define NETATOP_DIR_OUT 0	/* NF_INET_LOCAL_OUT: sent by this host */
 #define NETATOP_DIR_IN	1	/* NF_INET_LOCAL_IN: received by this host */
 
+/*
+ * Global counters: per-CPU slots whose meaning Rust decides (stats.rs); the
+ * packet entry point returns the slot to add the packet's segments to in
+ * bits 0-7 and a second one, or NETATOP_STAT_NONE, in bits 8-15.
+ */
+#define NETATOP_NR_STATS 12
+#define NETATOP_STAT_NONE 0xff
+
 /* netatop_pkt.proto when the transport header could not be read. */
 #define NETATOP_PROTO_UNKNOWN 0xff
 
@@ -104,10 +112,19 @@ bool netatop_glue_spin_lock_bh(spinlock_t *lock);
 void netatop_glue_spin_unlock_bh(spinlock_t *lock, bool bh);
 bool netatop_glue_spin_trylock_bh(spinlock_t *lock, bool *bh);
 
+/* Adds @n to the global counter @slot on this CPU; any context. */
+void netatop_glue_stat_add(unsigned int slot, u64 n);
+
+/* Sums each global counter over the CPUs into @sum[NETATOP_NR_STATS]. */
+void netatop_glue_stats_read(u64 *sum);
+
 /* Implemented in Rust, called by C. */
 
-/* Accounts one packet; runs in the netfilter hooks (softirq or process context). */
-void netatop_rs_packet(const void *ctx, const struct netatop_pkt *pkt);
+/*
+ * Accounts one packet; runs in the netfilter hooks (softirq or process
+ * context). Returns the global counter slots (see NETATOP_NR_STATS).
+ */
+u32 netatop_rs_packet(const void *ctx, const struct netatop_pkt *pkt);
 
 /* getsockopt handler: @len is the kernel copy of the caller's optlen. */
 int netatop_rs_getsockopt(const void *ctx, int cmd, void __user *user, int *len);

@@ -5,6 +5,17 @@
 //! A TCP sockinfo is keyed by its quintuple, a UDP one by its local port;
 //! both also by network namespace, so identical tuples in two containers
 //! never collide.
+//!
+//! A connection's traffic is added to its process and thread through
+//! [`SockInfo::count`]. When the connection's bucket is one that both tasks
+//! remember (see [`crate::taskinfo::BucketHints::note`]), the traffic waits
+//! in the entry, under the bucket lock the packet path holds anyway, and
+//! reaches the tasks' shared counters only when they are read, when the
+//! binding changes, or when the entry goes: a steady stream touches no
+//! taskinfo and no atomic. Readers make the counters exact first with
+//! [`SockTable::flush_bound`] on the task's remembered buckets. A task with
+//! connections in more buckets than it remembers is charged directly for
+//! those.
 
 use kernel::alloc::KVBox;
 use kernel::prelude::*;
@@ -18,7 +29,7 @@ use crate::glue;
 use crate::hash::Hasher;
 use crate::limits::Limit;
 use crate::packet::{Direction, Packet, Proto};
-use crate::stats::Stats;
+use crate::stats;
 use crate::taskinfo::TaskInfo;
 
 /// `TCP_ESTABLISHED`.
@@ -33,10 +44,13 @@ fn tcp_ended(state: u8) -> bool {
     matches!(state, 4..=9 | 11)
 }
 
-/// Slots of the ring of buckets in which a TCP connection recently ended.
-const ENDED_RING: usize = 256;
-/// How many of those buckets a packet that finds the table full tries.
+/// Slots of a ring of buckets where entries that can make room were noted.
+const RING: usize = 256;
+/// How many of those buckets a packet that needs room tries.
 const RECLAIM_TRIES: usize = 32;
+/// Entries no local process has sent on (never bound) may fill at most
+/// 1/`UNBOUND_SHARE` of the table.
+const UNBOUND_SHARE: usize = 4;
 /// UDP ports up to this one are never dropped for idleness (as in 3.2.2).
 const UDP_KEEP_PORTS: u16 = 1024;
 
@@ -123,37 +137,161 @@ impl SockKey {
     }
 }
 
-/// Traffic of a connection not yet bound to a task.
+/// Traffic of a connection not yet in any task's counters.
 #[derive(Default)]
-pub(crate) struct Unbound {
+struct Pending {
     /// Packets sent.
-    pub(crate) sndpacks: u64,
+    sndpacks: u64,
     /// Bytes sent.
-    pub(crate) sndbytes: u64,
+    sndbytes: u64,
     /// Packets received.
-    pub(crate) rcvpacks: u64,
+    rcvpacks: u64,
     /// Bytes received.
-    pub(crate) rcvbytes: u64,
+    rcvbytes: u64,
+}
+
+impl Pending {
+    /// Adds a packet (wrapping, as the C counters of the ABI do).
+    fn add(&mut self, dir: Direction, packets: u64, bytes: u64) {
+        match dir {
+            Direction::Send => {
+                self.sndpacks = self.sndpacks.wrapping_add(packets);
+                self.sndbytes = self.sndbytes.wrapping_add(bytes);
+            }
+            Direction::Receive => {
+                self.rcvpacks = self.rcvpacks.wrapping_add(packets);
+                self.rcvbytes = self.rcvbytes.wrapping_add(bytes);
+            }
+        }
+    }
+
+    /// Adds everything to `task`'s counters for `proto`.
+    fn charge(&self, task: &TaskInfo, proto: Proto) {
+        let c = &task.counters;
+        c.add(proto, Direction::Send, self.sndpacks, self.sndbytes);
+        c.add(proto, Direction::Receive, self.rcvpacks, self.rcvbytes);
+    }
 }
 
 /// One connection.
+///
+/// # Invariants
+///
+/// `pending` holds traffic that is in no task's counters: with no `group`,
+/// all the traffic so far; with a `group`, what was counted since the last
+/// [`SockInfo::flush`], and only while [`SockInfo::batched`] (else it is
+/// empty and traffic goes straight to the tasks). `group_sees` says that the
+/// group remembers this entry's bucket, `thread_sees` that the thread does
+/// (or that there is no thread), so that a reader of either visits the
+/// bucket and flushes the entry.
 pub(crate) struct SockInfo {
     /// Identity.
-    pub(crate) key: SockKey,
+    key: SockKey,
     /// The process it is bound to (the last one that sent on it).
-    pub(crate) group: Option<Arc<TaskInfo>>,
+    group: Option<Arc<TaskInfo>>,
     /// The thread it is bound to.
-    pub(crate) thread: Option<Arc<TaskInfo>>,
-    /// Traffic seen before any binding.
-    pub(crate) unbound: Unbound,
+    thread: Option<Arc<TaskInfo>>,
+    /// Traffic not yet charged (see the invariants).
+    pending: Pending,
     /// `jiffies_64` of the last packet.
-    pub(crate) lastact: u64,
+    lastact: u64,
     /// Last TCP state seen on the sending or receiving socket.
     last_state: u8,
+    /// The group remembers this entry's bucket.
+    group_sees: bool,
+    /// The thread remembers this entry's bucket, or there is no thread.
+    thread_sees: bool,
     next: Option<KBox<SockInfo>>,
 }
 
+// A sockinfo fits in a 128-byte slab object (the cap is computed from the
+// real size, and the bench measures it).
+const _: () = assert!(core::mem::size_of::<SockInfo>() <= 128);
+
 impl SockInfo {
+    /// The process the connection is bound to.
+    pub(crate) fn group(&self) -> Option<&Arc<TaskInfo>> {
+        self.group.as_ref()
+    }
+
+    /// The thread the connection is bound to.
+    pub(crate) fn thread(&self) -> Option<&Arc<TaskInfo>> {
+        self.thread.as_ref()
+    }
+
+    /// Notes a packet at `now` (`jiffies_64`).
+    pub(crate) fn touch(&mut self, now: u64) {
+        // Written only when it changes: most packets leave the line clean.
+        if self.lastact != now {
+            self.lastact = now;
+        }
+    }
+
+    /// Whether bound traffic waits in `pending` for a reader's flush.
+    fn batched(&self) -> bool {
+        self.group_sees && self.thread_sees
+    }
+
+    /// Counts a packet for the bound tasks (or, unbound, for whoever binds
+    /// first).
+    pub(crate) fn count(&mut self, dir: Direction, packets: u64, bytes: u64) {
+        match &self.group {
+            Some(group) if !self.batched() => {
+                let proto = self.key.proto();
+                group.counters.add(proto, dir, packets, bytes);
+                if let Some(thread) = &self.thread {
+                    thread.counters.add(proto, dir, packets, bytes);
+                }
+            }
+            // INVARIANT: unbound, or bound and batched.
+            _ => self.pending.add(dir, packets, bytes),
+        }
+    }
+
+    /// Charges the traffic waiting in the entry to its group and thread.
+    /// Nothing without a group (unbound traffic waits for a binding).
+    pub(crate) fn flush(&mut self) {
+        let Some(group) = &self.group else {
+            return;
+        };
+        let pending = core::mem::take(&mut self.pending);
+        let proto = self.key.proto();
+        pending.charge(group, proto);
+        if let Some(thread) = &self.thread {
+            pending.charge(thread, proto);
+        }
+        // INVARIANT: `pending` is empty.
+    }
+
+    /// Binds the entry to process `group` (the thread binding goes; the
+    /// table's [`SockTable::bind_group`] keeps its share right): the
+    /// traffic so far is charged to the previous process and thread, or, if
+    /// there was none, to `group`. `sees`: `group` remembers the bucket.
+    fn bind_group(&mut self, group: Arc<TaskInfo>, sees: bool) {
+        if self.group.is_some() {
+            self.flush();
+        } else {
+            core::mem::take(&mut self.pending).charge(&group, self.key.proto());
+        }
+        // INVARIANT: `pending` is empty; the sees flags describe the new
+        // binding.
+        self.group = Some(group);
+        self.thread = None;
+        self.group_sees = sees;
+        self.thread_sees = true;
+    }
+
+    /// Binds the entry to `thread` of its process (or to none when the
+    /// thread could not be created); the traffic so far is charged to the
+    /// previous binding. `sees`: `thread` remembers the bucket.
+    pub(crate) fn bind_thread(&mut self, thread: Option<Arc<TaskInfo>>, sees: bool) {
+        self.flush();
+        // INVARIANT: `pending` is empty (or unbound, and without group the
+        // flags do not matter).
+        self.thread_sees = thread.is_none() || sees;
+        self.thread = thread;
+    }
+
     /// The first `jiffies_64` at which the collector drops this entry if no
     /// further packet arrives (finished tasks aside); `u64::MAX` for never.
     ///
@@ -186,27 +324,30 @@ impl SockInfo {
     /// was never bound has its traffic counted as unidentified; a bound one's
     /// traffic is already with its process. Drops the thread binding of a
     /// finished thread.
-    fn keep(&mut self, now: u64, idle: &IdleLimits, stats: &Stats) -> bool {
+    fn keep(&mut self, now: u64, idle: &IdleLimits) -> bool {
         if self.group.as_ref().is_some_and(|g| g.is_dead()) {
+            self.settle();
             return false;
         }
         if self.thread.as_ref().is_some_and(|t| t.is_dead()) {
-            self.thread = None;
+            self.bind_thread(None, false);
         }
         let keep = now < self.drop_at(idle);
         if !keep {
-            self.charge_unbound(stats);
+            self.settle();
         }
         keep
     }
 
-    /// Counts the traffic of an entry that goes without ever having been
-    /// bound as unidentified (a bound entry's is with its process already).
-    fn charge_unbound(&self, stats: &Stats) {
-        if self.group.is_none() {
+    /// Settles the traffic of an entry about to go: charged to its tasks,
+    /// or, never bound, counted as unidentified.
+    fn settle(&mut self) {
+        if self.group.is_some() {
+            self.flush();
+        } else {
             let proto = self.key.proto();
-            stats.unident(proto, Direction::Send, self.unbound.sndpacks);
-            stats.unident(proto, Direction::Receive, self.unbound.rcvpacks);
+            stats::unident(proto, Direction::Send, self.pending.sndpacks);
+            stats::unident(proto, Direction::Receive, self.pending.rcvpacks);
         }
     }
 
@@ -228,22 +369,6 @@ impl SockInfo {
         match self.key {
             SockKey::Tcp { .. } => tcp_ended(self.last_state),
             SockKey::Udp { .. } => now >= self.drop_at(idle),
-        }
-    }
-
-    /// Adds a packet to the unbound counters.
-    pub(crate) fn add_unbound(&mut self, dir: Direction, packets: u64, bytes: u64) {
-        let u = &mut self.unbound;
-        match dir {
-            // Wrapping, as the C counters of the ABI do.
-            Direction::Send => {
-                u.sndpacks = u.sndpacks.wrapping_add(packets);
-                u.sndbytes = u.sndbytes.wrapping_add(bytes);
-            }
-            Direction::Receive => {
-                u.rcvpacks = u.rcvpacks.wrapping_add(packets);
-                u.rcvbytes = u.rcvbytes.wrapping_add(bytes);
-            }
         }
     }
 }
@@ -306,39 +431,54 @@ impl Due<'_> {
 impl Chain {
     /// Drops the entries the collector does not keep (see
     /// [`SockInfo::keep`]) and recomputes `due`; returns how many were
-    /// dropped. A kept entry's own link is left alone.
-    fn collect(&mut self, now: u64, idle: &IdleLimits, stats: &Stats) -> u64 {
-        let mut dropped = 0;
+    /// dropped, and how many of those were never bound. A kept entry's own
+    /// link is left alone.
+    fn collect(&mut self, now: u64, idle: &IdleLimits) -> (u64, u64) {
+        let (mut dropped, mut unbound) = (0, 0);
         let mut due = u64::MAX;
         let mut cur = &mut self.head;
         while let Some(mut node) = cur.take() {
-            if node.keep(now, idle, stats) {
+            if node.keep(now, idle) {
                 due = due.min(node.drop_at(idle));
                 cur = &mut cur.insert(node).next;
             } else {
                 *cur = node.next.take();
                 dropped += 1;
+                unbound += u64::from(node.group.is_none());
             }
         }
         // INVARIANT: the minimum over the entries left.
         self.due = due;
-        dropped
+        (dropped, unbound)
     }
 }
 
 impl Chain {
-    /// Unlinks the first reclaimable entry (see [`SockInfo::reclaimable`]),
-    /// charging its traffic as the collector would; `None` if there is none.
-    /// `due` stays a lower bound of what is left.
-    fn reclaim_one(&mut self, now: u64, idle: &IdleLimits, stats: &Stats) -> Option<()> {
+    /// Unlinks the first entry `pick` accepts, charging its traffic as the
+    /// collector would; whether it was never bound, or `None` if there is
+    /// none. `due` stays a lower bound of what is left.
+    fn reclaim_one(&mut self, pick: impl Fn(&SockInfo) -> bool) -> Option<bool> {
         let mut cur = &mut self.head;
-        while cur.as_ref().is_some_and(|n| !n.reclaimable(now, idle)) {
+        while cur.as_ref().is_some_and(|n| !pick(n)) {
             cur = &mut cur.as_mut()?.next;
         }
         let mut node = cur.take()?;
         *cur = node.next.take();
-        node.charge_unbound(stats);
-        Some(())
+        node.settle();
+        Some(node.group.is_none())
+    }
+
+    /// Charges the waiting traffic of every entry bound to `task` (as
+    /// process or thread).
+    fn flush_bound(&mut self, task: &TaskInfo) {
+        let is = |t: &Option<Arc<TaskInfo>>| t.as_ref().is_some_and(|t| core::ptr::eq(&**t, task));
+        let mut cur = self.head.as_deref_mut();
+        while let Some(node) = cur {
+            if is(&node.group) || is(&node.thread) {
+                node.flush();
+            }
+            cur = node.next.as_deref_mut();
+        }
     }
 }
 
@@ -364,7 +504,70 @@ pub(crate) struct Bucket {
     pub(crate) due_hint: Atomic<u64>,
 }
 
+/// Buckets where entries that can make room were noted (`usize::MAX`:
+/// none), oldest first; a hint, overwritten round robin.
+struct BucketRing {
+    slots: [Atomic<usize>; RING],
+    /// Slots written so far.
+    next: Atomic<usize>,
+}
+
+impl BucketRing {
+    const fn new() -> Self {
+        Self {
+            slots: [const { Atomic::new(usize::MAX) }; RING],
+            next: Atomic::new(0),
+        }
+    }
+
+    /// Notes bucket `index`.
+    fn note(&self, index: usize) {
+        let slot = self.next.fetch_add(1, Relaxed) % RING;
+        self.slots[slot].store(index, Relaxed);
+    }
+
+    /// Offers the noted buckets, oldest note first, to `take` until it frees
+    /// an entry (its answer: whether that entry was never bound), or
+    /// [`RECLAIM_TRIES`] buckets gave nothing; those are forgotten. Called
+    /// with one bucket lock held (atomic context): the others are only
+    /// tried, and a bucket whose lock is busy (the caller's own among them)
+    /// is skipped.
+    fn reclaim(
+        &self,
+        buckets: &[Bucket],
+        take: impl Fn(&mut Chain) -> Option<bool>,
+    ) -> Option<bool> {
+        // The slot written next holds the oldest note.
+        let oldest = self.next.load(Relaxed);
+        let mut tries = 0;
+        for n in 0..RING {
+            let slot = &self.slots[oldest.wrapping_add(n) % RING];
+            let Some(bucket) = buckets.get(slot.load(Relaxed)) else {
+                continue;
+            };
+            let Some(mut chain) = bucket.chain.try_lock() else {
+                continue;
+            };
+            let freed = take(&mut chain);
+            drop(chain);
+            if freed.is_some() {
+                return freed;
+            }
+            slot.store(usize::MAX, Relaxed);
+            tries += 1;
+            if tries == RECLAIM_TRIES {
+                break;
+            }
+        }
+        None
+    }
+}
+
 /// All connections, hashed by key.
+///
+/// # Invariants
+///
+/// `share` counts the entries without a group (never bound).
 ///
 /// Locking: a bucket lock is taken first on the packet path; taskinfo bucket
 /// locks nest inside it. Making room in a full table takes other bucket
@@ -374,11 +577,13 @@ pub(crate) struct SockTable {
     mask: usize,
     hasher: Hasher,
     limit: Limit,
-    /// Buckets in which a TCP connection recently ended (`usize::MAX`: none),
-    /// where a full table finds room; a hint, overwritten round robin.
-    ended: [Atomic<usize>; ENDED_RING],
-    /// Slots of `ended` written so far.
-    ended_next: Atomic<usize>,
+    /// The entries never bound, within their share of the table; an entry
+    /// made for a local sender (bound at once) is counted past the share.
+    share: Limit,
+    /// Buckets in which a TCP connection recently ended.
+    ended: BucketRing,
+    /// Buckets in which an entry nobody local sent on was made.
+    fresh: BucketRing,
 }
 
 impl SockTable {
@@ -400,8 +605,10 @@ impl SockTable {
             mask: n - 1,
             hasher,
             limit: Limit::new(max),
-            ended: [const { Atomic::new(usize::MAX) }; ENDED_RING],
-            ended_next: Atomic::new(0),
+            // INVARIANT: no entry.
+            share: Limit::new(max.div_ceil(UNBOUND_SHARE)),
+            ended: BucketRing::new(),
+            fresh: BucketRing::new(),
         })
     }
 
@@ -425,85 +632,115 @@ impl SockTable {
     }
 
     /// Notes that a TCP connection in bucket `index` has just ended: its
-    /// entry is the first to go when the table is full.
+    /// entry is among the first to go when the table is full.
     pub(crate) fn note_ended(&self, index: usize) {
-        let slot = self.ended_next.fetch_add(1, Relaxed) % ENDED_RING;
-        self.ended[slot].store(index, Relaxed);
+        self.ended.note(index);
     }
 
-    /// Frees one reclaimable entry (see [`SockInfo::reclaimable`]) from the
-    /// buckets where connections ended, oldest note first; `false` if none
-    /// was found in [`RECLAIM_TRIES`] of them. A noted bucket with nothing
-    /// left to take is forgotten. Called with one bucket lock held (atomic
-    /// context): the others are only tried, and a bucket whose lock is busy
-    /// (the caller's own among them) is skipped.
-    fn reclaim(&self, now: u64, idle: &IdleLimits, stats: &Stats) -> bool {
-        // The slot written next holds the oldest note.
-        let oldest = self.ended_next.load(Relaxed);
-        let mut tries = 0;
-        for n in 0..ENDED_RING {
-            let slot = &self.ended[oldest.wrapping_add(n) % ENDED_RING];
-            let Some(bucket) = self.buckets.get(slot.load(Relaxed)) else {
-                continue;
-            };
-            let Some(mut chain) = bucket.chain.try_lock() else {
-                continue;
-            };
-            let freed = chain.reclaim_one(now, idle, stats).is_some();
-            drop(chain);
-            if freed {
-                self.limit.release(1);
-                return true;
-            }
-            slot.store(usize::MAX, Relaxed);
-            tries += 1;
-            if tries == RECLAIM_TRIES {
-                break;
-            }
+    /// Gives back the room of an entry just freed from the table.
+    fn freed(&self, unbound: bool) {
+        self.limit.release(1);
+        if unbound {
+            self.share.release(1);
         }
-        false
     }
 
-    /// A new, unbound entry for `key`, counted against the cap; when the
-    /// table is full, an entry whose connection has ended makes room for it.
-    /// `None` when there is no room or the allocation fails (both counted as
-    /// overflow).
+    /// Frees one entry to make room in a full table: one never bound (the
+    /// oldest noted first), else one that [`SockInfo::reclaimable`] allows.
+    fn reclaim(&self, now: u64, idle: &IdleLimits) -> bool {
+        let freed = self
+            .fresh
+            .reclaim(&self.buckets, |c| c.reclaim_one(|si| si.group.is_none()))
+            .or_else(|| {
+                self.ended.reclaim(&self.buckets, |c| {
+                    c.reclaim_one(|si| si.reclaimable(now, idle))
+                })
+            });
+        freed.inspect(|&unbound| self.freed(unbound)).is_some()
+    }
+
+    /// Takes a place in the share of entries never bound, if need be that of
+    /// the oldest such entry.
+    fn reserve_unbound(&self) -> bool {
+        if self.share.try_reserve() {
+            return true;
+        }
+        let evicted = self
+            .fresh
+            .reclaim(&self.buckets, |c| c.reclaim_one(|si| si.group.is_none()));
+        evicted.inspect(|&unbound| self.freed(unbound)).is_some() && self.share.try_reserve()
+    }
+
+    /// A new, unbound entry for `key` in bucket `index`, counted against the
+    /// cap. `local`: made for a packet a local process sends (bound at once
+    /// by the caller); otherwise it takes a place in the share of entries
+    /// never bound, that of the oldest such entry if the share is full.
+    /// When the table is full, an entry never bound or whose connection has
+    /// ended makes room. `None` when there is no room or the allocation
+    /// fails (both counted as overflow).
     pub(crate) fn make(
         &self,
         key: SockKey,
+        index: usize,
+        local: bool,
         now: u64,
         idle: &IdleLimits,
-        stats: &Stats,
     ) -> Option<KBox<SockInfo>> {
-        let room = self.limit.try_reserve()
-            || (self.reclaim(now, idle, stats) && self.limit.try_reserve());
+        if local {
+            self.share.force_reserve();
+        } else if !self.reserve_unbound() {
+            self.limit.refuse();
+            return None;
+        }
+        let room =
+            self.limit.try_reserve() || (self.reclaim(now, idle) && self.limit.try_reserve());
         if !room {
+            self.share.release(1);
             self.limit.refuse();
             return None;
         }
         let node = KBox::new(
+            // INVARIANT: unbound, nothing pending; counted in `share`.
             SockInfo {
                 key,
                 group: None,
                 thread: None,
-                unbound: Unbound::default(),
+                pending: Pending::default(),
                 lastact: now,
                 last_state: 0,
+                group_sees: false,
+                thread_sees: true,
                 next: None,
             },
             GFP_ATOMIC | __GFP_NOWARN,
         )
         .ok();
-        if node.is_none() {
-            self.limit.refuse_reserved();
+        match node {
+            None => {
+                self.share.release(1);
+                self.limit.refuse_reserved();
+            }
+            Some(_) if !local => self.fresh.note(index),
+            Some(_) => {}
         }
         node
+    }
+
+    /// Binds `si` to process `group` (see [`SockInfo::bind_group`]); an
+    /// entry bound for the first time leaves the share of entries never
+    /// bound.
+    pub(crate) fn bind_group(&self, si: &mut SockInfo, group: Arc<TaskInfo>, sees: bool) {
+        if si.group.is_none() {
+            self.share.release(1);
+        }
+        // INVARIANT: `si` has a group from now on.
+        si.bind_group(group, sees);
     }
 
     /// Drops closed, idle and orphaned connections (see [`SockInfo::keep`]).
     /// Visits only the buckets that are due, or all of them when `sweep`. Process context;
     /// takes the lock of each bucket visited in turn.
-    pub(crate) fn collect(&self, now: u64, sweep: bool, idle: &IdleLimits, stats: &Stats) {
+    pub(crate) fn collect(&self, now: u64, sweep: bool, idle: &IdleLimits) {
         for (i, bucket) in self.buckets.iter().enumerate() {
             if i % 1024 == 1023 {
                 glue::cond_resched();
@@ -512,12 +749,22 @@ impl SockTable {
                 continue;
             }
             let mut chain = bucket.chain.lock();
-            let dropped = chain.collect(now, idle, stats);
+            let (dropped, unbound) = chain.collect(now, idle);
             bucket.due_hint.store(chain.due, Relaxed);
             drop(chain);
             if dropped > 0 {
                 self.limit.release(dropped);
+                self.share.release(unbound);
             }
+        }
+    }
+
+    /// Charges the traffic waiting in bucket `index` for `task` (see the
+    /// module documentation); a reader calls it for each bucket the task
+    /// remembers before it reads the task's counters. Process context.
+    pub(crate) fn flush_bound(&self, index: usize, task: &TaskInfo) {
+        if let Some(bucket) = self.buckets.get(index) {
+            bucket.chain.lock().flush_bound(task);
         }
     }
 

@@ -51,6 +51,7 @@ pub(crate) fn getsockopt(state: &Netatop, cmd: c_int, user: UserPtr, len: &mut c
                 TaskKind::Thread
             };
             let task = state.tasks.lookup(id, kind).ok_or(ESRCH)?;
+            state.settle(&task);
             write_answer(user, &task.netpertask(), n)?;
             // CAST: `n` is at most 96.
             *len = n as c_int;

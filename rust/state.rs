@@ -10,7 +10,7 @@ use crate::exitlist::ExitList;
 use crate::gc::{GcState, IdleLimits};
 use crate::hash::Hasher;
 use crate::sockinfo::{SockInfo, SockTable};
-use crate::stats::{Snapshot, Stats};
+use crate::stats::{self, Snapshot};
 use crate::taskinfo::{TaskInfo, TaskTable};
 
 /// Sizing of the tables, from the module parameters.
@@ -39,7 +39,6 @@ pub(crate) struct Config {
 /// finished processes nobody read.
 #[pin_data]
 pub(crate) struct Netatop {
-    pub(crate) stats: Stats,
     pub(crate) socks: SockTable,
     pub(crate) tasks: TaskTable,
     #[pin]
@@ -87,7 +86,6 @@ impl Netatop {
             hasher,
         )?;
         Ok(try_pin_init!(Self {
-            stats: Stats::new(),
             socks,
             tasks,
             exits <- ExitList::new(),
@@ -107,7 +105,7 @@ impl Netatop {
             nrt: self.tasks.len().saturating_sub(nre),
             nrt_ovf: self.tasks.overflows(),
             nre,
-            ..self.stats.snapshot()
+            ..stats::snapshot()
         }
     }
 }

@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Global counters, as shown in `/proc/netatop`.
+//!
+//! They are per-CPU counters kept by the glue (`netatop_stats`): the packet
+//! path writes only its own CPU's line, with no atomic and no call (the hook
+//! adds the packet to the slots [`Charge`] names when the accounting
+//! returns), and a reader sums the CPUs. This file decides what the slots
+//! mean.
 
-use kernel::sync::atomic::{Atomic, Relaxed};
-
+use crate::glue;
 use crate::packet::{Direction, Proto};
 
-/// Global packet counters, updated lock-free from every CPU.
-pub(crate) struct Stats {
-    /// Packets by protocol class and direction: TCP, UDP, ICMP, other.
-    packets: [[Atomic<u64>; 2]; 4],
-    /// Packets never attributed to a process: TCP, UDP.
-    unident: [[Atomic<u64>; 2]; 2],
-}
+/// Number of per-CPU counter slots (`NETATOP_NR_STATS`): packets by protocol
+/// class and direction (8), then unidentified packets by TCP/UDP and
+/// direction (4).
+pub(crate) const NR_SLOTS: usize = 12;
+/// First slot of the unidentified packets.
+const UNIDENT_BASE: u32 = 8;
+/// `NETATOP_STAT_NONE`: no second slot.
+const NO_SLOT: u32 = 0xff;
 
 /// A copy of the global counters plus the table sizes, for `/proc/netatop`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -39,62 +45,93 @@ pub(crate) struct Snapshot {
     pub(crate) nre: u64,
 }
 
-fn proto_index(proto: Proto) -> usize {
-    match proto {
+/// The slot of packets of `proto` in direction `dir`.
+fn packets_slot(proto: Proto, dir: Direction) -> u32 {
+    let p = match proto {
         Proto::Tcp => 0,
         Proto::Udp => 1,
         Proto::Icmp => 2,
         Proto::Other => 3,
-    }
+    };
+    p * 2 + dir_index(dir)
 }
 
-fn dir_index(dir: Direction) -> usize {
+/// The slot of unidentified packets of `proto` in direction `dir`, if the
+/// protocol has one (TCP and UDP).
+fn unident_slot(proto: Proto, dir: Direction) -> Option<u32> {
+    let p = match proto {
+        Proto::Tcp => 0,
+        Proto::Udp => 1,
+        Proto::Icmp | Proto::Other => return None,
+    };
+    Some(UNIDENT_BASE + p * 2 + dir_index(dir))
+}
+
+fn dir_index(dir: Direction) -> u32 {
     match dir {
         Direction::Send => 0,
         Direction::Receive => 1,
     }
 }
 
-impl Stats {
-    /// All counters at zero.
-    pub(crate) const fn new() -> Self {
-        Self {
-            packets: [const { [const { Atomic::new(0) }; 2] }; 4],
-            unident: [const { [const { Atomic::new(0) }; 2] }; 2],
+/// What one packet adds to the global counters: the value the packet entry
+/// point returns to the hook, which adds the packet's segments to the slot
+/// in bits 0-7 and, unless it is [`NO_SLOT`], to the one in bits 8-15.
+///
+/// # Invariants
+///
+/// Both slots are below [`NR_SLOTS`] (or the second is [`NO_SLOT`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Charge(u32);
+
+impl Charge {
+    /// A packet of `proto` in direction `dir`.
+    pub(crate) fn packet(proto: Proto, dir: Direction) -> Self {
+        // INVARIANT: `packets_slot` is below 8.
+        Self(packets_slot(proto, dir) | (NO_SLOT << 8))
+    }
+
+    /// The same packet, also counted as unidentified (no process will ever
+    /// be charged for it).
+    pub(crate) fn unidentified(proto: Proto, dir: Direction) -> Self {
+        let second = unident_slot(proto, dir).unwrap_or(NO_SLOT);
+        // INVARIANT: `unident_slot` is below 12.
+        Self(packets_slot(proto, dir) | (second << 8))
+    }
+
+    /// The value handed to the glue.
+    pub(crate) fn raw(self) -> u32 {
+        self.0
+    }
+}
+
+/// Counts `packets` that no process will ever be charged for, outside the
+/// packet path (the collector, a full table making room).
+pub(crate) fn unident(proto: Proto, dir: Direction, packets: u64) {
+    if let Some(slot) = unident_slot(proto, dir) {
+        if packets > 0 {
+            glue::stat_add(slot, packets);
         }
     }
+}
 
-    /// Counts `packets` of `proto` in direction `dir`.
-    pub(crate) fn packets(&self, proto: Proto, dir: Direction, packets: u64) {
-        self.packets[proto_index(proto)][dir_index(dir)].add(packets, Relaxed);
-    }
-
-    /// Counts `packets` that no process will ever be charged for.
-    pub(crate) fn unident(&self, proto: Proto, dir: Direction, packets: u64) {
-        let p = match proto {
-            Proto::Tcp => 0,
-            Proto::Udp => 1,
-            Proto::Icmp | Proto::Other => return,
-        };
-        self.unident[p][dir_index(dir)].add(packets, Relaxed);
-    }
-
-    /// Reads every counter; the table sizes are left at zero for the caller.
-    pub(crate) fn snapshot(&self) -> Snapshot {
-        let p = |i: usize, d: usize| self.packets[i][d].load(Relaxed);
-        let u = |i: usize, d: usize| self.unident[i][d].load(Relaxed);
-        Snapshot {
-            tcpsndpacks: p(0, 0),
-            tcprcvpacks: p(0, 1),
-            udpsndpacks: p(1, 0),
-            udprcvpacks: p(1, 1),
-            icmpsndpacks: p(2, 0),
-            icmprcvpacks: p(2, 1),
-            unident_tcpsndpacks: u(0, 0),
-            unident_tcprcvpacks: u(0, 1),
-            unident_udpsndpacks: u(1, 0),
-            unident_udprcvpacks: u(1, 1),
-            ..Snapshot::default()
-        }
+/// Reads every counter; the table sizes are left at zero for the caller.
+pub(crate) fn snapshot() -> Snapshot {
+    let v = glue::stats_read();
+    let u = |proto, dir| unident_slot(proto, dir).map_or(0, |s| v[s as usize]);
+    let p = |proto, dir| v[packets_slot(proto, dir) as usize];
+    use Direction::{Receive, Send};
+    Snapshot {
+        tcpsndpacks: p(Proto::Tcp, Send),
+        tcprcvpacks: p(Proto::Tcp, Receive),
+        udpsndpacks: p(Proto::Udp, Send),
+        udprcvpacks: p(Proto::Udp, Receive),
+        icmpsndpacks: p(Proto::Icmp, Send),
+        icmprcvpacks: p(Proto::Icmp, Receive),
+        unident_tcpsndpacks: u(Proto::Tcp, Send),
+        unident_tcprcvpacks: u(Proto::Tcp, Receive),
+        unident_udpsndpacks: u(Proto::Udp, Send),
+        unident_udprcvpacks: u(Proto::Udp, Receive),
+        ..Snapshot::default()
     }
 }

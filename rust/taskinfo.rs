@@ -52,6 +52,9 @@ impl Counters {
 
     /// Adds `packets` and `bytes`; lock-free, callable from any context.
     pub(crate) fn add(&self, proto: Proto, dir: Direction, packets: u64, bytes: u64) {
+        if packets == 0 && bytes == 0 {
+            return;
+        }
         if let Some(i) = Self::index(proto, dir) {
             self.v[i].add(packets, Relaxed);
             self.v[i + 1].add(bytes, Relaxed);
@@ -87,30 +90,42 @@ impl BucketHints {
         Self(Atomic::new(0))
     }
 
-    /// Notes that a connection in bucket `index` is bound to the process.
-    pub(crate) fn note(&self, index: usize) {
+    /// Notes that a connection in bucket `index` is bound to the task.
+    /// Returns whether `index` is one of the buckets remembered (now or
+    /// before): the buckets noted first stay remembered for the task's
+    /// lifetime, so a reader of its counters that visits them finds every
+    /// connection whose traffic waits there (see [`crate::sockinfo`]).
+    pub(crate) fn note(&self, index: usize) -> bool {
         // CAST: bucket indices are below 2^20 (see above).
         let index = index as u64 & HINT_MASK;
         let mut cur = self.0.load(Relaxed);
         loop {
             let n = (cur >> HINT_COUNT_SHIFT) & 3;
-            if cur & HINT_OVERFLOW != 0
-                || (0..n).any(|i| (cur >> (i * HINT_BITS)) & HINT_MASK == index)
-            {
-                return;
+            if (0..n).any(|i| (cur >> (i * HINT_BITS)) & HINT_MASK == index) {
+                return true;
             }
-            let new = if n < HINT_SLOTS as u64 {
-                (cur & !(3 << HINT_COUNT_SHIFT))
-                    | ((n + 1) << HINT_COUNT_SHIFT)
-                    | (index << (n * HINT_BITS))
+            let (new, remembered) = if n < HINT_SLOTS as u64 {
+                let count = (cur & !(3 << HINT_COUNT_SHIFT)) | ((n + 1) << HINT_COUNT_SHIFT);
+                (count | (index << (n * HINT_BITS)), true)
+            } else if cur & HINT_OVERFLOW != 0 {
+                return false;
             } else {
-                cur | HINT_OVERFLOW
+                (cur | HINT_OVERFLOW, false)
             };
             match self.0.cmpxchg(cur, new, Relaxed) {
-                Ok(_) => return,
+                Ok(_) => return remembered,
                 Err(now) => cur = now,
             }
         }
+    }
+
+    /// The buckets remembered (at most [`HINT_SLOTS`]), whether or not the
+    /// task had connections in further buckets.
+    pub(crate) fn remembered(&self) -> impl Iterator<Item = usize> {
+        let v = self.0.load(Relaxed);
+        let n = (v >> HINT_COUNT_SHIFT) & 3;
+        // CAST: 20-bit values.
+        (0..n).map(move |i| ((v >> (i * HINT_BITS)) & HINT_MASK) as usize)
     }
 
     /// The buckets noted, or `None` if there were more than [`HINT_SLOTS`].

@@ -102,6 +102,24 @@ def rust_side(path, name):
     return fields, offsets, int(size.group(1)) if size else None
 
 
+# C #define -> (Rust file, Rust const): numbers both sides must agree on.
+CONSTANTS = {
+    "NETATOP_NR_STATS": ("rust/stats.rs", "NR_SLOTS"),
+    "NETATOP_STAT_NONE": ("rust/stats.rs", "NO_SLOT"),
+}
+
+
+def constants(header):
+    """Failures of the mirrored constants, as lines; and how many were checked."""
+    bad = []
+    for c, (path, name) in CONSTANTS.items():
+        m = re.search(r"^#define %s\s+(\S+)" % c, header, re.M)
+        r = re.search(r"const %s: \w+ = ([^;]+);" % name, open(os.path.join(TOP, path)).read())
+        if not m or not r or int(m.group(1), 0) != int(r.group(1).replace("_", ""), 0):
+            bad.append(f"{c} ({m and m.group(1)}) != {path}:{name} ({r and r.group(1)})")
+    return bad
+
+
 def compare(layout):
     """Failures, as lines."""
     bad = []
@@ -136,6 +154,13 @@ def main():
         else:
             passed += 1
             print(f"ok   {s} vs {path}:{name}: {len(layout[s][1])} fields, {layout[s][0]} bytes")
+    cbad = constants(header)
+    for b in cbad:
+        failed += 1
+        print(f"FAIL constant {b}")
+    if not cbad:
+        passed += 1
+        print(f"ok   constants: {', '.join(CONSTANTS)} equal in C and Rust")
     if "--self-test" in sys.argv[1:]:
         swapped = header.replace("__u16 sport;", "__u16 @@;").replace(
             "__u16 dport;", "__u16 sport;").replace("__u16 @@;", "__u16 dport;")

@@ -236,6 +236,51 @@ fn threads_are_counted_separately_and_sum_to_the_process() {
     t.finish();
 }
 
+/// Two threads taking turns on one socket: each thread gets exactly its own
+/// sends although the socket's sender changes twice per round, and the
+/// process gets them all.
+#[test]
+fn threads_sharing_a_socket_each_get_their_own_sends() {
+    let _m = module_loaded();
+    let ns = Netns::new("acct-shared");
+    let mut t = Traffic::start(
+        Some(&ns.name),
+        &["shared-socket", "127.0.0.1", "9", "13", "30"],
+    );
+    t.wait_done();
+    let per_packet = 20 + 8 + 30 + LINK_BYTES;
+    let t1 = thread_counters(t.get("tid1")).tc;
+    let t2 = thread_counters(t.get("tid2")).tc;
+    assert_eq!((t1.udpsndpacks, t1.udpsndbytes), (13, 13 * per_packet));
+    assert_eq!((t2.udpsndpacks, t2.udpsndbytes), (26, 26 * per_packet));
+    let p = counters(t.get("pid"));
+    assert_eq!((p.udpsndpacks, p.udpsndbytes), (39, 39 * per_packet));
+    t.finish();
+}
+
+/// A live process with sockets in few and in many buckets (more than a
+/// task remembers): a read right after the traffic returns every packet.
+#[test]
+fn live_counts_are_exact_with_sockets_in_many_buckets() {
+    let _m = module_loaded();
+    let ns = Netns::new("acct-buckets");
+    let per_packet = 20 + 8 + 10 + LINK_BYTES;
+    for sockets in [2u64, 40] {
+        let mut p = Traffic::start(
+            Some(&ns.name),
+            &["udp-sockets", "127.0.0.1", "9", &sockets.to_string(), "10"],
+        );
+        p.wait_done();
+        let c = counters(p.get("pid"));
+        assert_eq!(
+            (c.udpsndpacks, c.udpsndbytes),
+            (sockets, sockets * per_packet),
+            "{sockets} sockets"
+        );
+        p.finish();
+    }
+}
+
 /// The same UDP ports used by different processes in two namespaces joined
 /// by a veth pair: each namespace's processes get exactly their own traffic.
 #[test]

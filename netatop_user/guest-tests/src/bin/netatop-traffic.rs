@@ -13,6 +13,8 @@
 //! - `tcp-client ADDR PORT BYTES [close]`: connect, send BYTES, read the
 //!   reply (then close with `close`).
 //! - `threads ADDR PORT N1 N2 SIZE`: two threads, each its own socket, sending N1 and N2.
+//! - `shared-socket ADDR PORT ROUNDS SIZE`: two threads take turns on one
+//!   socket, the first sending 1 datagram and the second 2 per round.
 //! - `fork ADDR PORT N1 N2 SIZE`: send N1 on a socket, fork; the child sends N2 on it.
 //! - `udp-once ADDR PORT SIZE`: one datagram, then exit without waiting.
 //! - `udp-sockets ADDR PORT N SIZE`: N sockets, one datagram from each.
@@ -227,6 +229,43 @@ fn main() {
             for h in handles {
                 h.join().unwrap();
             }
+        }
+        "shared-socket" => {
+            let (port, rounds, size): (u16, usize, usize) = (
+                arg(&args, 2, "port"),
+                arg(&args, 3, "rounds"),
+                arg(&args, 4, "size"),
+            );
+            let to = SocketAddr::new(addr(), port);
+            let sock = std::sync::Arc::new(UdpSocket::bind("0.0.0.0:0").unwrap());
+            let payload = std::sync::Arc::new(vec![6u8; size]);
+            // Each thread sends its share of a round, then hands the turn
+            // over: the socket's sender changes twice per round.
+            let (to_2, turn_2) = std::sync::mpsc::channel::<()>();
+            let (to_1, turn_1) = std::sync::mpsc::channel::<()>();
+            let (s2, p2) = (sock.clone(), payload.clone());
+            let second = std::thread::spawn(move || {
+                for _ in 0..rounds {
+                    turn_2.recv().unwrap();
+                    for _ in 0..2 {
+                        s2.send_to(&p2, to).unwrap();
+                    }
+                    to_1.send(()).unwrap();
+                }
+                gettid()
+            });
+            for _ in 0..rounds {
+                sock.send_to(&payload, to).unwrap();
+                to_2.send(()).unwrap();
+                turn_1.recv().unwrap();
+            }
+            let tid2 = second.join().unwrap();
+            ready(&format!(
+                "pid={} tid1={} tid2={tid2}",
+                std::process::id(),
+                gettid()
+            ));
+            done_and_wait();
         }
         "fork" => {
             let (port, n1, n2, size): (u16, usize, usize, usize) = (
