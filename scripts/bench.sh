@@ -18,9 +18,11 @@
 # The guest runs under QEMU (TCG unless KVM works): only the ratios measured
 # within one run mean something, never the absolute rates.
 #
-# Environment: BENCH_QUICK=1 (2 repetitions of 1 s: checks that everything
+# Environment: BENCH_PROFILE_BASE_KO (a profile build of netatop.ko, e.g.
+# of the previous commit, that the profile workload alternates with this
+# one's); BENCH_QUICK=1 (2 repetitions of 1 s: checks that everything
 # runs, the numbers mean little); BENCH_WORKLOADS (subset of "udp4 udp6
-# tcp_rr tcp_crr ab scale gc"); the knobs of tests/bench/guest-bench.sh
+# tcp_rr tcp_crr ab flood scale gc profile"); the knobs of tests/bench/guest-bench.sh
 # (BENCH_REPS, BENCH_DURATION, BENCH_AB_*, BENCH_SCALE_*, BENCH_GC_*, ...);
 # VM_CPUS (2), VM_MEMORY (2G here).
 set -euo pipefail
@@ -48,13 +50,14 @@ echo "    KDIR=$kdir"
 
 out=$top/build/bench
 mkdir -p "$out"
-step "modules: netatop.ko, nf_empty.ko"
+step "modules: netatop.ko, its profile build, nf_empty.ko"
 "$here/module.sh" "$kdir" "$out/netatop"
+"$here/module.sh" "$kdir" "$out/profile" NETATOP_PROFILE=y
 llvm=()
 grep -q '^CONFIG_CC_IS_CLANG=y' "$kdir/.config" && llvm=(LLVM=1)
 mkdir -p "$out/nf_empty"
 make -s -C "$kdir" M="$top/tests/bench/nf_empty" MO="$out/nf_empty" "${llvm[@]}" modules
-for ko in "$out/netatop/netatop.ko" "$out/nf_empty/nf_empty.ko"; do
+for ko in "$out/netatop/netatop.ko" "$out/profile/netatop.ko" "$out/nf_empty/nf_empty.ko"; do
 	[ -f "$ko" ] || fail "$ko was not built"
 done
 
@@ -72,14 +75,20 @@ accel=tcg
 stage=$(mktemp -d /tmp/netatop-bench.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 cp "$out/netatop/netatop.ko" "$out/nf_empty/nf_empty.ko" "$bin" "$stage/"
+cp "$out/profile/netatop.ko" "$stage/netatop-profile.ko"
+if [ -n "${BENCH_PROFILE_BASE_KO:-}" ]; then
+	cp "$BENCH_PROFILE_BASE_KO" "$stage/netatop-profile-base.ko"
+	vars_base=(BENCH_PROFILE_BASE_KO="$stage/netatop-profile-base.ko")
+fi
 
 # Settings reach the guest as shell words of the command line.
 vars=(BENCH_BIN="$stage/netatop-bench" BENCH_NETATOP_KO="$stage/netatop.ko"
-	BENCH_EMPTY_KO="$stage/nf_empty.ko" BENCH_ACCEL="$accel")
+	BENCH_EMPTY_KO="$stage/nf_empty.ko" BENCH_PROFILE_KO="$stage/netatop-profile.ko"
+	BENCH_ACCEL="$accel" ${vars_base[@]+"${vars_base[@]}"})
 for v in BENCH_REPS BENCH_DURATION BENCH_WARMUP BENCH_RR_CPU BENCH_AB_CONCURRENCY \
 	BENCH_AB_DURATION BENCH_AB_RAMP BENCH_AB_SETTLE BENCH_SCALE_LEVELS BENCH_SCALE_PROCS \
 	BENCH_SCALE_NETATOP_PARAMS BENCH_GC_NAMESPACES BENCH_GC_PORTS BENCH_GC_TASKS \
-	BENCH_WORKLOADS; do
+	BENCH_WORKLOADS BENCH_FLOOD_PORTS; do
 	[ -n "${!v:-}" ] && vars+=("$v=${!v}")
 done
 words=()

@@ -16,11 +16,14 @@
 #   BENCH_AB_SETTLE (1)  BENCH_SCALE_LEVELS ("10 1000 20000")
 #   BENCH_SCALE_PROCS (1000)  BENCH_SCALE_NETATOP_PARAMS (sockinfo_limit_kb=65536)
 #   BENCH_GC_NAMESPACES (2)  BENCH_GC_PORTS (50000)  BENCH_GC_TASKS (1000)
-#   BENCH_WORKLOADS ("udp4 udp6 tcp_rr tcp_crr ab scale gc")
+#   BENCH_WORKLOADS ("udp4 udp6 tcp_rr tcp_crr ab flood scale gc profile")
+#   BENCH_FLOOD_PORTS (30000)
+#   BENCH_PROFILE_KO   the profile build of netatop.ko (NETATOP_PROFILE=y)
+#   BENCH_PROFILE_BASE_KO   another profile build to compare with (optional)
 #   BENCH_ACCEL (tcg|kvm, informational)
 set -u
 
-: "${BENCH_BIN:?}" "${BENCH_NETATOP_KO:?}" "${BENCH_EMPTY_KO:?}"
+: "${BENCH_BIN:?}" "${BENCH_NETATOP_KO:?}" "${BENCH_EMPTY_KO:?}" "${BENCH_PROFILE_KO:?}"
 REPS=${BENCH_REPS:-5}
 DUR=${BENCH_DURATION:-2}
 WARMUP=${BENCH_WARMUP:-1}
@@ -35,7 +38,8 @@ SCALE_PARAMS=${BENCH_SCALE_NETATOP_PARAMS-sockinfo_limit_kb=65536}
 GC_NS=${BENCH_GC_NAMESPACES:-2}
 GC_PORTS=${BENCH_GC_PORTS:-50000}
 GC_TASKS=${BENCH_GC_TASKS:-1000}
-WORKLOADS=${BENCH_WORKLOADS:-udp4 udp6 tcp_rr tcp_crr ab scale gc}
+WORKLOADS=${BENCH_WORKLOADS:-udp4 udp6 tcp_rr tcp_crr ab flood scale gc profile}
+FLOOD_PORTS=${BENCH_FLOOD_PORTS:-30000}
 VARIANTS="a b c"
 # Module parameters of netatop.ko for variant (c) (none: the defaults).
 NETATOP_PARAMS=""
@@ -104,8 +108,10 @@ bench() {
 	done
 }
 
-w_udp4() { "$BENCH_BIN" udp --family 4 --size 64 --duration "$1"; }
-w_udp6() { "$BENCH_BIN" udp --family 6 --size 64 --duration "$1"; }
+# With netatop loaded, the UDP generator fails unless netatop charged it
+# exactly what it sent.
+w_udp4() { "$BENCH_BIN" udp --family 4 --size 64 --exact --duration "$1"; }
+w_udp6() { "$BENCH_BIN" udp --family 6 --size 64 --exact --duration "$1"; }
 # Client and server of TCP_RR/CRR share one CPU: across two vCPUs the rate
 # is bound by wakeup IPIs, which under TCG cost far more than packets do.
 rr_cpu=()
@@ -262,6 +268,76 @@ scale_reps() { # LEVEL (the holders are ready)
 	done
 }
 
+# flood: a flooder in namespace bench-fa sends one-byte datagrams to
+# FLOOD_PORTS ports of namespace bench-fb (over a veth pair) as fast as it
+# can, while a UDP pair (its counts checked exact) and a TCP_RR pair run in
+# the root namespace; per variant and repetition.
+flood_bench() {
+	local rep v val fpid
+	ip netns del bench-fa 2>/dev/null
+	ip netns del bench-fb 2>/dev/null
+	ip netns add bench-fa && ip netns add bench-fb &&
+		ip link add bench-va netns bench-fa type veth peer name bench-vb netns bench-fb &&
+		ip -n bench-fa addr add 10.197.0.1/24 dev bench-va &&
+		ip -n bench-fb addr add 10.197.0.2/24 dev bench-vb &&
+		ip -n bench-fa link set bench-va up && ip -n bench-fb link set bench-vb up &&
+		ip -n bench-fa link set lo up && ip -n bench-fb link set lo up ||
+		{ log "flood: namespace setup failed"; return 1; }
+	for rep in $(seq 1 "$REPS"); do
+		for v in $VARIANTS; do
+			load "$v" || return 1
+			ip netns exec bench-fa "$BENCH_BIN" flood --dst 10.197.0.2 --ports "$FLOOD_PORTS" \
+				--duration "$(( 2 * DUR + 2 ))" >"/tmp/bench-flood.$v" &
+			fpid=$!
+			sleep 1
+			val=$(measure w_udp4 "$DUR")
+			out R flood_udp "$v" "$rep" "$val"
+			log "flood udp rep $rep ($v): $val"
+			val=$(measure w_rr "$DUR")
+			out R flood_rr "$v" "$rep" "$val"
+			log "flood rr rep $rep ($v): $val"
+			[ "$v" = c ] && tables flood "$rep"
+			wait "$fpid"
+			log "flood rep $rep ($v): the flooder sent $(cat "/tmp/bench-flood.$v") datagrams"
+			unload "$v" || return 1
+		done
+	done
+	ip netns del bench-fa
+	ip netns del bench-fb
+}
+
+# profile: netatop.ko's profile build times its own hook (the summary and
+# the accounting, the clock's cost measured apart) during each traffic
+# workload, REPS times; with BENCH_PROFILE_BASE_KO (another profile build,
+# e.g. of the previous commit) the two alternate and the base's lines carry
+# the workload name WORKLOAD@base. Lines "P WORKLOAD HOOK CALLS NS CLOCK_NS
+# OPS HISTOGRAM...".
+profile() {
+	local rep w fn ko label ops hook calls ns clock hist
+	for rep in $(seq 1 "$REPS"); do
+		for w in udp4 udp6 tcp_rr tcp_crr; do
+			case $w in
+			udp4) fn=w_udp4 ;;
+			udp6) fn=w_udp6 ;;
+			tcp_rr) fn=w_rr ;;
+			tcp_crr) fn=w_crr ;;
+			esac
+			for ko in "$BENCH_PROFILE_KO" ${BENCH_PROFILE_BASE_KO:+"$BENCH_PROFILE_BASE_KO"}; do
+				label=$w
+				[ "$ko" = "$BENCH_PROFILE_KO" ] || label=$w@base
+				insmod "$ko" || { log "insmod $ko failed"; return 1; }
+				ops=$(measure "$fn" "$DUR")
+				while read -r hook calls ns clock hist; do
+					# shellcheck disable=SC2086 # the histogram's words
+					out P "$label" "$hook" "$calls" "$ns" "$clock" "$ops" $hist
+				done </proc/netatop_profile
+				log "profile $label rep $rep: $ops op/s"
+				rmmod netatop || return 1
+			done
+		done
+	done
+}
+
 gc() {
 	log "gc: netatop.ko with sockinfo_limit_kb=65536, $GC_NS x $GC_PORTS UDP ports"
 	out I gc_namespaces "$GC_NS"
@@ -309,6 +385,8 @@ for w in $WORKLOADS; do
 	ab) ab_bench || rc=1 ;;
 	scale) for l in $LEVELS; do scale "$l" || rc=1; done ;;
 	gc) gc || rc=1 ;;
+	profile) profile || rc=1 ;;
+	flood) flood_bench || rc=1 ;;
 	*) log "unknown workload $w"; rc=1 ;;
 	esac
 done

@@ -75,6 +75,27 @@ enum Cmd {
         /// Parallel flows (threads), each with its own pair of sockets.
         #[arg(long, default_value_t = 1)]
         flows: usize,
+        /// With netatop loaded: fail unless it charged this process exactly
+        /// the datagrams it sent.
+        #[arg(long)]
+        exact: bool,
+    },
+    /// A flood of new tuples nobody answers: one-byte UDP datagrams to PORTS
+    /// consecutive ports, as fast as one thread can send them. Prints the
+    /// number sent.
+    Flood {
+        /// Destination address.
+        #[arg(long)]
+        dst: std::net::IpAddr,
+        /// First destination port.
+        #[arg(long, default_value_t = 1025)]
+        first: u16,
+        /// Destination ports.
+        #[arg(long, default_value_t = 30000)]
+        ports: u16,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 3.0)]
+        duration: f64,
     },
     /// TCP request/response rate (transactions/s) on one connection, 1-byte
     /// request and response, client and server in two processes (netperf
@@ -164,9 +185,22 @@ fn main() -> Result<()> {
             size,
             duration,
             flows,
+            exact,
         } => {
-            let rate = udp::run(family, size, seconds(duration)?, flows)?;
+            let (rate, sent) = udp::run(family, size, seconds(duration)?, flows)?;
+            if exact {
+                udp::check_exact(family, size, sent)?;
+            }
             println!("{rate:.1}");
+        }
+        Cmd::Flood {
+            dst,
+            first,
+            ports,
+            duration,
+        } => {
+            let sent = udp::flood(dst, first, ports, seconds(duration)?)?;
+            println!("{sent}");
         }
         Cmd::Rr {
             family,

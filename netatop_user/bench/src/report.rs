@@ -6,7 +6,9 @@
 //! - `I KEY VALUE`: run information (kernel, CPUs, repetitions, ...);
 //! - `R WORKLOAD VARIANT REP VALUE`: one measured rate (VARIANT a, b or c);
 //! - `N WORKLOAD REP key=value...`: netatop's table sizes after a (c) run;
-//! - `G KEY VALUE`: a GC or memory figure.
+//! - `G KEY VALUE`: a GC or memory figure;
+//! - `P WORKLOAD HOOK CALLS NS CLOCK_NS OPS HIST...`: the profile build's
+//!   time in one hook during a workload (see [`Profile`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -38,6 +40,62 @@ pub struct Raw {
     pub netatop: BTreeMap<String, BTreeMap<String, u64>>,
     /// `G` lines.
     pub gc: BTreeMap<String, String>,
+    /// `P` lines: (workload, hook) -> profile.
+    pub profile: BTreeMap<(String, String), Profile>,
+}
+
+/// Time spent inside one of netatop's hooks during one workload, measured by
+/// the module's profile build (`NETATOP_PROFILE=y`): the packet summary and
+/// the accounting, between two clock reads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Profile {
+    /// Hook invocations.
+    pub calls: u64,
+    /// ns between the clock reads around the hook's work, summed.
+    pub ns: u64,
+    /// ns of an empty region between two clock reads, summed: the clock's
+    /// own share of `ns`.
+    pub clock_ns: u64,
+    /// The workload's mean rate over the runs (operations per second).
+    pub ops: f64,
+    /// Runs added up.
+    pub reps: u32,
+    /// Calls per [`PROFILE_STEP_NS`] step of time (the last step open).
+    pub hist: Vec<u64>,
+}
+
+/// Width of a step of the profile histogram.
+pub const PROFILE_STEP_NS: f64 = 100.0;
+
+impl Profile {
+    /// Mean ns of netatop's own work per hook invocation, the clock's cost
+    /// subtracted.
+    pub fn ns_per_call(&self) -> Option<f64> {
+        // CAST: counts far below 2^53.
+        (self.calls > 0).then(|| (self.ns as f64 - self.clock_ns as f64) / self.calls as f64)
+    }
+
+    /// Median ns per hook invocation, interpolated within its histogram
+    /// step, the clock's mean cost subtracted: unlike the mean, not moved by
+    /// the few calls an interrupt or an emulator stall stretched.
+    pub fn median_ns(&self) -> Option<f64> {
+        let total: u64 = self.hist.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        // CAST: counts far below 2^53.
+        let half = total as f64 / 2.0;
+        let mut below = 0.0;
+        for (i, &n) in self.hist.iter().enumerate() {
+            let n = n as f64;
+            if n > 0.0 && below + n >= half {
+                let at = (i as f64 + (half - below) / n) * PROFILE_STEP_NS;
+                return Some(at - self.clock_ns as f64 / self.calls.max(1) as f64);
+            }
+            below += n;
+        }
+        None
+    }
 }
 
 impl Raw {
@@ -63,6 +121,33 @@ impl Raw {
                             raw.samples.entry(key).or_default().push(v)
                         }
                         _ => *raw.failures.entry(key).or_default() += 1,
+                    }
+                }
+                ["P", workload, hook, calls, ns, clock, ops, hist @ ..] => {
+                    if let (Ok(calls), Ok(ns), Ok(clock_ns)) = (
+                        calls.parse::<u64>(),
+                        ns.parse::<u64>(),
+                        clock.parse::<u64>(),
+                    ) {
+                        let ops = ops.parse().unwrap_or(0.0);
+                        // Repetitions add up; the rate is their mean.
+                        let p = raw
+                            .profile
+                            .entry((workload.to_string(), hook.to_string()))
+                            .or_default();
+                        p.reps += 1;
+                        // CAST: a handful of repetitions.
+                        p.ops += (ops - p.ops) / p.reps as f64;
+                        p.calls += calls;
+                        p.ns += ns;
+                        p.clock_ns += clock_ns;
+                        for (i, h) in hist.iter().enumerate() {
+                            let h: u64 = h.parse().unwrap_or(0);
+                            match p.hist.get_mut(i) {
+                                Some(v) => *v += h,
+                                None => p.hist.push(h),
+                            }
+                        }
                     }
                 }
                 ["N", workload, _rep, kvs @ ..] => {
@@ -167,6 +252,8 @@ pub fn describe(workload: &str) -> (String, &'static str) {
         "tcp_rr" => ("TCP_RR 1 B, 127.0.0.1".into(), "trans/s"),
         "tcp_crr" => ("TCP_CRR 1 B, 127.0.0.1".into(), "trans/s"),
         "ab" => ("nginx + ab, 127.0.0.1".into(), "req/s"),
+        "flood_udp" => ("flood: UDP 64 B pair, exact".into(), "pkt/s"),
+        "flood_rr" => ("flood: TCP_RR pair".into(), "trans/s"),
         w => {
             if let Some(n) = w.strip_prefix("scale_udp_") {
                 (format!("scale: UDP 64 B, {n} conns"), "pkt/s")
@@ -537,6 +624,44 @@ pub fn render(raw: &Raw) -> String {
             refused.join(", ")
         );
     }
+    if !raw.profile.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "profile build: median ns of netatop's own work per hook call (summary + accounting, \
+             clock cost subtracted), and the mean ns per operation all calls added"
+        );
+        let _ = writeln!(
+            s,
+            "{:<10} {:>10} {:>10} {:>10} {:>10} {:>12}",
+            "workload", "ipv4_out", "ipv4_in", "ipv6_out", "ipv6_in", "ns per op"
+        );
+        let mut workloads: Vec<&String> = raw.profile.keys().map(|(w, _)| w).collect();
+        workloads.dedup();
+        for w in workloads {
+            let _ = write!(s, "{w:<10}");
+            let mut total_ns = 0.0;
+            let mut ops = 0.0;
+            for hook in ["ipv4_out", "ipv4_in", "ipv6_out", "ipv6_in"] {
+                let p = raw.profile.get(&(w.clone(), hook.to_string()));
+                if let Some(mean) = p.and_then(Profile::ns_per_call) {
+                    // CAST: counts far below 2^53.
+                    total_ns += mean * p.map_or(0, |p| p.calls) as f64;
+                    ops = p.map_or(0.0, |p| p.ops);
+                }
+                let _ = write!(s, " {:>10}", opt(p.and_then(Profile::median_ns), 1));
+            }
+            let dur = raw.info.get("duration").and_then(|d| d.parse::<f64>().ok());
+            let reps = raw
+                .profile
+                .get(&(w.clone(), "ipv4_out".to_string()))
+                .map_or(1.0, |p| f64::from(p.reps.max(1)));
+            let per_op = dur
+                .filter(|_| ops > 0.0)
+                .map(|d| total_ns / (ops * d * reps));
+            let _ = writeln!(s, " {:>12}", opt(per_op, 1));
+        }
+    }
     let _ = writeln!(s);
     let _ = writeln!(s, "targets (issue #6; a miss is a finding):");
     for t in targets(raw) {
@@ -640,6 +765,11 @@ pub fn summary(raw: &Raw) -> Value {
         "workloads": workloads,
         "scale": scale,
         "gc": gc,
+        "profile": raw.profile.iter().map(|((w, h), p)| json!({
+            "workload": w, "hook": h, "calls": p.calls, "ns": p.ns, "clock_ns": p.clock_ns,
+            "ops_per_s": p.ops, "mean_ns_per_call": p.ns_per_call(),
+            "median_ns_per_call": p.median_ns(), "histogram_100ns": p.hist,
+        })).collect::<Vec<Value>>(),
         "targets": targets,
     })
 }
@@ -756,5 +886,32 @@ G gc_expire_deleted 100000
             json!(800.0)
         );
         assert_eq!(j["gc"]["gc_full_ms"], json!(12.5));
+    }
+
+    #[test]
+    fn profile_subtracts_the_clock() {
+        let r = Raw::parse(
+            "I duration 2\nP udp4 ipv4_out 1000 500000 100000 250 0 0 0 0 500 400 100\n\
+             P udp4 ipv4_in 1000 300000 100000 250 0 0 1000\nP udp4 ipv6_out 0 0 0 250\n",
+        );
+        let p = &r.profile[&("udp4".to_string(), "ipv4_out".to_string())];
+        assert_eq!(p.ns_per_call(), Some(400.0));
+        // Half of the calls are below 500 ns; the clock's 100 ns subtracted.
+        assert_eq!(p.median_ns(), Some(400.0));
+        assert_eq!(
+            r.profile[&("udp4".to_string(), "ipv6_out".to_string())].ns_per_call(),
+            None
+        );
+        // Means: (400 + 200) ns x 1000 calls over 250 op/s x 2 s = 1200 ns
+        // per op; medians 400 and 150 ns.
+        let text = render(&r);
+        assert!(
+            text.contains("udp4            400.0      150.0          -          -       1200.0"),
+            "{text}"
+        );
+        assert_eq!(
+            summary(&r)["profile"][0]["median_ns_per_call"],
+            json!(150.0)
+        );
     }
 }
