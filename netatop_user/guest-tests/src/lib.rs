@@ -301,3 +301,113 @@ pub fn tcp_echo_server(connections: usize) -> (u16, std::thread::JoinHandle<()>)
     });
     (port, server)
 }
+
+/// TCP and UDP packets sent and received, in that order: the columns of
+/// the ledger (see [`ledger_balance`]).
+pub type Ledger = [u64; 4];
+
+fn ledger_of(tc: &netatop::TaskCount) -> Ledger {
+    [
+        tc.tcpsndpacks,
+        tc.tcprcvpacks,
+        tc.udpsndpacks,
+        tc.udprcvpacks,
+    ]
+}
+
+fn ledger_add(a: Ledger, b: Ledger) -> Ledger {
+    [0, 1, 2, 3].map(|i| a[i] + b[i])
+}
+
+/// Traffic and process churn in `ns` whose every packet is between
+/// processes that send: `rounds` rounds of five short-lived UDP clients
+/// over IPv4 and five over IPv6 (`pings` ping-pongs each) against two echo
+/// servers, plus a TCP pair that closes its connection. Returns the echo
+/// servers (done, still alive) once everything else has finished.
+pub fn ledger_traffic(ns: &Netns, rounds: usize, pings: usize) -> (Traffic, Traffic) {
+    let answers = (rounds * 5 * pings).to_string();
+    let mut echo4 = Traffic::start(Some(&ns.name), &["udp-echo-server", "127.0.0.1", &answers]);
+    let mut echo6 = Traffic::start(Some(&ns.name), &["udp-echo-server", "::1", &answers]);
+    for round in 0..rounds {
+        let mut batch = Vec::new();
+        for (addr, echo) in [("127.0.0.1", &echo4), ("::1", &echo6)] {
+            let port = echo.get("port").to_string();
+            for _ in 0..5 {
+                batch.push(Traffic::start(
+                    Some(&ns.name),
+                    &["udp-client", addr, &port, &pings.to_string(), "32"],
+                ));
+            }
+        }
+        let server = Traffic::start(Some(&ns.name), &["tcp-server", "127.0.0.1", "close"]);
+        let port = server.get("port").to_string();
+        let bytes = (1000 * (round + 1)).to_string();
+        batch.push(Traffic::start(
+            Some(&ns.name),
+            &["tcp-client", "127.0.0.1", &port, &bytes, "close"],
+        ));
+        batch.push(server);
+        for t in batch.iter_mut() {
+            t.wait_done();
+        }
+        for t in batch {
+            t.finish();
+        }
+    }
+    echo4.wait_done();
+    echo6.wait_done();
+    (echo4, echo6)
+}
+
+/// The ledger of a quiet guest after [`ledger_traffic`]: waits for the
+/// closing handshakes, collects `collections` times (finished processes go
+/// to the exit list; more than once retries what a failed allocation
+/// postponed), then sums the counters of every live process (GETCNT_TGID
+/// for each pid in /proc) and of every exit record (drained), and compares
+/// them plus the unidentified packets with the global counters of
+/// /proc/netatop, which must be equal. Returns the number of exit records.
+pub fn ledger_balance(collections: usize) -> usize {
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for _ in 0..collections {
+        force_gc();
+    }
+    let n = netatop::Netatop::open().unwrap();
+    let mut live = [0u64; 4];
+    let mut processes = 0;
+    for entry in std::fs::read_dir("/proc").unwrap() {
+        let name = entry.unwrap().file_name();
+        let Ok(pid) = name.to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        match n.process(pid) {
+            Ok(npt) => {
+                live = ledger_add(live, ledger_of(&npt.tc));
+                processes += 1;
+            }
+            Err(netatop::Error::NoSuchTask(_)) => {}
+            Err(e) => panic!("GETCNT_TGID {pid}: {e}"),
+        }
+    }
+    let records = drain_exits();
+    let exited = records
+        .iter()
+        .fold([0u64; 4], |a, r| ledger_add(a, ledger_of(&r.tc)));
+    let p = proc_counters();
+    let unident = [
+        p.unident_tcpsndpacks,
+        p.unident_tcprcvpacks,
+        p.unident_udpsndpacks,
+        p.unident_udprcvpacks,
+    ];
+    let global = [p.tcpsndpacks, p.tcprcvpacks, p.udpsndpacks, p.udprcvpacks];
+    println!(
+        "ledger [tcp snd, tcp rcv, udp snd, udp rcv]: {processes} live processes {live:?} + {} exit records {exited:?} + unidentified {unident:?} = global {global:?}",
+        records.len()
+    );
+    assert_eq!(
+        ledger_add(ledger_add(live, exited), unident),
+        global,
+        "live {live:?} + exited {exited:?} + unident {unident:?} vs global: {p:?}"
+    );
+    records.len()
+}

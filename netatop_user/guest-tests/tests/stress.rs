@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use netatop::{Error, NetPerTask, Netatop};
 use netatop_guest_tests::{
-    drain_exits, force_gc, install_sigusr1, module_exclusive, module_path, proc_counters,
-    reload_module, run, tcp_echo_server, ModuleParams, Netns, Traffic, LINK_BYTES,
+    drain_exits, force_gc, install_sigusr1, ledger_balance, ledger_traffic, module_exclusive,
+    module_path, proc_counters, reload_module, run, tcp_echo_server, ModuleParams, Netns, Traffic,
+    LINK_BYTES,
 };
 
 /// A thread reading GETCNT_EXIT until told to stop (a signal unblocks it).
@@ -519,4 +520,21 @@ fn concurrent_blocking_callers_under_signals_lose_nothing() {
         "stress: {} processes, {signals} signals, {calls} FORCE_GC/EMPTY_EXIT calls, 3 readers",
         pids.len()
     );
+}
+
+/// The ledger: after traffic and process churn, every TCP and UDP packet
+/// the hooks saw is charged to a live process, to a finished one (its exit
+/// record) or counted as unidentified, exactly.
+#[test]
+fn ledger_every_packet_is_charged_or_unidentified() {
+    let _m = module_exclusive();
+    reload_module();
+    let ns = Netns::new("stress-ledger");
+    let (echo4, echo6) = ledger_traffic(&ns, 4, 5);
+    let records = ledger_balance(1);
+    // 40 UDP clients and 4 TCP pairs finished.
+    assert!(records >= 48, "{records} exit records");
+    assert!(proc_counters().udpsndpacks >= 2 * 40 * 5);
+    echo4.finish();
+    echo6.finish();
 }
