@@ -10,9 +10,10 @@
 //! printed).
 //! The tables' locks disable bottom halves (see [`crate::bhlock`]).
 
-use crate::glue;
+use crate::ffi;
 use crate::packet::{Packet, Proto};
-use crate::sockinfo::{SockInfo, SockKey};
+use crate::sockinfo::SockInfo;
+use crate::sockkey::SockKey;
 use crate::state::Netatop;
 use crate::stats::Charge;
 use crate::taskinfo::{TaskId, TaskInfo, TaskKind};
@@ -28,38 +29,36 @@ impl Netatop {
         let proto = pkt.proto();
         let segs = pkt.segments();
         let Some(key) = SockKey::of(pkt) else {
-            return Charge::packet(proto, dir);
+            return Charge::packet(proto, dir, segs);
         };
         if pkt.irqs_off() {
             // The bucket locks are bottom-half locks (see `bhlock`): not
             // here. No stock kernel path gets here; count it, charge nobody.
-            return Charge::unidentified(proto, dir);
+            return Charge::unidentified(proto, dir, segs);
         }
         let bytes = pkt.wire_bytes();
 
         let (index, bucket) = self.socks.bucket(&key);
-        let mut chain = bucket.chain.lock();
         let make = || {
             self.socks
                 .make(key, index, pkt.in_task(), pkt.now, &self.idle)
         };
-        let Some((si, due)) = chain.find_or_insert(&key, make) else {
+        let counted = bucket.with_entry(&key, make, &self.idle, |si| {
+            si.touch(pkt.now);
+            if proto == Proto::Tcp && pkt.tcp_state != 0 && si.set_tcp_state(pkt.tcp_state) {
+                // Ended (FIN or RST): the first to go if the table fills up.
+                self.socks.note_ended(index);
+            }
+            if pkt.in_task() {
+                self.bind(si, pkt, index);
+            }
+            si.count(dir, segs, bytes);
+        });
+        match counted {
+            Some(()) => Charge::packet(proto, dir, segs),
             // Table full or out of memory: nobody can ever be charged.
-            return Charge::unidentified(proto, dir);
-        };
-        si.touch(pkt.now);
-        if proto == Proto::Tcp && pkt.tcp_state != 0 && si.set_tcp_state(pkt.tcp_state) {
-            // Ended (FIN or RST): the first to go if the table fills up.
-            self.socks.note_ended(index);
+            None => Charge::unidentified(proto, dir, segs),
         }
-        if pkt.in_task() {
-            self.bind(si, pkt, index);
-        }
-        si.count(dir, segs, bytes);
-        // A new entry or a TCP state change can make the entry collectable
-        // earlier than its bucket said.
-        due.lower(si.drop_at(&self.idle), &bucket.due_hint);
-        Charge::packet(proto, dir)
     }
 
     /// Binds `si` (in bucket `index`) to the sending process and thread of
@@ -71,9 +70,9 @@ impl Netatop {
             kind: TaskKind::Group,
             start: pkt.leader_start,
         };
-        if si.group().is_none_or(|g| g.who != group) {
+        if si.group().is_none_or(|g| g.who() != group) {
             let Some(g) = self.tasks.get_or_create(group, || {
-                let names = glue::current_names();
+                let names = ffi::current_names();
                 (
                     names.boot_sec + group.start / NSEC_PER_SEC,
                     names.leader_comm,
@@ -82,7 +81,7 @@ impl Netatop {
                 return;
             };
             // The collector and readers find this connection through it.
-            let sees = g.hints.note(index);
+            let sees = g.hints().note(index);
             self.socks.bind_group(si, g, sees);
         }
 
@@ -91,15 +90,15 @@ impl Netatop {
             kind: TaskKind::Thread,
             start: pkt.thread_start,
         };
-        if si.thread().is_none_or(|t| t.who != thread) {
+        if si.thread().is_none_or(|t| t.who() != thread) {
             let t = self.tasks.get_or_create(thread, || {
-                let names = glue::current_names();
+                let names = ffi::current_names();
                 (
                     names.boot_sec + thread.start / NSEC_PER_SEC,
                     names.thread_comm,
                 )
             });
-            let sees = t.as_ref().is_some_and(|t| t.hints.note(index));
+            let sees = t.as_ref().is_some_and(|t| t.hints().note(index));
             si.bind_thread(t, sees);
         }
     }
@@ -108,7 +107,7 @@ impl Netatop {
     /// connections (in the buckets it remembers). Process context; takes
     /// sockinfo bucket locks, so no taskinfo bucket lock may be held.
     pub(crate) fn settle(&self, task: &TaskInfo) {
-        for index in task.hints.remembered() {
+        for index in task.hints().remembered() {
             self.socks.flush_bound(index, task);
         }
     }

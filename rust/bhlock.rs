@@ -21,7 +21,7 @@
 use kernel::bindings;
 use kernel::sync::lock::{Backend, Lock};
 
-use crate::glue;
+use crate::ffi;
 
 /// The backend of [`SpinLockBh`].
 pub(crate) struct SpinLockBhBackend;
@@ -64,7 +64,7 @@ unsafe impl Backend for SpinLockBhBackend {
     #[inline]
     unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
         // SAFETY: the trait's contract: `ptr` is an initialised lock.
-        unsafe { glue::spin_lock_bh(ptr) }
+        unsafe { ffi::spin_lock_bh(ptr) }
     }
 
     #[inline]
@@ -72,13 +72,13 @@ unsafe impl Backend for SpinLockBhBackend {
         // SAFETY: the trait's contract: the caller owns the lock, taken by
         // `lock` (or `try_lock`) above, which returned `guard_state`; guards
         // are not `Send`, so this is the same context.
-        unsafe { glue::spin_unlock_bh(ptr, *guard_state) }
+        unsafe { ffi::spin_unlock_bh(ptr, *guard_state) }
     }
 
     #[inline]
     unsafe fn try_lock(ptr: *mut Self::State) -> Option<Self::GuardState> {
         // SAFETY: the trait's contract: `ptr` is an initialised lock.
-        unsafe { glue::spin_trylock_bh(ptr) }
+        unsafe { ffi::spin_trylock_bh(ptr) }
     }
 
     #[inline]

@@ -8,11 +8,11 @@
 
 use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
-use kernel::time::{msecs_to_jiffies, Jiffies};
+use kernel::time::Jiffies;
 use kernel::{new_condvar, new_mutex};
 
+use crate::ffi::{self, jiffies_of_ms};
 use crate::fifo::Fifo;
-use crate::glue;
 use crate::limits::Limit;
 use crate::taskinfo::TaskInfo;
 
@@ -56,11 +56,6 @@ pub(crate) struct ExitList {
 /// `a - b` in jiffies, 0 if `b` is later.
 fn since(now: u64, then: u64) -> u64 {
     now.saturating_sub(then)
-}
-
-fn jiffies_of_ms(ms: u32) -> u64 {
-    // CAST: Jiffies is an unsigned long, at most 64 bits.
-    msecs_to_jiffies(ms) as u64
 }
 
 impl ExitList {
@@ -140,7 +135,7 @@ impl ExitList {
         inner.handed_out = None;
         let entry = loop {
             if let Some(entry) = inner.entries.pop_front() {
-                inner.handed_out = Some(glue::jiffies());
+                inner.handed_out = Some(ffi::jiffies());
                 break entry;
             }
             // Empty, and the reader that drained it is here: the handshake
@@ -158,7 +153,7 @@ impl ExitList {
             Ok(()) => {
                 limit.release(1);
                 // Handed out until this reader comes back for the next one.
-                inner.handed_out = Some(glue::jiffies());
+                inner.handed_out = Some(ffi::jiffies());
                 Ok(())
             }
             Err(e) => {
@@ -186,7 +181,7 @@ impl ExitList {
         let handoff = jiffies_of_ms(HANDOFF_MS);
         let mut inner = self.inner.lock();
         loop {
-            let now = glue::jiffies();
+            let now = ffi::jiffies();
             let pending = inner.handed_out.filter(|&t| since(now, t) < handoff);
             if inner.entries.is_empty() && pending.is_none() {
                 return Ok(());

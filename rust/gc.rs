@@ -11,9 +11,9 @@
 
 use kernel::prelude::*;
 use kernel::sync::CondVarTimeoutResult;
-use kernel::time::{msecs_to_jiffies, Jiffies};
+use kernel::time::Jiffies;
 
-use crate::glue;
+use crate::ffi::{self, jiffies_of_ms};
 use crate::state::Netatop;
 
 /// Minimum time between the starts of two collections.
@@ -21,51 +21,6 @@ const GC_MIN_GAP_MS: u32 = 500;
 /// Unread exit-list entries are freed this long after the process finished
 /// (so they live 15 to 30 s with a 15 s collection interval).
 const EXIT_TTL_MS: u32 = 15_000;
-
-/// Idle times after which connections are dropped.
-pub(crate) struct IdleLimits {
-    /// UDP port above 1024 with no packet for this long.
-    pub(crate) udp: u64,
-    /// TCP connection with no packet for this long.
-    pub(crate) tcp: u64,
-    /// Connection never bound to a process, idle for this long: its traffic
-    /// becomes "unidentified".
-    pub(crate) unbound: u64,
-}
-
-fn jiffies_of_ms(ms: u32) -> u64 {
-    // CAST: Jiffies is an unsigned long, at most 64 bits.
-    msecs_to_jiffies(ms) as u64
-}
-
-impl IdleLimits {
-    /// The limits of netatop 3.2.2: 16 s, 1800 s, 60 s.
-    pub(crate) fn reference() -> Self {
-        Self {
-            udp: jiffies_of_ms(16_000),
-            tcp: jiffies_of_ms(1_800_000),
-            unbound: jiffies_of_ms(60_000),
-        }
-    }
-}
-
-/// State of the collector, under its mutex (held for a whole collection).
-pub(crate) struct GcState {
-    /// Number of collections completed so far.
-    completed: u64,
-    /// `jiffies_64` at the start of the last collection.
-    last_start: Option<u64>,
-}
-
-impl GcState {
-    /// No collection yet.
-    pub(crate) const fn new() -> Self {
-        Self {
-            completed: 0,
-            last_start: None,
-        }
-    }
-}
 
 impl Netatop {
     /// NETATOP_FORCE_GC: returns once a collection that started after this
@@ -83,7 +38,7 @@ impl Netatop {
                 // Another caller's collection covers ours.
                 return Ok(());
             }
-            let now = glue::jiffies();
+            let now = ffi::jiffies();
             match gc.last_start {
                 Some(last) if now.saturating_sub(last) < gap => {
                     // CAST: less than `gap`, which came from a Jiffies.
@@ -97,7 +52,7 @@ impl Netatop {
                 _ => break,
             }
         }
-        gc.last_start = Some(glue::jiffies());
+        gc.last_start = Some(ffi::jiffies());
         self.collect();
         gc.completed += 1;
         drop(gc);
@@ -108,7 +63,7 @@ impl Netatop {
     /// The periodic collection.
     pub(crate) fn periodic_gc(&self) {
         let mut gc = self.gc.lock();
-        gc.last_start = Some(glue::jiffies());
+        gc.last_start = Some(ffi::jiffies());
         self.collect();
         gc.completed += 1;
         drop(gc);
@@ -125,25 +80,30 @@ impl Netatop {
     /// remember makes this collection sweep the whole table. Either way they
     /// go in this collection, as in 3.2.2.
     fn collect(&self) {
-        let now = glue::jiffies();
+        let now = ffi::jiffies();
         self.exits.expire(now, EXIT_TTL_MS, self.tasks.limit());
         // A finished thread's bindings are cleared where its hints point.
-        let finished = self.tasks.collect_finished(|thread| {
-            if let Some(buckets) = thread.hints.buckets() {
-                buckets.for_each(|i| self.socks.make_due(i));
-            }
-        });
+        // SAFETY: the collector runs in process context (a workqueue, or a
+        // getsockopt caller) and holds only its mutex.
+        let finished = unsafe {
+            self.tasks.collect_finished(|thread| {
+                if let Some(buckets) = thread.hints().buckets() {
+                    buckets.for_each(|i| self.socks.make_due(i));
+                }
+            })
+        };
         let mut sweep = false;
         for t in finished.iter() {
             // The exit record is read from the counters: make them exact.
             self.settle(t);
-            match t.hints.buckets() {
+            match t.hints().buckets() {
                 Some(buckets) => buckets.for_each(|i| self.socks.make_due(i)),
                 None => sweep = true,
             }
         }
         let unqueued = self.exits.push_all(finished, now);
         self.tasks.requeue(unqueued);
-        self.socks.collect(now, sweep, &self.idle);
+        // SAFETY: as above.
+        unsafe { self.socks.collect(now, sweep, &self.idle) };
     }
 }

@@ -30,10 +30,4 @@ impl Hasher {
     pub(crate) fn hash(&self, words: &[u64]) -> u64 {
         words.iter().fold(self.seed, |h, &w| mix(h ^ w))
     }
-
-    /// Hashes two words.
-    #[inline]
-    pub(crate) fn hash2(&self, a: u64, b: u64) -> u64 {
-        self.hash(&[a, b])
-    }
 }

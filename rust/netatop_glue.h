@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * netatop_glue.h - the interface between the module's C glue and its Rust
- * crate. The glue only registers with the kernel (sockopt range, /proc) and
- * forwards calls; every decision is taken in Rust.
+ * crate. The glue registers with the kernel, summarises packets and
+ * forwards calls; every decision is taken in Rust (see netatop_glue.c).
  */
 #ifndef _NETATOP_GLUE_H
 #define _NETATOP_GLUE_H
@@ -13,9 +13,6 @@
 
 struct seq_file;
 
-/* The module's own version (modinfo, /proc/netatop "modversion"). */
-#define NETATOP_RS_VERSION "0.1.0"
-
 /* Number of getsockopt commands from NETATOP_BASE_CTL on. */
 #define NETATOP_NR_CMDS 6
 
@@ -24,49 +21,46 @@ struct seq_file;
 #define NETATOP_DIR_IN	1	/* NF_INET_LOCAL_IN: received by this host */
 
 /*
- * Global counters: per-CPU slots whose meaning Rust decides (stats.rs); the
- * packet entry point returns the slot to add the packet's segments to in
- * bits 0-7 and a second one, or NETATOP_STAT_NONE, in bits 8-15.
+ * Global counters: per-CPU slots whose meaning Rust decides (stats.rs). The
+ * packet entry point returns the count to add in bits 16-31, the slot to
+ * add it to in bits 0-7 and a second one, or NETATOP_STAT_NONE, in bits 8-15.
  */
 #define NETATOP_NR_STATS 12
 #define NETATOP_STAT_NONE 0xff
 
-/* netatop_pkt.proto when the transport header could not be read. */
-#define NETATOP_PROTO_UNKNOWN 0xff
-
 /*
- * A packet, summarised by the hook for the Rust accounting code: plain data
- * only, no kernel pointers. 96 bytes; mirrored by `Packet` in packet.rs.
+ * A packet, summarised by the hook for the Rust accounting code: raw facts
+ * from the skb, the hook and the current task, no kernel pointers and no
+ * decisions. 104 bytes; mirrored by `Packet` in packet.rs (every offset
+ * compared by tests/host/check-abi.py).
  */
 struct netatop_pkt {
 	__u64 netns;		/* net->net_cookie of the hook's namespace */
 	__u64 now;		/* jiffies_64 */
-	__u64 leader_start;	/* in_task: current's group leader start, ns since boot */
-	__u64 thread_start;	/* in_task: current's start, ns since boot */
+	__u64 leader_start;	/* LOCAL_OUT: current's group leader start, ns since boot */
+	__u64 thread_start;	/* LOCAL_OUT: current's start, ns since boot */
 	__u8  saddr[16];	/* IPv4: first 4 bytes; network byte order */
 	__u8  daddr[16];
 	__u32 len;		/* skb->len: IP header and payload */
 	__u32 mtu;		/* MTU of the device */
-	__s32 tgid;		/* in_task: current->tgid (initial pid namespace) */
-	__s32 pid;		/* in_task: current->pid (initial pid namespace) */
-	__u16 sport;		/* host byte order; TCP and UDP only */
+	__s32 tgid;		/* LOCAL_OUT: current->tgid (initial pid namespace) */
+	__s32 pid;		/* LOCAL_OUT: current->pid (initial pid namespace) */
+	__u16 sport;		/* host byte order; when transport */
 	__u16 dport;
 	__u16 hh_len;		/* hard_header_len of the device */
-	__u16 segs;		/* wire segments: gso_segs of a GSO/GRO packet, else 1 */
+	__u16 gso_segs;		/* skb_shinfo()->gso_segs of a GSO/GRO skb */
+	__u16 gso_size;		/* skb_shinfo()->gso_size of a GSO/GRO skb */
+	__u16 hdr_len;		/* IP + transport header bytes; when transport */
 	__u8  family;		/* NFPROTO_IPV4 or NFPROTO_IPV6 */
 	__u8  proto;		/* transport protocol (after IPv6 extension headers) */
 	__u8  dir;		/* NETATOP_DIR_* */
-	__u8  in_task;		/* sent in process context: current is the sender */
+	__u8  gso;		/* skb_is_gso() */
+	__u8  frag;		/* non-first fragment, or unparsable IPv6 extension headers */
+	__u8  transport;	/* a TCP/UDP header was read: ports and hdr_len set */
 	__u8  tcp_state;	/* skb->sk->sk_state, 0 without a socket */
+	__u8  in_interrupt;	/* LOCAL_OUT: in_interrupt() */
+	__u8  exiting;		/* LOCAL_OUT: current has PF_EXITING */
 	__u8  irqs_off;		/* hard interrupt context or interrupts disabled */
-	__u16 hdr_len;		/* IP + transport header bytes (TCP and UDP) */
-};
-
-/* Names and start time of the current task, read when it is first seen. */
-struct netatop_task_names {
-	char  leader_comm[16];	/* comm of the thread group leader */
-	char  thread_comm[16];	/* comm of the current thread */
-	__u64 boot_sec;		/* wall-clock time of boot, seconds (as /proc/stat btime) */
 };
 
 /* Implemented in C, called by Rust. */
@@ -82,20 +76,6 @@ int netatop_glue_register(const void *ctx);
 
 /* Undoes netatop_glue_register(); on return no callback runs or will run. */
 void netatop_glue_unregister(void);
-
-/* Fills @names for the current task (process context only). */
-void netatop_glue_current_names(struct netatop_task_names *names);
-
-/*
- * Whether the task with initial-namespace id @nr that started at @start
- * (ns since boot) is still running: for a process (@group) while any of its
- * threads has not exited, for a thread until it exits. A reused id with
- * another start time is a different task. Callable in any context.
- */
-bool netatop_glue_task_alive(pid_t nr, u64 start, bool group);
-
-/* jiffies_64. */
-u64 netatop_glue_jiffies(void);
 
 /* Starts the periodic garbage collector: netatop_rs_gc() every @interval_ms. */
 void netatop_glue_start_gc(unsigned int interval_ms);

@@ -4,28 +4,28 @@
 
 use core::mem::size_of;
 
-/// `IPPROTO_ICMP`.
-const IPPROTO_ICMP: u8 = 1;
-/// `IPPROTO_TCP`.
-const IPPROTO_TCP: u8 = 6;
-/// `IPPROTO_UDP`.
-const IPPROTO_UDP: u8 = 17;
-/// `IPPROTO_ICMPV6`.
-const IPPROTO_ICMPV6: u8 = 58;
-/// `NETATOP_DIR_OUT`.
+use kernel::bindings;
+
+// CAST: protocol numbers are below 256.
+const IPPROTO_ICMP: u8 = bindings::IPPROTO_ICMP as u8;
+const IPPROTO_TCP: u8 = bindings::IPPROTO_TCP as u8;
+const IPPROTO_UDP: u8 = bindings::IPPROTO_UDP as u8;
+const IPPROTO_ICMPV6: u8 = bindings::IPPROTO_ICMPV6 as u8;
+const NFPROTO_IPV6: u8 = bindings::NFPROTO_IPV6 as u8;
+/// `NETATOP_DIR_OUT` (the glue's own constant).
 const DIR_OUT: u8 = 0;
 
 /// Bytes added per packet for the link layer beyond the device's header: the
 /// frame check sequence (the original's `+ 4`).
 const LINK_TRAILER: u64 = 4;
-/// `NFPROTO_IPV6`.
-const NFPROTO_IPV6: u8 = 10;
 /// Header bytes repeated in every further IP fragment: the IPv4 header, or
 /// the IPv6 header plus its fragment header.
 const IPV4_FRAG_HEADER: u64 = 20;
 const IPV6_FRAG_HEADER: u64 = 40 + 8;
 
-/// The plain summary of one packet that the hook hands over; no pointers.
+/// The plain summary of one packet that the hook hands over: raw facts
+/// read from the skb, the hook and the current task, no pointers and no
+/// decisions (every rule is in the methods below).
 ///
 /// Mirrors `struct netatop_pkt` in `netatop_glue.h` field by field: every
 /// field's offset is asserted below, and `make check` compares them with
@@ -36,9 +36,10 @@ pub(crate) struct Packet {
     pub(crate) netns: u64,
     /// `jiffies_64` when the hook ran.
     pub(crate) now: u64,
-    /// Start of the sender's thread-group leader, ns since boot (if `in_task`).
+    /// LOCAL_OUT: start of the current task's thread-group leader, ns since
+    /// boot.
     pub(crate) leader_start: u64,
-    /// Start of the sending thread, ns since boot (if `in_task`).
+    /// LOCAL_OUT: start of the current task, ns since boot.
     pub(crate) thread_start: u64,
     /// Source address, network byte order (IPv4: first 4 bytes).
     pub(crate) saddr: [u8; 16],
@@ -48,40 +49,51 @@ pub(crate) struct Packet {
     pub(crate) len: u32,
     /// MTU of the device.
     pub(crate) mtu: u32,
-    /// Sending process (if `in_task`), initial pid namespace.
+    /// LOCAL_OUT: the current task's tgid (initial pid namespace).
     pub(crate) tgid: i32,
-    /// Sending thread (if `in_task`), initial pid namespace.
+    /// LOCAL_OUT: the current task's pid (initial pid namespace).
     pub(crate) pid: i32,
-    /// Source port (TCP and UDP).
+    /// Source port (when `transport`).
     pub(crate) sport: u16,
-    /// Destination port (TCP and UDP).
+    /// Destination port (when `transport`).
     pub(crate) dport: u16,
     /// Link-layer header length of the device.
     pub(crate) hh_len: u16,
-    /// Wire segments this skb stands for (GSO/GRO), at least 1.
-    pub(crate) segs: u16,
+    /// `gso_segs` of a GSO/GRO skb (0 if the sender left it unset).
+    pub(crate) gso_segs: u16,
+    /// `gso_size` of a GSO/GRO skb.
+    pub(crate) gso_size: u16,
+    /// IP plus transport header bytes (when `transport`).
+    pub(crate) hdr_len: u16,
     /// `NFPROTO_IPV4` or `NFPROTO_IPV6`.
     pub(crate) family: u8,
-    /// Transport protocol.
+    /// Transport protocol number (after IPv6 extension headers).
     pub(crate) proto: u8,
     /// `NETATOP_DIR_OUT` or `NETATOP_DIR_IN`.
     pub(crate) dir: u8,
-    /// Non-zero when sent in process context (bottom halves enabled, task
-    /// not exiting): the sender is `tgid`/`pid`.
-    pub(crate) in_task: u8,
+    /// Non-zero for a GSO/GRO skb.
+    pub(crate) gso: u8,
+    /// Non-zero for a non-first IP fragment, or IPv6 extension headers that
+    /// could not be parsed: no transport header.
+    pub(crate) frag: u8,
+    /// Non-zero when a TCP or UDP header was read (ports and `hdr_len`).
+    pub(crate) transport: u8,
     /// TCP state of the skb's socket, 0 without one.
     pub(crate) tcp_state: u8,
+    /// LOCAL_OUT: non-zero in interrupt context or with bottom halves off
+    /// (`in_interrupt()`).
+    pub(crate) in_interrupt: u8,
+    /// LOCAL_OUT: non-zero when the current task is exiting.
+    pub(crate) exiting: u8,
     /// Non-zero in hard interrupt context or with interrupts disabled,
     /// where the table locks must not be taken.
     pub(crate) irqs_off: u8,
-    /// IP plus transport header bytes (TCP and UDP).
-    pub(crate) hdr_len: u16,
 }
 
 // Every field where `struct netatop_pkt` has it; tests/host/check-abi.py
 // compares this list with the C compiler's layout of the struct.
 const _: () = {
-    assert!(size_of::<Packet>() == 96);
+    assert!(size_of::<Packet>() == 104);
     assert!(core::mem::offset_of!(Packet, netns) == 0);
     assert!(core::mem::offset_of!(Packet, now) == 8);
     assert!(core::mem::offset_of!(Packet, leader_start) == 16);
@@ -95,14 +107,19 @@ const _: () = {
     assert!(core::mem::offset_of!(Packet, sport) == 80);
     assert!(core::mem::offset_of!(Packet, dport) == 82);
     assert!(core::mem::offset_of!(Packet, hh_len) == 84);
-    assert!(core::mem::offset_of!(Packet, segs) == 86);
-    assert!(core::mem::offset_of!(Packet, family) == 88);
-    assert!(core::mem::offset_of!(Packet, proto) == 89);
-    assert!(core::mem::offset_of!(Packet, dir) == 90);
-    assert!(core::mem::offset_of!(Packet, in_task) == 91);
-    assert!(core::mem::offset_of!(Packet, tcp_state) == 92);
-    assert!(core::mem::offset_of!(Packet, irqs_off) == 93);
-    assert!(core::mem::offset_of!(Packet, hdr_len) == 94);
+    assert!(core::mem::offset_of!(Packet, gso_segs) == 86);
+    assert!(core::mem::offset_of!(Packet, gso_size) == 88);
+    assert!(core::mem::offset_of!(Packet, hdr_len) == 90);
+    assert!(core::mem::offset_of!(Packet, family) == 92);
+    assert!(core::mem::offset_of!(Packet, proto) == 93);
+    assert!(core::mem::offset_of!(Packet, dir) == 94);
+    assert!(core::mem::offset_of!(Packet, gso) == 95);
+    assert!(core::mem::offset_of!(Packet, frag) == 96);
+    assert!(core::mem::offset_of!(Packet, transport) == 97);
+    assert!(core::mem::offset_of!(Packet, tcp_state) == 98);
+    assert!(core::mem::offset_of!(Packet, in_interrupt) == 99);
+    assert!(core::mem::offset_of!(Packet, exiting) == 100);
+    assert!(core::mem::offset_of!(Packet, irqs_off) == 101);
 };
 
 /// Direction of a packet, seen from this host.
@@ -127,6 +144,30 @@ pub(crate) enum Proto {
     Other,
 }
 
+impl Direction {
+    /// 0 for sending, 1 for receiving: the order of every per-direction
+    /// array (global counters, `struct taskcount`).
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Direction::Send => 0,
+            Direction::Receive => 1,
+        }
+    }
+}
+
+impl Proto {
+    /// 0 to 3 for TCP, UDP, ICMP, other: the order of every per-protocol
+    /// array (global counters; `struct taskcount` has TCP and UDP).
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Proto::Tcp => 0,
+            Proto::Udp => 1,
+            Proto::Icmp => 2,
+            Proto::Other => 3,
+        }
+    }
+}
+
 impl Packet {
     /// The packet's direction.
     pub(crate) fn direction(&self) -> Direction {
@@ -137,9 +178,15 @@ impl Packet {
         }
     }
 
-    /// The packet's transport protocol class.
+    /// The packet's transport protocol class. A fragment without the
+    /// transport header, or a TCP/UDP packet whose header could not be
+    /// read, has no connection: "other".
     pub(crate) fn proto(&self) -> Proto {
+        if self.frag != 0 {
+            return Proto::Other;
+        }
         match self.proto {
+            IPPROTO_TCP | IPPROTO_UDP if self.transport == 0 => Proto::Other,
             IPPROTO_TCP => Proto::Tcp,
             IPPROTO_UDP => Proto::Udp,
             IPPROTO_ICMP | IPPROTO_ICMPV6 => Proto::Icmp,
@@ -147,9 +194,14 @@ impl Packet {
         }
     }
 
-    /// Whether the sending task is known (`tgid`, `pid`, start times).
+    /// Whether the current task sent the packet (then `tgid`, `pid` and the
+    /// start times say who), the rule of netatop 3.2.2: a packet sent in
+    /// process context with bottom halves enabled, by a task that is not
+    /// exiting. Tunnel devices re-enter LOCAL_OUT from the transmit path
+    /// with bottom halves disabled (the sender would be charged twice), and
+    /// an exiting task closing its sockets must not be registered again.
     pub(crate) fn in_task(&self) -> bool {
-        self.in_task != 0
+        self.dir == DIR_OUT && self.in_interrupt == 0 && self.exiting == 0
     }
 
     /// Whether the hook ran where the tables' bottom-half locks must not be
@@ -158,9 +210,19 @@ impl Packet {
         self.irqs_off != 0
     }
 
-    /// Wire segments, at least 1.
+    /// Wire segments this skb stands for: `gso_segs` of a GSO/GRO skb
+    /// (estimated from `gso_size` when an untrusted sender left it unset),
+    /// else 1; between 1 and 65535.
     pub(crate) fn segments(&self) -> u64 {
-        u64::from(self.segs.max(1))
+        if self.gso == 0 {
+            return 1;
+        }
+        let mut segs = u64::from(self.gso_segs);
+        let (len, hdr) = (u64::from(self.len), u64::from(self.hdr_len));
+        if segs == 0 && self.gso_size > 0 && len > hdr {
+            segs = (len - hdr).div_ceil(u64::from(self.gso_size));
+        }
+        segs.clamp(1, u64::from(u16::MAX))
     }
 
     /// Bytes on the wire: the IP length plus, per wire segment, the

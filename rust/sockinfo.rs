@@ -17,19 +17,20 @@
 //! connections in more buckets than it remembers is charged directly for
 //! those.
 
-use kernel::alloc::KVBox;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::Arc;
 
 use crate::bhlock::SpinLockBh;
 
-use crate::gc::IdleLimits;
-use crate::glue;
+use crate::ffi::jiffies_of_ms;
 use crate::hash::Hasher;
 use crate::limits::Limit;
-use crate::packet::{Direction, Packet, Proto};
+use crate::packet::{Direction, Proto};
+use crate::ring::{BucketRing, Offer};
+use crate::sockkey::SockKey;
 use crate::stats;
+use crate::table::BucketTable;
 use crate::taskinfo::TaskInfo;
 
 /// `TCP_ESTABLISHED`.
@@ -44,95 +45,30 @@ fn tcp_ended(state: u8) -> bool {
     matches!(state, 4..=9 | 11)
 }
 
-/// Slots of a ring of buckets where entries that can make room were noted.
-const RING: usize = 256;
-/// How many of those buckets a packet that needs room tries.
-const RECLAIM_TRIES: usize = 32;
 /// Entries no local process has sent on (never bound) may fill at most
 /// 1/`UNBOUND_SHARE` of the table.
 const UNBOUND_SHARE: usize = 4;
 /// UDP ports up to this one are never dropped for idleness (as in 3.2.2).
 const UDP_KEEP_PORTS: u16 = 1024;
 
-/// Identity of a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SockKey {
-    /// A TCP connection.
-    Tcp {
-        /// Network namespace cookie.
-        netns: u64,
-        /// Local address.
-        local: [u8; 16],
-        /// Remote address.
-        remote: [u8; 16],
-        /// Local port.
-        lport: u16,
-        /// Remote port.
-        rport: u16,
-        /// Address family (`NFPROTO_*`).
-        family: u8,
-    },
-    /// A local UDP port (any address, any family, as in netatop 3.2.2).
-    Udp {
-        /// Network namespace cookie.
-        netns: u64,
-        /// Local port.
-        lport: u16,
-    },
+/// Idle times after which connections are dropped.
+pub(crate) struct IdleLimits {
+    /// UDP port above 1024 with no packet for this long.
+    udp: u64,
+    /// TCP connection with no packet for this long.
+    tcp: u64,
+    /// Connection never bound to a process, idle for this long: its traffic
+    /// becomes "unidentified".
+    unbound: u64,
 }
 
-impl SockKey {
-    /// The key of a TCP or UDP packet; `None` for other protocols.
-    pub(crate) fn of(pkt: &Packet) -> Option<Self> {
-        let (local, lport, remote, rport) = pkt.local_remote();
-        match pkt.proto() {
-            Proto::Tcp => Some(SockKey::Tcp {
-                netns: pkt.netns,
-                local,
-                remote,
-                lport,
-                rport,
-                family: pkt.family,
-            }),
-            Proto::Udp => Some(SockKey::Udp {
-                netns: pkt.netns,
-                lport,
-            }),
-            Proto::Icmp | Proto::Other => None,
-        }
-    }
-
-    fn hash(&self, hasher: &Hasher) -> u64 {
-        match *self {
-            SockKey::Tcp {
-                netns,
-                local,
-                remote,
-                lport,
-                rport,
-                family,
-            } => {
-                let half = |a: [u8; 16], i: usize| {
-                    let mut w = [0u8; 8];
-                    w.copy_from_slice(&a[i..i + 8]);
-                    u64::from_ne_bytes(w)
-                };
-                hasher.hash(&[
-                    netns,
-                    half(local, 0) ^ half(remote, 0).rotate_left(32),
-                    half(local, 8) ^ half(remote, 8).rotate_left(32),
-                    (u64::from(lport) << 32) | (u64::from(rport) << 16) | u64::from(family),
-                ])
-            }
-            SockKey::Udp { netns, lport } => hasher.hash(&[netns, u64::from(lport) | (1 << 40)]),
-        }
-    }
-
-    /// The protocol whose counters this connection feeds.
-    pub(crate) fn proto(&self) -> Proto {
-        match self {
-            SockKey::Tcp { .. } => Proto::Tcp,
-            SockKey::Udp { .. } => Proto::Udp,
+impl IdleLimits {
+    /// The limits of netatop 3.2.2: 16 s, 1800 s, 60 s.
+    pub(crate) fn reference() -> Self {
+        Self {
+            udp: jiffies_of_ms(16_000),
+            tcp: jiffies_of_ms(1_800_000),
+            unbound: jiffies_of_ms(60_000),
         }
     }
 }
@@ -167,7 +103,7 @@ impl Pending {
 
     /// Adds everything to `task`'s counters for `proto`.
     fn charge(&self, task: &TaskInfo, proto: Proto) {
-        let c = &task.counters;
+        let c = task.counters();
         c.add(proto, Direction::Send, self.sndpacks, self.sndbytes);
         c.add(proto, Direction::Receive, self.rcvpacks, self.rcvbytes);
     }
@@ -238,9 +174,9 @@ impl SockInfo {
         match &self.group {
             Some(group) if !self.batched() => {
                 let proto = self.key.proto();
-                group.counters.add(proto, dir, packets, bytes);
+                group.counters().add(proto, dir, packets, bytes);
                 if let Some(thread) = &self.thread {
-                    thread.counters.add(proto, dir, packets, bytes);
+                    thread.counters().add(proto, dir, packets, bytes);
                 }
             }
             // INVARIANT: unbound, or bound and batched.
@@ -392,40 +328,23 @@ impl Chain {
             due: u64::MAX,
         }
     }
-
-    /// Finds `key`, or appends a new entry made by `make` (which may refuse).
-    /// One walk of the chain either way. The caller must call
-    /// [`Due::lower`] with the entry's [`SockInfo::drop_at`] once done with
-    /// it, so that the collector looks at the bucket in time.
-    pub(crate) fn find_or_insert(
-        &mut self,
-        key: &SockKey,
-        make: impl FnOnce() -> Option<KBox<SockInfo>>,
-    ) -> Option<(&mut SockInfo, Due<'_>)> {
-        let mut cur = &mut self.head;
-        while cur.as_ref().is_some_and(|n| n.key != *key) {
-            cur = &mut cur.as_mut()?.next;
-        }
-        if cur.is_none() {
-            *cur = Some(make()?);
-        }
-        Some((cur.as_deref_mut()?, Due(&mut self.due)))
-    }
 }
 
-/// The `due` time of a chain, lent out with one of its entries.
-pub(crate) struct Due<'a>(&'a mut u64);
-
-impl Due<'_> {
-    /// Makes the bucket due no later than `at` (the [`SockInfo::drop_at`] of
-    /// an entry just created or changed), publishing it in `hint`.
-    pub(crate) fn lower(self, at: u64, hint: &Atomic<u64>) {
-        if at < *self.0 {
-            // INVARIANT: lowered to the changed entry's time.
-            *self.0 = at;
-            hint.store(at, Relaxed);
-        }
+/// Finds `key` in the chain from `head`, or appends a new entry made by
+/// `make` (which may refuse). One walk of the chain either way.
+fn find_or_insert<'a>(
+    head: &'a mut Option<KBox<SockInfo>>,
+    key: &SockKey,
+    make: impl FnOnce() -> Option<KBox<SockInfo>>,
+) -> Option<&'a mut SockInfo> {
+    let mut cur = head;
+    while cur.as_ref().is_some_and(|n| n.key != *key) {
+        cur = &mut cur.as_mut()?.next;
     }
+    if cur.is_none() {
+        *cur = Some(make()?);
+    }
+    cur.as_deref_mut()
 }
 
 impl Chain {
@@ -497,69 +416,37 @@ impl Drop for Chain {
 pub(crate) struct Bucket {
     /// The chain.
     #[pin]
-    pub(crate) chain: SpinLockBh<Chain>,
+    chain: SpinLockBh<Chain>,
     /// A copy of the chain's `due`, written under the lock and read without
     /// it by the collector to skip buckets with nothing to do. A stale read
     /// only postpones the bucket to the next collection.
-    pub(crate) due_hint: Atomic<u64>,
+    due_hint: Atomic<u64>,
 }
 
-/// Buckets where entries that can make room were noted (`usize::MAX`:
-/// none), oldest first; a hint, overwritten round robin.
-struct BucketRing {
-    slots: [Atomic<usize>; RING],
-    /// Slots written so far.
-    next: Atomic<usize>,
-}
-
-impl BucketRing {
-    const fn new() -> Self {
-        Self {
-            slots: [const { Atomic::new(usize::MAX) }; RING],
-            next: Atomic::new(0),
-        }
-    }
-
-    /// Notes bucket `index`.
-    fn note(&self, index: usize) {
-        let slot = self.next.fetch_add(1, Relaxed) % RING;
-        self.slots[slot].store(index, Relaxed);
-    }
-
-    /// Offers the noted buckets, oldest note first, to `take` until it frees
-    /// an entry (its answer: whether that entry was never bound), or
-    /// [`RECLAIM_TRIES`] buckets gave nothing; those are forgotten. Called
-    /// with one bucket lock held (atomic context): the others are only
-    /// tried, and a bucket whose lock is busy (the caller's own among them)
-    /// is skipped.
-    fn reclaim(
+impl Bucket {
+    /// Runs `f` on the entry of `key` under the bucket lock, first appending
+    /// one made by `make` if there is none; `None` (and `f` not called) if
+    /// `make` refuses. Afterwards the bucket is due no later than the
+    /// entry's [`SockInfo::drop_at`]: a new entry or a TCP state change can
+    /// make it collectable earlier than the bucket said.
+    pub(crate) fn with_entry<R>(
         &self,
-        buckets: &[Bucket],
-        take: impl Fn(&mut Chain) -> Option<bool>,
-    ) -> Option<bool> {
-        // The slot written next holds the oldest note.
-        let oldest = self.next.load(Relaxed);
-        let mut tries = 0;
-        for n in 0..RING {
-            let slot = &self.slots[oldest.wrapping_add(n) % RING];
-            let Some(bucket) = buckets.get(slot.load(Relaxed)) else {
-                continue;
-            };
-            let Some(mut chain) = bucket.chain.try_lock() else {
-                continue;
-            };
-            let freed = take(&mut chain);
-            drop(chain);
-            if freed.is_some() {
-                return freed;
-            }
-            slot.store(usize::MAX, Relaxed);
-            tries += 1;
-            if tries == RECLAIM_TRIES {
-                break;
-            }
+        key: &SockKey,
+        make: impl FnOnce() -> Option<KBox<SockInfo>>,
+        idle: &IdleLimits,
+        f: impl FnOnce(&mut SockInfo) -> R,
+    ) -> Option<R> {
+        let mut guard = self.chain.lock();
+        let Chain { head, due } = &mut *guard;
+        let si = find_or_insert(head, key, make)?;
+        let r = f(si);
+        let at = si.drop_at(idle);
+        if at < *due {
+            // INVARIANT: lowered to the changed entry's time.
+            *due = at;
+            self.due_hint.store(at, Relaxed);
         }
-        None
+        Some(r)
     }
 }
 
@@ -573,10 +460,7 @@ impl BucketRing {
 /// locks nest inside it. Making room in a full table takes other bucket
 /// locks with `try_lock` only (never waiting, so in no order).
 pub(crate) struct SockTable {
-    buckets: Pin<KVBox<[Bucket]>>,
-    mask: usize,
-    hasher: Hasher,
-    limit: Limit,
+    table: BucketTable<Bucket>,
     /// The entries never bound, within their share of the table; an entry
     /// made for a local sender (bound at once) is counted past the share.
     share: Limit,
@@ -589,22 +473,14 @@ pub(crate) struct SockTable {
 impl SockTable {
     /// An empty table of `1 << bits` buckets holding at most `max` entries.
     pub(crate) fn new(bits: u32, max: usize, hasher: Hasher) -> Result<Self> {
-        let n = 1usize << bits;
-        let buckets = KVBox::pin_slice(
-            |_| {
-                try_pin_init!(Bucket {
-                    chain <- crate::new_spinlock_bh!(Chain::new(), "netatop_sock_bucket"),
-                    due_hint: Atomic::new(u64::MAX),
-                }? Error)
-            },
-            n,
-            GFP_KERNEL,
-        )?;
+        let table = BucketTable::new(bits, max, hasher, || {
+            try_pin_init!(Bucket {
+                chain <- crate::new_spinlock_bh!(Chain::new(), "netatop_sock_bucket"),
+                due_hint: Atomic::new(u64::MAX),
+            }? Error)
+        })?;
         Ok(Self {
-            buckets,
-            mask: n - 1,
-            hasher,
-            limit: Limit::new(max),
+            table,
             // INVARIANT: no entry.
             share: Limit::new(max.div_ceil(UNBOUND_SHARE)),
             ended: BucketRing::new(),
@@ -614,16 +490,15 @@ impl SockTable {
 
     /// The bucket of `key` and its index.
     pub(crate) fn bucket(&self, key: &SockKey) -> (usize, &Bucket) {
-        // CAST: masked to the table size, which fits in usize.
-        let index = (key.hash(&self.hasher) as usize) & self.mask;
-        (index, &self.buckets[index])
+        let (words, n) = key.words();
+        self.table.bucket_of(&words[..n])
     }
 
     /// Makes the collection about to run visit bucket `index` (which holds a
     /// connection of a finished process). Under the bucket lock, so that a
     /// packet cannot raise the hint again before the visit.
     pub(crate) fn make_due(&self, index: usize) {
-        if let Some(bucket) = self.buckets.get(index) {
+        if let Some(bucket) = self.table.get(index) {
             let mut chain = bucket.chain.lock();
             // INVARIANT: 0 is at most every entry's `drop_at`.
             chain.due = 0;
@@ -639,9 +514,25 @@ impl SockTable {
 
     /// Gives back the room of an entry just freed from the table.
     fn freed(&self, unbound: bool) {
-        self.limit.release(1);
+        self.table.limit().release(1);
         if unbound {
             self.share.release(1);
+        }
+    }
+
+    /// Offers bucket `index` to `pick` (see [`Chain::reclaim_one`]): tried
+    /// without waiting, since the caller holds another bucket lock (atomic
+    /// context, and no lock order among buckets).
+    fn offer(&self, index: usize, pick: impl Fn(&SockInfo) -> bool) -> Offer<bool> {
+        let Some(bucket) = self.table.get(index) else {
+            return Offer::Empty;
+        };
+        let Some(mut chain) = bucket.chain.try_lock() else {
+            return Offer::Busy;
+        };
+        match chain.reclaim_one(pick) {
+            Some(unbound) => Offer::Freed(unbound),
+            None => Offer::Empty,
         }
     }
 
@@ -650,25 +541,29 @@ impl SockTable {
     fn reclaim(&self, now: u64, idle: &IdleLimits) -> bool {
         let freed = self
             .fresh
-            .reclaim(&self.buckets, |c| c.reclaim_one(|si| si.group.is_none()))
+            .search(|i| self.offer(i, |si| si.group.is_none()))
             .or_else(|| {
-                self.ended.reclaim(&self.buckets, |c| {
-                    c.reclaim_one(|si| si.reclaimable(now, idle))
-                })
+                self.ended
+                    .search(|i| self.offer(i, |si| si.reclaimable(now, idle)))
             });
         freed.inspect(|&unbound| self.freed(unbound)).is_some()
     }
 
     /// Takes a place in the share of entries never bound, if need be that of
-    /// the oldest such entry.
-    fn reserve_unbound(&self) -> bool {
+    /// the oldest such entry. Should none be found (their buckets busy or
+    /// their notes gone), the place is taken past the share rather than the
+    /// packet refused while the table has room: the new entry's own note
+    /// lets the next one evict again, so the excess stays a few entries.
+    fn reserve_unbound(&self) {
         if self.share.try_reserve() {
-            return true;
+            return;
         }
         let evicted = self
             .fresh
-            .reclaim(&self.buckets, |c| c.reclaim_one(|si| si.group.is_none()));
-        evicted.inspect(|&unbound| self.freed(unbound)).is_some() && self.share.try_reserve()
+            .search(|i| self.offer(i, |si| si.group.is_none()));
+        if evicted.inspect(|&unbound| self.freed(unbound)).is_none() || !self.share.try_reserve() {
+            self.share.force_reserve();
+        }
     }
 
     /// A new, unbound entry for `key` in bucket `index`, counted against the
@@ -688,15 +583,14 @@ impl SockTable {
     ) -> Option<KBox<SockInfo>> {
         if local {
             self.share.force_reserve();
-        } else if !self.reserve_unbound() {
-            self.limit.refuse();
-            return None;
+        } else {
+            self.reserve_unbound();
         }
-        let room =
-            self.limit.try_reserve() || (self.reclaim(now, idle) && self.limit.try_reserve());
+        let room = self.table.limit().try_reserve()
+            || (self.reclaim(now, idle) && self.table.limit().try_reserve());
         if !room {
             self.share.release(1);
-            self.limit.refuse();
+            self.table.limit().refuse();
             return None;
         }
         let node = KBox::new(
@@ -718,7 +612,7 @@ impl SockTable {
         match node {
             None => {
                 self.share.release(1);
-                self.limit.refuse_reserved();
+                self.table.limit().refuse_reserved();
             }
             Some(_) if !local => self.fresh.note(index),
             Some(_) => {}
@@ -738,43 +632,48 @@ impl SockTable {
     }
 
     /// Drops closed, idle and orphaned connections (see [`SockInfo::keep`]).
-    /// Visits only the buckets that are due, or all of them when `sweep`. Process context;
-    /// takes the lock of each bucket visited in turn.
-    pub(crate) fn collect(&self, now: u64, sweep: bool, idle: &IdleLimits) {
-        for (i, bucket) in self.buckets.iter().enumerate() {
-            if i % 1024 == 1023 {
-                glue::cond_resched();
-            }
+    /// Visits only the buckets that are due, or all of them when `sweep`,
+    /// taking the lock of each in turn.
+    ///
+    /// # Safety
+    ///
+    /// Process context with no spinlock held and outside any RCU read-side
+    /// section: it lets other tasks run between buckets.
+    pub(crate) unsafe fn collect(&self, now: u64, sweep: bool, idle: &IdleLimits) {
+        let visit = |_, bucket: &Bucket| {
             if !sweep && bucket.due_hint.load(Relaxed) > now {
-                continue;
+                return;
             }
             let mut chain = bucket.chain.lock();
             let (dropped, unbound) = chain.collect(now, idle);
             bucket.due_hint.store(chain.due, Relaxed);
             drop(chain);
             if dropped > 0 {
-                self.limit.release(dropped);
+                self.table.limit().release(dropped);
                 self.share.release(unbound);
             }
-        }
+        };
+        // SAFETY: the function's safety requirements; `visit` releases the
+        // bucket lock it takes.
+        unsafe { self.table.visit(visit) };
     }
 
     /// Charges the traffic waiting in bucket `index` for `task` (see the
     /// module documentation); a reader calls it for each bucket the task
     /// remembers before it reads the task's counters. Process context.
     pub(crate) fn flush_bound(&self, index: usize, task: &TaskInfo) {
-        if let Some(bucket) = self.buckets.get(index) {
+        if let Some(bucket) = self.table.get(index) {
             bucket.chain.lock().flush_bound(task);
         }
     }
 
     /// Number of entries.
     pub(crate) fn len(&self) -> u64 {
-        self.limit.used()
+        self.table.len()
     }
 
     /// Number of entries refused because of the cap.
     pub(crate) fn overflows(&self) -> u64 {
-        self.limit.overflows()
+        self.table.overflows()
     }
 }

@@ -6,7 +6,7 @@ use kernel::prelude::*;
 use kernel::transmute::AsBytes;
 use kernel::uaccess::{UserPtr, UserSlice};
 
-use crate::glue;
+use crate::ffi;
 use crate::state::Netatop;
 use crate::taskinfo::TaskKind;
 use crate::uapi::{Command, NetPerTask};
@@ -14,48 +14,51 @@ use crate::uapi::{Command, NetPerTask};
 /// Size of the `id` field that every counter command reads first.
 const ID_LEN: usize = core::mem::size_of::<i32>();
 
-/// Handles one getsockopt call.
-///
-/// `len` is the kernel's copy of the caller's optlen; the kernel writes it
-/// back to user space when this returns `Ok`.
-///
-/// Errors: `EPERM` without `CAP_NET_ADMIN` in the initial user namespace
-/// (checked first, for every command); `EINVAL` for a command outside the
-/// range or an optlen shorter than a pid (negative included); `EFAULT` for a
-/// bad buffer; `ESRCH` for an unknown process or thread; `ERESTARTSYS`
-/// (EINTR for the caller) when a signal interrupts a blocking command.
-pub(crate) fn getsockopt(state: &Netatop, cmd: c_int, user: UserPtr, len: &mut c_int) -> Result {
-    if !glue::capable_net_admin() {
-        return Err(EPERM);
-    }
-    let cmd = Command::from_raw(cmd).ok_or(EINVAL)?;
-    match cmd {
-        Command::Probe => Ok(()),
-        Command::ForceGc => state.force_gc(),
-        Command::EmptyExit => state.exits.wait_empty(),
-        Command::GetcntExit => {
-            let n = answer_len(*len)?;
-            state.exits.take(state.tasks.limit(), |task| {
-                write_answer(user, &task.netpertask(), n)
-            })?;
-            // CAST: `n` is at most 96.
-            *len = n as c_int;
-            Ok(())
+impl Netatop {
+    /// Handles one getsockopt call.
+    ///
+    /// `len` is the kernel's copy of the caller's optlen; the kernel writes it
+    /// back to user space when this returns `Ok`.
+    ///
+    /// Errors: `EPERM` without `CAP_NET_ADMIN` in the initial user namespace
+    /// (checked first, for every command); `EINVAL` for a command outside the
+    /// range or an optlen shorter than a pid (negative included); `EFAULT` for a
+    /// bad buffer; `ESRCH` for an unknown process or thread; `ERESTARTSYS`
+    /// (EINTR for the caller) when a signal interrupts a blocking command.
+    pub(crate) fn getsockopt(&self, cmd: c_int, user: UserPtr, len: &mut c_int) -> Result {
+        let state = self;
+        if !ffi::capable_net_admin() {
+            return Err(EPERM);
         }
-        Command::GetcntTgid | Command::GetcntPid => {
-            let n = answer_len(*len)?;
-            let id = read_id(user)?;
-            let kind = if cmd == Command::GetcntTgid {
-                TaskKind::Group
-            } else {
-                TaskKind::Thread
-            };
-            let task = state.tasks.lookup(id, kind).ok_or(ESRCH)?;
-            state.settle(&task);
-            write_answer(user, &task.netpertask(), n)?;
-            // CAST: `n` is at most 96.
-            *len = n as c_int;
-            Ok(())
+        let cmd = Command::from_raw(cmd).ok_or(EINVAL)?;
+        match cmd {
+            Command::Probe => Ok(()),
+            Command::ForceGc => state.force_gc(),
+            Command::EmptyExit => state.exits.wait_empty(),
+            Command::GetcntExit => {
+                let n = answer_len(*len)?;
+                state.exits.take(state.tasks.limit(), |task| {
+                    write_answer(user, &task.netpertask(), n)
+                })?;
+                // CAST: `n` is at most 96.
+                *len = n as c_int;
+                Ok(())
+            }
+            Command::GetcntTgid | Command::GetcntPid => {
+                let n = answer_len(*len)?;
+                let id = read_id(user)?;
+                let kind = if cmd == Command::GetcntTgid {
+                    TaskKind::Group
+                } else {
+                    TaskKind::Thread
+                };
+                let task = state.tasks.lookup(id, kind).ok_or(ESRCH)?;
+                state.settle(&task);
+                write_answer(user, &task.netpertask(), n)?;
+                // CAST: `n` is at most 96.
+                *len = n as c_int;
+                Ok(())
+            }
         }
     }
 }

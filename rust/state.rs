@@ -7,11 +7,29 @@ use kernel::sync::{CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
 
 use crate::exitlist::ExitList;
-use crate::gc::{GcState, IdleLimits};
 use crate::hash::Hasher;
-use crate::sockinfo::{SockInfo, SockTable};
+use crate::sockinfo::{IdleLimits, SockInfo, SockTable};
 use crate::stats::{self, Snapshot};
 use crate::taskinfo::{TaskInfo, TaskTable};
+
+/// The collector's bookkeeping (see `gc.rs`), under its mutex (held for a
+/// whole collection).
+pub(crate) struct GcState {
+    /// Number of collections completed so far.
+    pub(crate) completed: u64,
+    /// `jiffies_64` at the start of the last collection.
+    pub(crate) last_start: Option<u64>,
+}
+
+impl GcState {
+    /// No collection yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            completed: 0,
+            last_start: None,
+        }
+    }
+}
 
 /// Sizing of the tables, from the module parameters.
 pub(crate) struct Config {

@@ -8,30 +8,39 @@
 //! returns), and a reader sums the CPUs. This file decides what the slots
 //! mean.
 
-use crate::glue;
+use crate::ffi;
 use crate::packet::{Direction, Proto};
 
-/// Number of per-CPU counter slots (`NETATOP_NR_STATS`): packets by protocol
-/// class and direction (8), then unidentified packets by TCP/UDP and
-/// direction (4).
-pub(crate) const NR_SLOTS: usize = 12;
-/// First slot of the unidentified packets.
-const UNIDENT_BASE: u32 = 8;
+/// First slot of the unidentified packets: the [`ffi::NR_STATS`] slots are
+/// packets by protocol class and direction (8), then unidentified packets
+/// by TCP/UDP and direction (4).
+const UNIDENT_BASE: usize = 8;
+const _: () = assert!(UNIDENT_BASE + 4 == ffi::NR_STATS);
 /// `NETATOP_STAT_NONE`: no second slot.
 const NO_SLOT: u32 = 0xff;
 
 /// A copy of the global counters plus the table sizes, for `/proc/netatop`.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Snapshot {
+    /// TCP packets sent (wire segments).
     pub(crate) tcpsndpacks: u64,
+    /// TCP packets received.
     pub(crate) tcprcvpacks: u64,
+    /// UDP packets sent.
     pub(crate) udpsndpacks: u64,
+    /// UDP packets received.
     pub(crate) udprcvpacks: u64,
+    /// Of the TCP packets sent, those no process will ever be charged for.
     pub(crate) unident_tcpsndpacks: u64,
+    /// Of the TCP packets received, those no process will be charged for.
     pub(crate) unident_tcprcvpacks: u64,
+    /// Of the UDP packets sent, those no process will be charged for.
     pub(crate) unident_udpsndpacks: u64,
+    /// Of the UDP packets received, those no process will be charged for.
     pub(crate) unident_udprcvpacks: u64,
+    /// ICMP and ICMPv6 packets sent.
     pub(crate) icmpsndpacks: u64,
+    /// ICMP and ICMPv6 packets received.
     pub(crate) icmprcvpacks: u64,
     /// Number of sockinfo entries.
     pub(crate) nrs: u64,
@@ -45,58 +54,56 @@ pub(crate) struct Snapshot {
     pub(crate) nre: u64,
 }
 
-/// The slot of packets of `proto` in direction `dir`.
-fn packets_slot(proto: Proto, dir: Direction) -> u32 {
-    let p = match proto {
-        Proto::Tcp => 0,
-        Proto::Udp => 1,
-        Proto::Icmp => 2,
-        Proto::Other => 3,
-    };
-    p * 2 + dir_index(dir)
+/// The slot of packets of `proto` in direction `dir` (below 8).
+fn packets_slot(proto: Proto, dir: Direction) -> usize {
+    proto.index() * 2 + dir.index()
 }
 
 /// The slot of unidentified packets of `proto` in direction `dir`, if the
-/// protocol has one (TCP and UDP).
-fn unident_slot(proto: Proto, dir: Direction) -> Option<u32> {
-    let p = match proto {
-        Proto::Tcp => 0,
-        Proto::Udp => 1,
-        Proto::Icmp | Proto::Other => return None,
-    };
-    Some(UNIDENT_BASE + p * 2 + dir_index(dir))
-}
-
-fn dir_index(dir: Direction) -> u32 {
-    match dir {
-        Direction::Send => 0,
-        Direction::Receive => 1,
+/// protocol has one (TCP and UDP; below 12).
+fn unident_slot(proto: Proto, dir: Direction) -> Option<usize> {
+    match proto {
+        Proto::Tcp | Proto::Udp => Some(UNIDENT_BASE + proto.index() * 2 + dir.index()),
+        Proto::Icmp | Proto::Other => None,
     }
 }
 
 /// What one packet adds to the global counters: the value the packet entry
-/// point returns to the hook, which adds the packet's segments to the slot
-/// in bits 0-7 and, unless it is [`NO_SLOT`], to the one in bits 8-15.
+/// point returns to the hook, which adds the count in bits 16-31 (the
+/// packet's wire segments) to the slot in bits 0-7 and, unless it is
+/// [`NO_SLOT`], to the one in bits 8-15.
 ///
 /// # Invariants
 ///
-/// Both slots are below [`NR_SLOTS`] (or the second is [`NO_SLOT`]).
+/// Both slots are below [`ffi::NR_STATS`] (or the second is [`NO_SLOT`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Charge(u32);
 
+/// A packet count in bits 16-31 (segments are at most 65535).
+fn count(segs: u64) -> u32 {
+    // CAST: clamped to 16 bits.
+    (segs.min(0xffff) as u32) << 16
+}
+
+/// A slot number as the glue takes it.
+fn slot(s: usize) -> u32 {
+    // CAST: slots are below `ffi::NR_STATS` (12).
+    s as u32
+}
+
 impl Charge {
-    /// A packet of `proto` in direction `dir`.
-    pub(crate) fn packet(proto: Proto, dir: Direction) -> Self {
+    /// `segs` packets of `proto` in direction `dir`.
+    pub(crate) fn packet(proto: Proto, dir: Direction, segs: u64) -> Self {
         // INVARIANT: `packets_slot` is below 8.
-        Self(packets_slot(proto, dir) | (NO_SLOT << 8))
+        Self(slot(packets_slot(proto, dir)) | (NO_SLOT << 8) | count(segs))
     }
 
-    /// The same packet, also counted as unidentified (no process will ever
-    /// be charged for it).
-    pub(crate) fn unidentified(proto: Proto, dir: Direction) -> Self {
-        let second = unident_slot(proto, dir).unwrap_or(NO_SLOT);
+    /// The same packets, also counted as unidentified (no process will ever
+    /// be charged for them).
+    pub(crate) fn unidentified(proto: Proto, dir: Direction, segs: u64) -> Self {
+        let second = unident_slot(proto, dir).map_or(NO_SLOT, slot);
         // INVARIANT: `unident_slot` is below 12.
-        Self(packets_slot(proto, dir) | (second << 8))
+        Self(slot(packets_slot(proto, dir)) | (second << 8) | count(segs))
     }
 
     /// The value handed to the glue.
@@ -110,16 +117,16 @@ impl Charge {
 pub(crate) fn unident(proto: Proto, dir: Direction, packets: u64) {
     if let Some(slot) = unident_slot(proto, dir) {
         if packets > 0 {
-            glue::stat_add(slot, packets);
+            ffi::stat_add(slot, packets);
         }
     }
 }
 
 /// Reads every counter; the table sizes are left at zero for the caller.
 pub(crate) fn snapshot() -> Snapshot {
-    let v = glue::stats_read();
-    let u = |proto, dir| unident_slot(proto, dir).map_or(0, |s| v[s as usize]);
-    let p = |proto, dir| v[packets_slot(proto, dir) as usize];
+    let v = ffi::stats_read();
+    let u = |proto, dir| unident_slot(proto, dir).map_or(0, |s| v[s]);
+    let p = |proto, dir| v[packets_slot(proto, dir)];
     use Direction::{Receive, Send};
     Snapshot {
         tcpsndpacks: p(Proto::Tcp, Send),

@@ -2,17 +2,17 @@
 
 //! Per-process (`tgid`) and per-thread (`pid`) counters: *taskinfo*.
 
-use kernel::alloc::KVBox;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::Arc;
 
 use crate::bhlock::SpinLockBh;
 
-use crate::glue;
+use crate::ffi;
 use crate::hash::Hasher;
 use crate::limits::Limit;
 use crate::packet::{Direction, Proto};
+use crate::table::BucketTable;
 use crate::uapi::{NetPerTask, COMLEN};
 
 /// Whether a taskinfo describes a whole process or one thread.
@@ -37,17 +37,13 @@ impl Counters {
         }
     }
 
-    /// Index of the packet counter for `proto` and `dir` (bytes follow it).
+    /// Index of the packet counter for `proto` and `dir` (bytes follow it):
+    /// TCP then UDP, each send then receive.
     fn index(proto: Proto, dir: Direction) -> Option<usize> {
-        let base = match proto {
-            Proto::Tcp => 0,
-            Proto::Udp => 4,
-            Proto::Icmp | Proto::Other => return None,
-        };
-        Some(match dir {
-            Direction::Send => base,
-            Direction::Receive => base + 2,
-        })
+        match proto {
+            Proto::Tcp | Proto::Udp => Some(proto.index() * 4 + dir.index() * 2),
+            Proto::Icmp | Proto::Other => None,
+        }
     }
 
     /// Adds `packets` and `bytes`; lock-free, callable from any context.
@@ -154,15 +150,15 @@ pub(crate) struct TaskId {
 /// The counters of one process or thread.
 pub(crate) struct TaskInfo {
     /// Identity.
-    pub(crate) who: TaskId,
+    who: TaskId,
     /// Start time in seconds since the epoch (as `ps` and atop compute it).
-    pub(crate) btime: u64,
+    btime: u64,
     /// Command name at the time the task was first seen, NUL-padded.
-    pub(crate) command: [u8; COMLEN],
+    command: [u8; COMLEN],
     /// Packets and bytes.
-    pub(crate) counters: Counters,
+    counters: Counters,
     /// Buckets of the connections bound to this task.
-    pub(crate) hints: BucketHints,
+    hints: BucketHints,
     /// Set by the collector once the task has finished.
     dead: Atomic<bool>,
 }
@@ -171,6 +167,22 @@ pub(crate) struct TaskInfo {
 const _: () = assert!(core::mem::size_of::<TaskInfo>() <= 120);
 
 impl TaskInfo {
+    /// Who the task is.
+    pub(crate) fn who(&self) -> TaskId {
+        self.who
+    }
+
+    /// Its packet and byte counters (not counting what waits in batched
+    /// connections: see [`crate::sockinfo`]).
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The buckets of its connections.
+    pub(crate) fn hints(&self) -> &BucketHints {
+        &self.hints
+    }
+
     /// Whether the collector found the task finished.
     pub(crate) fn is_dead(&self) -> bool {
         self.dead.load(Relaxed)
@@ -200,31 +212,18 @@ pub(crate) struct Bucket {
 /// Locking: a bucket's lock may be taken with a sockinfo bucket lock held
 /// (sockinfo before taskinfo), never the other way round.
 pub(crate) struct TaskTable {
-    buckets: Pin<KVBox<[Bucket]>>,
-    mask: usize,
-    hasher: Hasher,
-    limit: Limit,
+    table: BucketTable<Bucket>,
 }
 
 impl TaskTable {
     /// An empty table of `1 << bits` buckets holding at most `max` entries.
     pub(crate) fn new(bits: u32, max: usize, hasher: Hasher) -> Result<Self> {
-        let n = 1usize << bits;
-        let buckets = KVBox::pin_slice(
-            |_| {
-                try_pin_init!(Bucket {
-                    tasks <- crate::new_spinlock_bh!(KVec::new(), "netatop_task_bucket"),
-                }? Error)
-            },
-            n,
-            GFP_KERNEL,
-        )?;
-        Ok(Self {
-            buckets,
-            mask: n - 1,
-            hasher,
-            limit: Limit::new(max),
-        })
+        let table = BucketTable::new(bits, max, hasher, || {
+            try_pin_init!(Bucket {
+                tasks <- crate::new_spinlock_bh!(KVec::new(), "netatop_task_bucket"),
+            }? Error)
+        })?;
+        Ok(Self { table })
     }
 
     fn bucket(&self, id: i32, kind: TaskKind) -> &SpinLockBh<KVec<Arc<TaskInfo>>> {
@@ -233,9 +232,7 @@ impl TaskTable {
             TaskKind::Thread => 2,
         };
         // CAST: the id's bit pattern is hashed.
-        let h = self.hasher.hash2(u64::from(id as u32), kind);
-        // CAST: masked to the table size, which fits in usize.
-        &self.buckets[(h as usize) & self.mask].tasks
+        &self.table.bucket_of(&[u64::from(id as u32), kind]).1.tasks
     }
 
     /// Finds the taskinfo of `who`, or creates it with `make`. Called from
@@ -252,7 +249,7 @@ impl TaskTable {
         if let Some(t) = bucket.iter().find(|t| t.who == who) {
             return Some(t.clone());
         }
-        if !self.limit.reserve() {
+        if !self.table.limit().reserve() {
             return None;
         }
         let (btime, command) = make();
@@ -273,7 +270,7 @@ impl TaskTable {
                     .map(|()| t)
             });
         if created.is_none() {
-            self.limit.refuse_reserved();
+            self.table.limit().refuse_reserved();
         }
         created
     }
@@ -290,31 +287,34 @@ impl TaskTable {
 
     /// The cap, shared with the exit list (finished processes count too).
     pub(crate) fn limit(&self) -> &Limit {
-        &self.limit
+        self.table.limit()
     }
 
     /// Removes the tasks that have finished: threads are freed (after
     /// `freeing_thread` has seen each), processes are returned for the exit
-    /// list (keeping their reservation of the cap). Process context; takes
-    /// each bucket lock in turn.
+    /// list, each keeping its reservation of the cap (which the exit list
+    /// then holds: see [`crate::exitlist::ExitList`]). Takes each bucket
+    /// lock in turn.
     ///
     /// `freeing_thread` runs with no task bucket lock held, so it may take a
     /// sockinfo bucket lock: the packet path takes a sockinfo bucket lock
     /// and then a task bucket lock, never the other way round.
-    pub(crate) fn collect_finished(
+    ///
+    /// # Safety
+    ///
+    /// Process context with no spinlock held and outside any RCU read-side
+    /// section: it lets other tasks run between buckets.
+    pub(crate) unsafe fn collect_finished(
         &self,
         mut freeing_thread: impl FnMut(&TaskInfo),
     ) -> KVec<Arc<TaskInfo>> {
         let mut finished = KVec::new();
         let mut threads = KVec::new();
-        for (i, bucket) in self.buckets.iter().enumerate() {
-            if i % 1024 == 1023 {
-                glue::cond_resched();
-            }
+        let visit = |_, bucket: &Bucket| {
             let mut tasks = bucket.tasks.lock();
             tasks.retain(|t| {
                 let group = t.who.kind == TaskKind::Group;
-                if glue::task_alive(t.who.id, t.who.start, group) {
+                if ffi::task_alive(t.who.id, t.who.start, group) {
                     return true;
                 }
                 t.dead.store(true, Relaxed);
@@ -324,15 +324,18 @@ impl TaskTable {
             });
             drop(tasks);
             if threads.is_empty() {
-                continue;
+                return;
             }
             // CAST: a length fits in u64.
             let freed = threads.len() as u64;
             for t in threads.drain_all() {
                 freeing_thread(&t);
             }
-            self.limit.release(freed);
-        }
+            self.table.limit().release(freed);
+        };
+        // SAFETY: the function's safety requirements; `visit` releases the
+        // bucket lock it takes.
+        unsafe { self.table.visit(visit) };
         finished
     }
 
@@ -343,18 +346,18 @@ impl TaskTable {
         for t in tasks {
             let mut bucket = self.bucket(t.who.id, t.who.kind).lock();
             if bucket.push(t, GFP_ATOMIC | __GFP_NOWARN).is_err() {
-                self.limit.release(1);
+                self.table.limit().release(1);
             }
         }
     }
 
     /// Number of entries, including finished processes on the exit list.
     pub(crate) fn len(&self) -> u64 {
-        self.limit.used()
+        self.table.len()
     }
 
     /// Number of entries refused because of the cap.
     pub(crate) fn overflows(&self) -> u64 {
-        self.limit.overflows()
+        self.table.overflows()
     }
 }

@@ -5,9 +5,9 @@
 use kernel::prelude::*;
 
 /// The module's version, as printed in `/proc/netatop` ("modversion") and by
-/// modinfo (`NETATOP_RS_VERSION` in `netatop_glue.h`; a guest test checks that
-/// both agree).
-pub(crate) const VERSION: &str = "0.1.0";
+/// modinfo: `rust/VERSION`, the one source (Kbuild hands it to the glue as
+/// `NETATOP_RS_VERSION`; a guest test checks that both agree).
+pub(crate) const VERSION: &str = include_str!("VERSION");
 
 /// First getsockopt command number (`NETATOP_BASE_CTL`).
 const NETATOP_BASE_CTL: c_int = 15661;

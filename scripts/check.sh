@@ -59,8 +59,9 @@ step "module (netatop.ko)"
 "$here/module.sh" "$kdir" "$top/build/$flavour"
 "$here/module.sh" "$kdir" "$top/build/clippy-$flavour" CLIPPY=1
 rustfmt --check --edition 2021 --config-path "$KSRC/.rustfmt.toml" "$top"/rust/*.rs
-step "host: the C/Rust layout of the glue's structs"
+step "host: the C/Rust layout of the glue's structs; the crate's dependency graph and the C size"
 python3 "$top/tests/host/check-abi.py" --self-test
+python3 "$top/tests/host/check-deps.py" --self-test
 
 step "userland: rustfmt, clippy, host tests"
 cd "$top/netatop_user"

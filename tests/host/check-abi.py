@@ -2,9 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """The C/Rust mirror of the glue's structs, checked mechanically.
 
-The C hook fills `struct netatop_pkt` (and `struct netatop_task_names`) from
-rust/netatop_glue.h; Rust reads them as `Packet` (rust/packet.rs) and
-`TaskNames` (rust/glue.rs). Swapping two same-sized neighbours on one side
+The C hook fills `struct netatop_pkt` from rust/netatop_glue.h; Rust reads
+it as `Packet` (rust/packet.rs). Swapping two same-sized neighbours on one side
 would still compile and silently mis-attribute packets, so:
 
 - the C compiler gives the C layout: the struct definitions are taken from
@@ -15,6 +14,10 @@ would still compile and silently mis-attribute packets, so:
 - this script requires the two to agree field by field: the same fields in
   the same order, each asserted in Rust at the offset the C compiler gives,
   and the same size.
+
+The same for `struct netpertask` of include/netatop.h (the user ABI) against
+the size and offsets rust/uapi.rs asserts, and for the constants both sides
+use (`NETATOP_NR_STATS`, `NETATOP_STAT_NONE`).
 
 `--self-test` also checks that the comparison catches a swap (sport/dport
 exchanged in a copy of the C struct).
@@ -33,8 +36,10 @@ HEADER = os.path.join(TOP, "rust", "netatop_glue.h")
 # C struct -> (Rust file, Rust struct)
 MIRRORS = {
     "netatop_pkt": ("rust/packet.rs", "Packet"),
-    "netatop_task_names": ("rust/glue.rs", "TaskNames"),
 }
+# The user ABI (include/netatop.h, what atop compiles against): the fields of
+# struct netpertask whose offsets rust/uapi.rs asserts, and its size.
+UAPI = ("include/netatop.h", "netpertask", ["btime", "command", "tc"], "rust/uapi.rs", "NetPerTask")
 
 
 def c_struct_body(header_text, name):
@@ -104,7 +109,7 @@ def rust_side(path, name):
 
 # C #define -> (Rust file, Rust const): numbers both sides must agree on.
 CONSTANTS = {
-    "NETATOP_NR_STATS": ("rust/stats.rs", "NR_SLOTS"),
+    "NETATOP_NR_STATS": ("rust/ffi.rs", "NR_STATS"),
     "NETATOP_STAT_NONE": ("rust/stats.rs", "NO_SLOT"),
 }
 
@@ -118,6 +123,30 @@ def constants(header):
         if not m or not r or int(m.group(1), 0) != int(r.group(1).replace("_", ""), 0):
             bad.append(f"{c} ({m and m.group(1)}) != {path}:{name} ({r and r.group(1)})")
     return bad
+
+
+def uapi():
+    """Failures of struct netpertask against rust/uapi.rs, as lines."""
+    header, struct, fields, path, name = UAPI
+    prog = ["#include <stddef.h>", "#include <stdio.h>", '#include "%s"' % os.path.join(TOP, header),
+            "int main(void) {", 'printf("%%zu\\n", sizeof(struct %s));' % struct]
+    prog += ['printf("%%zu\\n", offsetof(struct %s, %s));' % (struct, f) for f in fields]
+    prog.append("return 0; }")
+    with tempfile.TemporaryDirectory() as d:
+        src, exe = os.path.join(d, "uapi.c"), os.path.join(d, "uapi")
+        with open(src, "w") as fh:
+            fh.write("\n".join(prog) + "\n")
+        subprocess.run(["cc", "-Wall", "-Werror", "-o", exe, src], check=True)
+        got = [int(x) for x in subprocess.run([exe], check=True, capture_output=True, text=True).stdout.split()]
+    text = open(os.path.join(TOP, path)).read()
+    size = re.search(r"size_of::<%s>\(\) == (\d+)\)" % name, text)
+    want = [int(size.group(1)) if size else None]
+    for f in fields:
+        m = re.search(r"offset_of!\(%s, %s\) == (\d+)\)" % (name, f), text)
+        want.append(int(m.group(1)) if m else None)
+    if got != want:
+        return [f"struct {struct} in {header}: size and offsets of {fields} are {got}, {path} asserts {want}"]
+    return []
 
 
 def compare(layout):
@@ -154,6 +183,13 @@ def main():
         else:
             passed += 1
             print(f"ok   {s} vs {path}:{name}: {len(layout[s][1])} fields, {layout[s][0]} bytes")
+    ubad = uapi()
+    for b in ubad:
+        failed += 1
+        print(f"FAIL {b}")
+    if not ubad:
+        passed += 1
+        print(f"ok   struct netpertask ({UAPI[0]}) vs {UAPI[3]}:{UAPI[4]}: size and {len(UAPI[2])} offsets")
     cbad = constants(header)
     for b in cbad:
         failed += 1

@@ -380,9 +380,11 @@ fn flood_stays_within_the_caps_and_real_traffic_stays_exact() {
         end.sockinfo_overflow,
         end.unident_udprcvpacks
     );
-    // The flood's entries, the pair's two and the flooder's own socket.
+    // The flood's entries, the pair's two and the flooder's own socket; an
+    // entry is admitted past the share when no older one could be evicted
+    // (rare: busy bucket locks), hence a little slack.
     for p in [&during, &end] {
-        assert!(p.sockinfo <= share + 3, "{p:?}");
+        assert!(p.sockinfo <= share + 3 + share / 32, "{p:?}");
     }
     // Entries that made room for newer ones were charged as unidentified.
     assert!(end.unident_udprcvpacks > 0, "{end:?}");

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The bucket array both hash tables are built on: a power-of-two number of
+//! buckets (each with its own lock, defined by the table), the seeded hash
+//! that picks one, and the memory cap on the entries.
+
+use kernel::alloc::KVBox;
+use kernel::prelude::*;
+
+use crate::ffi;
+use crate::hash::Hasher;
+use crate::limits::Limit;
+
+/// Buckets visited between two chances for other tasks to run.
+const RESCHED_EVERY: usize = 1024;
+
+/// `1 << bits` buckets of type `B` and the cap of their entries.
+///
+/// # Invariants
+///
+/// `buckets.len() == mask + 1`, a power of two.
+pub(crate) struct BucketTable<B> {
+    buckets: Pin<KVBox<[B]>>,
+    mask: usize,
+    hasher: Hasher,
+    limit: Limit,
+}
+
+impl<B> BucketTable<B> {
+    /// `1 << bits` buckets made by `init`, holding at most `max` entries.
+    pub(crate) fn new<I: PinInit<B, Error>>(
+        bits: u32,
+        max: usize,
+        hasher: Hasher,
+        init: impl Fn() -> I,
+    ) -> Result<Self> {
+        let n = 1usize << bits;
+        let buckets = KVBox::pin_slice(|_| init(), n, GFP_KERNEL)?;
+        // INVARIANT: `n` buckets, a power of two.
+        Ok(Self {
+            buckets,
+            mask: n - 1,
+            hasher,
+            limit: Limit::new(max),
+        })
+    }
+
+    /// The bucket of the key hashed from `words`, and its index.
+    pub(crate) fn bucket_of(&self, words: &[u64]) -> (usize, &B) {
+        // CAST: masked to the table size, which fits in usize.
+        let index = (self.hasher.hash(words) as usize) & self.mask;
+        // The type invariant keeps the masked index in range.
+        (index, &self.buckets[index])
+    }
+
+    /// The bucket at `index`, if there is one (indices come back from
+    /// hints and rings).
+    pub(crate) fn get(&self, index: usize) -> Option<&B> {
+        self.buckets.get(index)
+    }
+
+    /// Calls `f` with each bucket and its index in turn, letting other tasks
+    /// run every [`RESCHED_EVERY`] buckets.
+    ///
+    /// # Safety
+    ///
+    /// Process context with no spinlock held and outside any RCU read-side
+    /// section (it may sleep between buckets); `f` must release whatever
+    /// lock it takes before it returns.
+    pub(crate) unsafe fn visit(&self, mut f: impl FnMut(usize, &B)) {
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            if i % RESCHED_EVERY == RESCHED_EVERY - 1 {
+                // SAFETY: the function's safety requirements; `f` holds no
+                // lock between calls.
+                unsafe { ffi::cond_resched() };
+            }
+            f(i, bucket);
+        }
+    }
+
+    /// The cap of the entries.
+    pub(crate) fn limit(&self) -> &Limit {
+        &self.limit
+    }
+
+    /// Number of entries.
+    pub(crate) fn len(&self) -> u64 {
+        self.limit.used()
+    }
+
+    /// Number of entries refused because of the cap (or a failed
+    /// allocation).
+    pub(crate) fn overflows(&self) -> u64 {
+        self.limit.overflows()
+    }
+}
