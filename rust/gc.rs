@@ -78,7 +78,8 @@ impl Netatop {
     /// in the buckets its [`crate::taskinfo::BucketHints`] name, which are
     /// made due; a process that had connections in more buckets than those
     /// remember makes this collection sweep the whole table. Either way they
-    /// go in this collection, as in 3.2.2.
+    /// go in this collection, as in 3.2.2, before the processes reach the
+    /// exit list.
     fn collect(&self) {
         let now = ffi::jiffies();
         self.exits.expire(now, EXIT_TTL_MS, self.tasks.limit());
@@ -94,16 +95,17 @@ impl Netatop {
         };
         let mut sweep = false;
         for t in finished.iter() {
-            // The exit record is read from the counters: make them exact.
-            self.settle(t);
             match t.hints().buckets() {
                 Some(buckets) => buckets.for_each(|i| self.socks.make_due(i)),
                 None => sweep = true,
             }
         }
-        let unqueued = self.exits.push_all(finished, now);
-        self.tasks.requeue(unqueued);
+        // The finished processes' connections go now, their waiting traffic
+        // charged (see `SockInfo::keep`): the exit records are final before
+        // a reader can see them.
         // SAFETY: as above.
         unsafe { self.socks.collect(now, sweep, &self.idle) };
+        let unqueued = self.exits.push_all(finished, now);
+        self.tasks.requeue(unqueued);
     }
 }

@@ -5,6 +5,12 @@
 use kernel::sync::atomic::{Atomic, Relaxed};
 
 /// Counts the entries of a table against a maximum, lock-free.
+///
+/// # Invariants
+///
+/// `used` is the number of reservations taken and not given back; it
+/// exceeds `max` only by [`Limit::force_reserve`]s (or for an instant in
+/// [`Limit::try_reserve`], which takes one back at once when over).
 pub(crate) struct Limit {
     used: Atomic<u64>,
     max: u64,

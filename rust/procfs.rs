@@ -4,6 +4,7 @@
 
 use kernel::seq_file::{seq_print, SeqFile};
 
+use crate::packet::{Direction, Proto};
 use crate::state::Netatop;
 use crate::uapi::VERSION;
 
@@ -28,17 +29,19 @@ impl Netatop {
     /// original's `%12lu`, `%9lu`, `%8lu` and `%14s`.
     pub(crate) fn proc_show(&self, m: &SeqFile) {
         let s = self.snapshot();
-        packets(m, "tcpsndpacks", s.tcpsndpacks, s.unident_tcpsndpacks);
-        packets(m, "tcprcvpacks", s.tcprcvpacks, s.unident_tcprcvpacks);
-        packets(m, "udpsndpacks", s.udpsndpacks, s.unident_udpsndpacks);
-        packets(m, "udprcvpacks", s.udprcvpacks, s.unident_udprcvpacks);
+        let (tcp, udp, icmp) = (Proto::Tcp.index(), Proto::Udp.index(), Proto::Icmp.index());
+        let (snd, rcv) = (Direction::Send.index(), Direction::Receive.index());
+        packets(m, "tcpsndpacks", s.packets[tcp][snd], s.unident[tcp][snd]);
+        packets(m, "tcprcvpacks", s.packets[tcp][rcv], s.unident[tcp][rcv]);
+        packets(m, "udpsndpacks", s.packets[udp][snd], s.unident[udp][snd]);
+        packets(m, "udprcvpacks", s.packets[udp][rcv], s.unident[udp][rcv]);
         seq_print!(m, "\n");
-        seq_print!(m, "icmpsndpacks: {:>12}\n", s.icmpsndpacks);
-        seq_print!(m, "icmprcvpacks: {:>12}\n", s.icmprcvpacks);
+        seq_print!(m, "icmpsndpacks: {:>12}\n", s.packets[icmp][snd]);
+        seq_print!(m, "icmprcvpacks: {:>12}\n", s.packets[icmp][rcv]);
         seq_print!(m, "\n");
-        entries(m, "#sockinfo", s.nrs, s.nrs_ovf);
-        entries(m, "#taskinfo", s.nrt, s.nrt_ovf);
-        seq_print!(m, "#taskexit:    {:>12}\n", s.nre);
+        entries(m, "#sockinfo", s.sockinfo[0], s.sockinfo[1]);
+        entries(m, "#taskinfo", s.taskinfo[0], s.taskinfo[1]);
+        seq_print!(m, "#taskexit:    {:>12}\n", s.exits);
         seq_print!(m, "\n");
         seq_print!(m, "modversion: {:>14}\n", VERSION);
     }

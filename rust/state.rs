@@ -117,12 +117,10 @@ impl Netatop {
     pub(crate) fn snapshot(&self) -> Snapshot {
         let nre = self.exits.len();
         Snapshot {
-            nrs: self.socks.len(),
-            nrs_ovf: self.socks.overflows(),
+            sockinfo: [self.socks.len(), self.socks.overflows()],
             // The cap counts live and finished tasks; /proc shows them apart.
-            nrt: self.tasks.len().saturating_sub(nre),
-            nrt_ovf: self.tasks.overflows(),
-            nre,
+            taskinfo: [self.tasks.len().saturating_sub(nre), self.tasks.overflows()],
+            exits: nre,
             ..stats::snapshot()
         }
     }

@@ -22,36 +22,17 @@ const NO_SLOT: u32 = 0xff;
 /// A copy of the global counters plus the table sizes, for `/proc/netatop`.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Snapshot {
-    /// TCP packets sent (wire segments).
-    pub(crate) tcpsndpacks: u64,
-    /// TCP packets received.
-    pub(crate) tcprcvpacks: u64,
-    /// UDP packets sent.
-    pub(crate) udpsndpacks: u64,
-    /// UDP packets received.
-    pub(crate) udprcvpacks: u64,
-    /// Of the TCP packets sent, those no process will ever be charged for.
-    pub(crate) unident_tcpsndpacks: u64,
-    /// Of the TCP packets received, those no process will be charged for.
-    pub(crate) unident_tcprcvpacks: u64,
-    /// Of the UDP packets sent, those no process will be charged for.
-    pub(crate) unident_udpsndpacks: u64,
-    /// Of the UDP packets received, those no process will be charged for.
-    pub(crate) unident_udprcvpacks: u64,
-    /// ICMP and ICMPv6 packets sent.
-    pub(crate) icmpsndpacks: u64,
-    /// ICMP and ICMPv6 packets received.
-    pub(crate) icmprcvpacks: u64,
-    /// Number of sockinfo entries.
-    pub(crate) nrs: u64,
-    /// Sockinfo entries refused because of the memory cap.
-    pub(crate) nrs_ovf: u64,
-    /// Number of live taskinfo entries.
-    pub(crate) nrt: u64,
-    /// Taskinfo entries refused because of the memory cap.
-    pub(crate) nrt_ovf: u64,
-    /// Number of finished processes on the exit list.
-    pub(crate) nre: u64,
+    /// Packets (wire segments) by protocol class and direction, indexed by
+    /// [`Proto::index`] and [`Direction::index`].
+    pub(crate) packets: [[u64; 2]; 4],
+    /// Of those, the TCP and UDP packets no process will ever be charged for.
+    pub(crate) unident: [[u64; 2]; 2],
+    /// Sockinfo entries, and the entries refused (cap or failed allocation).
+    pub(crate) sockinfo: [u64; 2],
+    /// Live taskinfo entries, and the entries refused.
+    pub(crate) taskinfo: [u64; 2],
+    /// Finished processes on the exit list.
+    pub(crate) exits: u64,
 }
 
 /// The slot of packets of `proto` in direction `dir` (below 8).
@@ -125,20 +106,14 @@ pub(crate) fn unident(proto: Proto, dir: Direction, packets: u64) {
 /// Reads every counter; the table sizes are left at zero for the caller.
 pub(crate) fn snapshot() -> Snapshot {
     let v = ffi::stats_read();
-    let u = |proto, dir| unident_slot(proto, dir).map_or(0, |s| v[s]);
-    let p = |proto, dir| v[packets_slot(proto, dir)];
-    use Direction::{Receive, Send};
-    Snapshot {
-        tcpsndpacks: p(Proto::Tcp, Send),
-        tcprcvpacks: p(Proto::Tcp, Receive),
-        udpsndpacks: p(Proto::Udp, Send),
-        udprcvpacks: p(Proto::Udp, Receive),
-        icmpsndpacks: p(Proto::Icmp, Send),
-        icmprcvpacks: p(Proto::Icmp, Receive),
-        unident_tcpsndpacks: u(Proto::Tcp, Send),
-        unident_tcprcvpacks: u(Proto::Tcp, Receive),
-        unident_udpsndpacks: u(Proto::Udp, Send),
-        unident_udprcvpacks: u(Proto::Udp, Receive),
-        ..Snapshot::default()
+    let mut s = Snapshot::default();
+    for proto in [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Other] {
+        for dir in [Direction::Send, Direction::Receive] {
+            s.packets[proto.index()][dir.index()] = v[packets_slot(proto, dir)];
+            if let Some(slot) = unident_slot(proto, dir) {
+                s.unident[proto.index()][dir.index()] = v[slot];
+            }
+        }
     }
+    s
 }

@@ -72,6 +72,13 @@ impl Counters {
 /// Packed in one word, updated lock-free from any CPU: indices in bits 0-19,
 /// 20-39 and 40-59 (bucket indices are below 2^20: `sock_hash_bits` is at
 /// most 20), their number in bits 60-61, overflow in bit 62.
+///
+/// # Invariants
+///
+/// The number only grows and a slot, once written, never changes: a bucket
+/// remembered stays remembered for the task's lifetime (readers that
+/// flush a task's batched connections rely on it, see `sockinfo.rs`).
+/// Overflow, once set, stays set.
 pub(crate) struct BucketHints(Atomic<u64>);
 
 /// Bucket indices a [`BucketHints`] remembers.
