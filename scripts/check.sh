@@ -72,13 +72,17 @@ cargo build --quiet --workspace --bins
 
 step "in-guest tests: build"
 mapfile -t bins < <(cargo test -p netatop-guest-tests --no-run --message-format=json 2>/dev/null \
-	| SUITE=$suite python3 -c '
+	| SUITE=$suite FLAVOUR=$flavour python3 -c '
 import json, os, sys
-suite = os.environ["SUITE"]
+suite, flavour = os.environ["SUITE"], os.environ["FLAVOUR"]
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("profile", {}).get("test") and m.get("executable"):
-        stress = m["target"]["name"] == "stress"
+        name = m["target"]["name"]
+        # faults needs the debug kernel (failslab); it belongs to the stress suite.
+        if name == "faults" and flavour != "debug":
+            continue
+        stress = name in ("stress", "faults")
         if suite == "all" or (suite == "stress") == stress:
             print(m["executable"])')
 [ ${#bins[@]} -gt 0 ] || { echo "check: no in-guest test binaries were built" >&2; exit 1; }

@@ -11,7 +11,7 @@ for bin in "$@"; do
 	# The stress and fuzz tests print their figures (connections churned, peak
 	# #sockinfo under the flood, unload cycles, calls fuzzed): show them.
 	show=
-	case "$(basename "$bin")" in stress-* | security-*) show=--show-output ;; esac
+	case "$(basename "$bin")" in stress-* | security-* | faults-*) show=--show-output ;; esac
 	# shellcheck disable=SC2086
 	"$bin" ${TEST_ARGS:-} $show || rc=1
 done

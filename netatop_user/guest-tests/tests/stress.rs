@@ -530,7 +530,9 @@ fn concurrent_blocking_callers_under_signals_lose_nothing() {
 #[test]
 fn ledger_every_packet_is_charged_or_unidentified() {
     let _m = module_exclusive();
-    reload_module();
+    // No periodic collection: it would expire exit records nobody read
+    // within 15-30 s (a slow debug kernel takes longer than that).
+    let _params = ModuleParams::load(&["gc_interval_ms=3600000"]);
     let ns = Netns::new("stress-ledger");
     let (echo4, echo6) = ledger_traffic(&ns, 4, 5);
     let records = ledger_balance(1);
