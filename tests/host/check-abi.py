@@ -63,6 +63,17 @@ def c_fields(body):
     return names
 
 
+def compile_and_run(lines):
+    """Compiles the C program `lines` with the host compiler, runs it and
+    returns what it printed."""
+    with tempfile.TemporaryDirectory() as d:
+        src, exe = os.path.join(d, "probe.c"), os.path.join(d, "probe")
+        with open(src, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+        subprocess.run(["cc", "-Wall", "-Werror", "-o", exe, src], check=True)
+        return subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+
+
 def c_layout(header_text):
     """{struct: (size, [(field, offset)])} as the C compiler lays them out."""
     bodies = {s: c_struct_body(header_text, s) for s in MIRRORS}
@@ -77,12 +88,7 @@ def c_layout(header_text):
                 'printf("F %s %s %%zu\\n", offsetof(struct %s, %s));' % (s, f, s, f)
             )
     prog.append("return 0; }")
-    with tempfile.TemporaryDirectory() as d:
-        src, exe = os.path.join(d, "layout.c"), os.path.join(d, "layout")
-        with open(src, "w") as fh:
-            fh.write("\n".join(prog) + "\n")
-        subprocess.run(["cc", "-Wall", "-Werror", "-o", exe, src], check=True)
-        out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+    out = compile_and_run(prog)
     layout = {s: [None, []] for s in MIRRORS}
     for line in out.splitlines():
         w = line.split()
@@ -132,12 +138,7 @@ def uapi():
             "int main(void) {", 'printf("%%zu\\n", sizeof(struct %s));' % struct]
     prog += ['printf("%%zu\\n", offsetof(struct %s, %s));' % (struct, f) for f in fields]
     prog.append("return 0; }")
-    with tempfile.TemporaryDirectory() as d:
-        src, exe = os.path.join(d, "uapi.c"), os.path.join(d, "uapi")
-        with open(src, "w") as fh:
-            fh.write("\n".join(prog) + "\n")
-        subprocess.run(["cc", "-Wall", "-Werror", "-o", exe, src], check=True)
-        got = [int(x) for x in subprocess.run([exe], check=True, capture_output=True, text=True).stdout.split()]
+    got = [int(x) for x in compile_and_run(prog).split()]
     text = open(os.path.join(TOP, path)).read()
     size = re.search(r"size_of::<%s>\(\) == (\d+)\)" % name, text)
     want = [int(size.group(1)) if size else None]
