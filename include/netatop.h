@@ -57,4 +57,48 @@ struct netpertask {
 #define NETATOP_GETCNT_TGID	(NETATOP_BASE_CTL + 4)	/* counters of a process */
 #define NETATOP_GETCNT_PID	(NETATOP_BASE_CTL + 5)	/* counters of a thread */
 
+/*
+ * netatop-rs extensions (atop never calls them; same socket, level and
+ * CAP_NET_ADMIN rule). A process is counted for the cgroup v2 (default
+ * hierarchy) cgroup its sending thread was in when netatop first saw it
+ * send; a cgroup's totals are its live processes' counters plus those of
+ * every finished process counted for it (monotonic). See netatop(4).
+ */
+#define NETATOP_GETCNT_CGROUP	(NETATOP_BASE_CTL + 6)	/* 15667: counters of a cgroup */
+#define NETATOP_GETCNT_TASKS	(NETATOP_BASE_CTL + 7)	/* 15668: every live process */
+#define NETATOP_GETCNT_CGROUPS	(NETATOP_BASE_CTL + 8)	/* 15669: every cgroup */
+
+/*
+ * GETCNT_CGROUP: the caller sets id (optlen >= 80, else EINVAL); unknown
+ * id: ESRCH. Also the entries of GETCNT_CGROUPS. 80 bytes.
+ */
+struct netatop_cgroupcount {
+	__u64		 id;		/* cgroup id: inode number of its cgroupfs directory */
+	__u32		 nprocs;	/* live processes counted for it */
+	__u32		 pad;		/* zero */
+	struct taskcount tc;		/* live and finished processes */
+};
+
+/*
+ * Start of the GETCNT_TASKS and GETCNT_CGROUPS answers (optlen >= 16, else
+ * EINVAL); as many entries follow as fit in optlen, which is set to the
+ * bytes written. count < total: call again with a larger buffer. 16 bytes.
+ */
+struct netatop_listhdr {
+	__u32		 total;		/* entries that exist */
+	__u32		 count;		/* entries written after this header */
+	__u64		 overflow;	/* TASKS: taskinfo overflows; CGROUPS: finished
+					   processes the cgroup table's cap could not keep */
+};
+
+/* An entry of GETCNT_TASKS: one live process. 104 bytes. */
+struct netatop_procinfo {
+	__s32		 id;		/* tgid */
+	__u32		 pad;		/* zero */
+	__u64		 btime;		/* start time, seconds since the epoch */
+	char		 command[COMLEN]; /* comm, NUL-padded */
+	__u64		 cgroup;	/* id of the cgroup it is counted for */
+	struct taskcount tc;
+};
+
 #endif /* _NETATOP_H */

@@ -16,7 +16,7 @@ use crate::sockinfo::SockInfo;
 use crate::sockkey::SockKey;
 use crate::state::Netatop;
 use crate::stats::Charge;
-use crate::taskinfo::{TaskId, TaskInfo, TaskKind};
+use crate::taskinfo::{NewTask, TaskId, TaskInfo, TaskKind};
 
 /// Nanoseconds per second.
 const NSEC_PER_SEC: u64 = 1_000_000_000;
@@ -73,10 +73,11 @@ impl Netatop {
         if si.group().is_none_or(|g| g.who() != group) {
             let Some(g) = self.tasks.get_or_create(group, || {
                 let names = ffi::current_names();
-                (
-                    names.boot_sec + group.start / NSEC_PER_SEC,
-                    names.leader_comm,
-                )
+                NewTask {
+                    btime: names.boot_sec + group.start / NSEC_PER_SEC,
+                    command: names.leader_comm,
+                    cgroup: names.cgroup,
+                }
             }) else {
                 return;
             };
@@ -93,10 +94,11 @@ impl Netatop {
         if si.thread().is_none_or(|t| t.who() != thread) {
             let t = self.tasks.get_or_create(thread, || {
                 let names = ffi::current_names();
-                (
-                    names.boot_sec + thread.start / NSEC_PER_SEC,
-                    names.thread_comm,
-                )
+                NewTask {
+                    btime: names.boot_sec + thread.start / NSEC_PER_SEC,
+                    command: names.thread_comm,
+                    cgroup: names.cgroup,
+                }
             });
             let sees = t.as_ref().is_some_and(|t| t.hints().note(index));
             si.bind_thread(t, sees);

@@ -75,9 +75,15 @@ impl ExitList {
     }
 
     /// Appends finished processes (each already holding a reservation of the
-    /// taskinfo limit). Returns the ones that could not be queued (out of
-    /// memory); the caller keeps them for the next collection.
-    pub(crate) fn push_all(&self, tasks: KVec<Arc<TaskInfo>>, now: u64) -> KVec<Arc<TaskInfo>> {
+    /// taskinfo limit), calling `queued` for each one queued. Returns the
+    /// ones that could not be queued (out of memory); the caller keeps them
+    /// for the next collection.
+    pub(crate) fn push_all(
+        &self,
+        tasks: KVec<Arc<TaskInfo>>,
+        now: u64,
+        mut queued: impl FnMut(&TaskInfo),
+    ) -> KVec<Arc<TaskInfo>> {
         if tasks.is_empty() {
             return tasks;
         }
@@ -86,6 +92,7 @@ impl ExitList {
             return tasks;
         }
         for task in tasks {
+            queued(&task);
             // Cannot fail: capacity reserved above.
             let _ = inner.entries.push_back_within_capacity(ExitEntry {
                 task,

@@ -33,6 +33,8 @@ extern "C" {
     fn netatop_glue_spin_trylock_bh(lock: *mut bindings::spinlock_t, bh: *mut bool) -> bool;
     fn netatop_glue_stat_add(slot: c_uint, n: u64);
     fn netatop_glue_stats_read(sum: *mut u64);
+    /// `struct cgroup *`, opaque here (bindgen's has a zero-sized field).
+    fn netatop_glue_cgroup_put(cgrp: *mut c_void);
 }
 
 /// Registers the hooks, `/proc/netatop` and the getsockopt range; the glue
@@ -129,7 +131,7 @@ pub(crate) fn stat_add(slot: usize, n: u64) {
 pub(crate) fn stats_read() -> [u64; NR_STATS] {
     let mut sum = [0u64; NR_STATS];
     // SAFETY: `sum` has room for the `NETATOP_NR_STATS` (== `NR_STATS`)
-    // counters the glue writes.
+    // counters the glue adds to (from zero, set here).
     unsafe { netatop_glue_stats_read(sum.as_mut_ptr()) };
     sum
 }
@@ -198,6 +200,8 @@ pub(crate) struct TaskNames {
     /// Wall-clock time of boot, seconds since the epoch (as /proc/stat's
     /// btime; 0 if the clock was set before the boot).
     pub(crate) boot_sec: u64,
+    /// Id of the current thread's cgroup in the default (v2) hierarchy.
+    pub(crate) cgroup: u64,
 }
 
 /// The command name of `task`, NUL-padded (`strscpy_pad` of `comm`, which
@@ -238,6 +242,40 @@ pub(crate) fn current_names() -> TaskNames {
         // SAFETY: as above.
         thread_comm: unsafe { comm_of(current.as_ptr()) },
         boot_sec: u64::try_from(boot.tv_sec).unwrap_or(0),
+        cgroup: current_cgroup(),
+    }
+}
+
+/// The id of the current thread's cgroup in the default (v2) hierarchy, as
+/// `cgroup_id(task_dfl_cgroup(current))`: the inode number of its directory
+/// in cgroupfs. Any context.
+fn current_cgroup() -> u64 {
+    let _rcu = rcu::read_lock();
+    let current = kernel::current!();
+    // SAFETY: `cgroups` is an RCU-protected pointer of the running task
+    // (read once, as `rcu_dereference` does), valid under the RCU read lock
+    // held above; a css_set always has its default-hierarchy cgroup, which
+    // it pins, and a cgroup pins its kernfs node, whose `id` never changes.
+    unsafe {
+        let cset = core::ptr::read_volatile(&raw const (*current.as_ptr()).cgroups);
+        (*(*(*cset).dfl_cgrp).kn).id
+    }
+}
+
+/// Whether the cgroup with this id still exists in the default hierarchy
+/// (and is visible from the caller's cgroup namespace: the collector calls
+/// it from a kernel worker, in the initial one). Process context.
+pub(crate) fn cgroup_exists(id: u64) -> bool {
+    // SAFETY: `cgroup_get_from_id` may be called from process context; it
+    // returns a referenced cgroup or an error pointer.
+    let cgrp = unsafe { bindings::cgroup_get_from_id(id) };
+    match kernel::error::from_err_ptr(cgrp) {
+        Ok(cgrp) => {
+            // SAFETY: `cgrp` holds the reference taken above, dropped once.
+            unsafe { netatop_glue_cgroup_put(cgrp.cast()) };
+            true
+        }
+        Err(_) => false,
     }
 }
 

@@ -53,18 +53,20 @@ impl Netatop {
             }
         }
         gc.last_start = Some(ffi::jiffies());
-        self.collect();
+        self.collect(false);
         gc.completed += 1;
         drop(gc);
         self.gc_wait.notify_all();
         Ok(())
     }
 
-    /// The periodic collection.
+    /// The periodic collection; the only one that also drops the totals of
+    /// removed cgroups (a kernel worker sees every cgroup, while a
+    /// FORCE_GC caller in a cgroup namespace would see only its own).
     pub(crate) fn periodic_gc(&self) {
         let mut gc = self.gc.lock();
         gc.last_start = Some(ffi::jiffies());
-        self.collect();
+        self.collect(true);
         gc.completed += 1;
         drop(gc);
         self.gc_wait.notify_all();
@@ -79,9 +81,16 @@ impl Netatop {
     /// made due; a process that had connections in more buckets than those
     /// remember makes this collection sweep the whole table. Either way they
     /// go in this collection, as in 3.2.2, before the processes reach the
-    /// exit list.
-    fn collect(&self) {
+    /// exit list, and their counters, final then, are added to their
+    /// cgroup's totals as they leave the task table for the exit list.
+    fn collect(&self, prune_cgroups: bool) {
         let now = ffi::jiffies();
+        // Held until the finished processes' counters are in their cgroups'
+        // totals (see `Cgroups`).
+        let mut cgroups = self.cgroups.lock();
+        if prune_cgroups {
+            cgroups.prune(now, self.gc_interval, ffi::cgroup_exists);
+        }
         self.exits.expire(now, EXIT_TTL_MS, self.tasks.limit());
         // A finished thread's bindings are cleared where its hints point.
         // SAFETY: the collector runs in process context (a workqueue, or a
@@ -105,7 +114,11 @@ impl Netatop {
         // a reader can see them.
         // SAFETY: as above.
         unsafe { self.socks.collect(now, sweep, &self.idle) };
-        let unqueued = self.exits.push_all(finished, now);
+        let unqueued = self.exits.push_all(finished, now, |t| {
+            cgroups.retire(t.cgroup(), &t.counters().snapshot());
+        });
+        // Back in the task table before a cgroup reader can look.
         self.tasks.requeue(unqueued);
+        drop(cgroups);
     }
 }

@@ -9,6 +9,7 @@
  * raw facts. Every rule (who sent a packet, how many segments it stands
  * for, what has no transport header, what is counted where) is in Rust.
  */
+#include <linux/cgroup.h>
 #include <linux/ip.h>
 #include <linux/module.h>
 #include <linux/netfilter_ipv4.h>
@@ -51,41 +52,39 @@ void netatop_glue_stats_read(u64 *sum)
 {
 	unsigned int cpu, i;
 
-	memset(sum, 0, NETATOP_NR_STATS * sizeof(*sum));
 	for_each_possible_cpu(cpu)
 		for (i = 0; i < NETATOP_NR_STATS; i++)
 			sum[i] += READ_ONCE(per_cpu(netatop_stats, cpu)[i]);
 }
 
-/* Reads the ports and header length of a TCP or UDP packet at @thoff. */
+/* Drops a reference from cgroup_get_from_id() (cgroup_put() is inline). */
+void netatop_glue_cgroup_put(struct cgroup *cgrp)
+{
+	cgroup_put(cgrp);
+}
+
+/*
+ * Reads the ports and header length of a TCP or UDP packet at @thoff. Both
+ * headers start with the source and destination ports; a UDP header is the
+ * first 8 bytes of @buf.
+ */
 static void netatop_glue_transport(const struct sk_buff *skb, unsigned int thoff,
 				   struct netatop_pkt *pkt)
 {
-	unsigned int hlen = thoff - skb_network_offset(skb);
-	union {
-		struct tcphdr tcp;
-		struct udphdr udp;
-	} buf;
+	bool tcp = pkt->proto == IPPROTO_TCP;
 	const struct tcphdr *th;
-	const struct udphdr *uh;
+	struct tcphdr buf;
 
-	if (pkt->proto == IPPROTO_TCP) {
-		th = skb_header_pointer(skb, thoff, sizeof(buf.tcp), &buf.tcp);
-		if (!th)
-			return;
-		pkt->sport = ntohs(th->source);
-		pkt->dport = ntohs(th->dest);
-		pkt->hdr_len = hlen + th->doff * 4;
-		pkt->transport = 1;
-	} else if (pkt->proto == IPPROTO_UDP) {
-		uh = skb_header_pointer(skb, thoff, sizeof(buf.udp), &buf.udp);
-		if (!uh)
-			return;
-		pkt->sport = ntohs(uh->source);
-		pkt->dport = ntohs(uh->dest);
-		pkt->hdr_len = hlen + sizeof(*uh);
-		pkt->transport = 1;
-	}
+	if (!tcp && pkt->proto != IPPROTO_UDP)
+		return;
+	th = skb_header_pointer(skb, thoff, tcp ? sizeof(buf) : sizeof(struct udphdr), &buf);
+	if (!th)
+		return;
+	pkt->sport = ntohs(th->source);
+	pkt->dport = ntohs(th->dest);
+	pkt->hdr_len = thoff - skb_network_offset(skb) +
+		       (tcp ? th->doff * 4 : sizeof(struct udphdr));
+	pkt->transport = 1;
 }
 
 /* Fills @pkt from @skb, the hook and the current task; reads are bounds-checked. */

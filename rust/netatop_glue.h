@@ -12,9 +12,10 @@
 #include <linux/types.h>
 
 struct seq_file;
+struct cgroup;
 
 /* Number of getsockopt commands from NETATOP_BASE_CTL on. */
-#define NETATOP_NR_CMDS 6
+#define NETATOP_NR_CMDS 9
 
 /* Packet directions (struct netatop_pkt.dir). */
 #define NETATOP_DIR_OUT 0	/* NF_INET_LOCAL_OUT: sent by this host */
@@ -95,8 +96,11 @@ bool netatop_glue_spin_trylock_bh(spinlock_t *lock, bool *bh);
 /* Adds @n to the global counter @slot on this CPU; any context. */
 void netatop_glue_stat_add(unsigned int slot, u64 n);
 
-/* Sums each global counter over the CPUs into @sum[NETATOP_NR_STATS]. */
+/* Adds each global counter, summed over the CPUs, to @sum[NETATOP_NR_STATS] (zeroed by the caller). */
 void netatop_glue_stats_read(u64 *sum);
+
+/* cgroup_put(): releases a cgroup_get_from_id() reference. */
+void netatop_glue_cgroup_put(struct cgroup *cgrp);
 
 /* Implemented in Rust, called by C. */
 

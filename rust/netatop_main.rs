@@ -18,11 +18,13 @@
 //! - this file: the module and the entry points from C;
 //! - the algorithms, each an `impl Netatop` block: [`accounting`] (the
 //!   per-packet path), [`gc`] (the collector), [`sockopt`] (the getsockopt
-//!   commands), [`procfs`] (the `/proc/netatop` text);
+//!   commands), [`snapshot`] (exact reads of many processes or a cgroup),
+//!   [`procfs`] (the `/proc/netatop` text);
 //! - [`state`]: the module's shared state;
 //! - the tables: [`sockinfo`] (connections, keyed by [`sockkey`]),
 //!   [`taskinfo`] (processes and threads), [`exitlist`] (finished
-//!   processes, a [`fifo`]);
+//!   processes, a [`fifo`]), [`cgroup`] (finished processes' per-cgroup
+//!   totals);
 //! - leaves: [`packet`] (the summary the hooks hand over), [`stats`]
 //!   (global counters), [`uapi`] (the user ABI), [`hash`], [`limits`],
 //!   [`bhlock`] (the tables' bottom-half spinlock), [`table`] (the bucket
@@ -38,6 +40,7 @@ use kernel::uaccess::UserPtr;
 
 mod accounting;
 mod bhlock;
+mod cgroup;
 mod exitlist;
 mod ffi;
 mod fifo;
@@ -47,6 +50,7 @@ mod limits;
 mod packet;
 mod procfs;
 mod ring;
+mod snapshot;
 mod sockinfo;
 mod sockkey;
 mod sockopt;
@@ -82,6 +86,10 @@ module! {
             default: 12,
             description: "log2 of the number of process/thread hash buckets (8..20)",
         },
+        cgroup_limit_kb: u32 {
+            default: 512,
+            description: "Memory cap of the finished processes' per-cgroup totals, KiB",
+        },
         gc_interval_ms: u32 {
             default: 15000,
             description: "Interval of the periodic garbage collection, ms (at least 10)",
@@ -109,6 +117,7 @@ impl kernel::Module for NetatopModule {
             taskinfo_limit_kb: module_parameters::taskinfo_limit_kb.value(),
             seed: ffi::random_seed(),
             gc_interval_ms: module_parameters::gc_interval_ms.value(),
+            cgroup_limit_kb: module_parameters::cgroup_limit_kb.value(),
         };
         if cfg.gc_interval_ms < 10 {
             pr_err!("gc_interval_ms must be at least 10\n");

@@ -2,14 +2,17 @@
 
 //! The getsockopt commands of the netatop ABI.
 
+use core::mem::size_of;
+
 use kernel::prelude::*;
 use kernel::transmute::AsBytes;
 use kernel::uaccess::{UserPtr, UserSlice};
 
 use crate::ffi;
+use crate::snapshot::procinfo;
 use crate::state::Netatop;
 use crate::taskinfo::TaskKind;
-use crate::uapi::{Command, NetPerTask};
+use crate::uapi::{CgroupCount, Command, ListHeader, NetPerTask, ProcInfo};
 
 /// Size of the `id` field that every counter command reads first.
 const ID_LEN: usize = core::mem::size_of::<i32>();
@@ -23,7 +26,10 @@ impl Netatop {
     /// Errors: `EPERM` without `CAP_NET_ADMIN` in the initial user namespace
     /// (checked first, for every command); `EINVAL` for a command outside the
     /// range or an optlen shorter than a pid (negative included); `EFAULT` for a
-    /// bad buffer; `ESRCH` for an unknown process or thread; `ERESTARTSYS`
+    /// bad buffer; `ESRCH` for an unknown process, thread or cgroup;
+    /// `EINVAL` for the netatop-rs commands' buffers too short for their
+    /// answer (GETCNT_CGROUP) or header (GETCNT_TASKS, GETCNT_CGROUPS);
+    /// `ERESTARTSYS`
     /// (EINTR for the caller) when a signal interrupts a blocking command.
     pub(crate) fn getsockopt(&self, cmd: c_int, user: UserPtr, len: &mut c_int) -> Result {
         let state = self;
@@ -59,8 +65,60 @@ impl Netatop {
                 *len = n as c_int;
                 Ok(())
             }
+            Command::GetcntCgroup => {
+                let n = size_of::<CgroupCount>();
+                if usize::try_from(*len).map_err(|_| EINVAL)? < n {
+                    return Err(EINVAL);
+                }
+                let mut id = [0u8; 8];
+                UserSlice::new(user, id.len())
+                    .reader()
+                    .read_slice(&mut id)?;
+                let answer = state.cgroup_count(u64::from_ne_bytes(id))?;
+                UserSlice::new(user, n).writer().write(&answer)?;
+                *len = c_int::try_from(n).map_err(|_| EINVAL)?;
+                Ok(())
+            }
+            Command::GetcntTasks => {
+                let (tasks, overflow) = state.live_processes()?;
+                let entries = tasks.iter().map(|t| procinfo(t));
+                write_list::<ProcInfo, _>(user, len, tasks.len(), overflow, entries)
+            }
+            Command::GetcntCgroups => {
+                let (cgroups, overflow) = state.cgroup_list()?;
+                write_list::<CgroupCount, _>(user, len, cgroups.len(), overflow, cgroups.iter())
+            }
         }
     }
+}
+
+/// Writes a list answer: the header, then as many of the `total` entries
+/// as the caller's buffer (`len` bytes) has room for; sets `len` to the
+/// bytes written. `EINVAL` if not even the header fits.
+fn write_list<T: AsBytes, E: core::borrow::Borrow<T>>(
+    user: UserPtr,
+    len: &mut c_int,
+    total: usize,
+    overflow: u64,
+    entries: impl Iterator<Item = E>,
+) -> Result {
+    let avail = usize::try_from(*len).map_err(|_| EINVAL)?;
+    let head = size_of::<ListHeader>();
+    let room = avail.checked_sub(head).ok_or(EINVAL)? / size_of::<T>();
+    let count = total.min(room);
+    let bytes = head + count * size_of::<T>();
+    let header = ListHeader {
+        total: u32::try_from(total).map_err(|_| EOVERFLOW)?,
+        count: u32::try_from(count).map_err(|_| EOVERFLOW)?,
+        overflow,
+    };
+    let mut out = UserSlice::new(user, bytes).writer();
+    out.write(&header)?;
+    for e in entries.take(count) {
+        out.write(e.borrow())?;
+    }
+    *len = c_int::try_from(bytes).map_err(|_| EINVAL)?;
+    Ok(())
 }
 
 /// The number of bytes to copy each way: optlen clamped to the size of

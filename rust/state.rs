@@ -6,6 +6,7 @@ use kernel::prelude::*;
 use kernel::sync::{CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
 
+use crate::cgroup::Cgroups;
 use crate::exitlist::ExitList;
 use crate::hash::Hasher;
 use crate::sockinfo::{IdleLimits, SockInfo, SockTable};
@@ -45,13 +46,15 @@ pub(crate) struct Config {
     pub(crate) seed: u64,
     /// Interval of the periodic collection.
     pub(crate) gc_interval_ms: u32,
+    /// Memory cap of the finished processes' per-cgroup totals, in KiB.
+    pub(crate) cgroup_limit_kb: u32,
 }
 
 /// Everything the module knows; one instance per loaded module, shared by the
 /// hooks, the collector, the getsockopt commands and `/proc`.
 ///
-/// Lock order: `gc`, then `exits`' mutex or a sockinfo bucket, then a
-/// taskinfo bucket. The hooks take only bucket locks (sockinfo before
+/// Lock order: `gc`, then `cgroups`' mutex, then `exits`' mutex or a
+/// sockinfo bucket, then a taskinfo bucket. The hooks take only bucket locks (sockinfo before
 /// taskinfo); counters of a task and the global counters are atomics.
 /// Dropping the state (after unregistration) frees every entry, including
 /// finished processes nobody read.
@@ -61,6 +64,11 @@ pub(crate) struct Netatop {
     pub(crate) tasks: TaskTable,
     #[pin]
     pub(crate) exits: ExitList,
+    /// Per-cgroup totals of finished processes.
+    #[pin]
+    pub(crate) cgroups: Cgroups,
+    /// Interval of the periodic collection, in jiffies.
+    pub(crate) gc_interval: u64,
     /// Serialises collections.
     #[pin]
     pub(crate) gc: Mutex<GcState>,
@@ -103,10 +111,14 @@ impl Netatop {
             entries(cfg.taskinfo_limit_kb, TASKINFO_BYTES),
             hasher,
         )?;
+        let cgroup_limit_kb = cfg.cgroup_limit_kb;
+        let gc_interval = crate::ffi::jiffies_of_ms(cfg.gc_interval_ms);
         Ok(try_pin_init!(Self {
             socks,
             tasks,
             exits <- ExitList::new(),
+            cgroups <- Cgroups::new(cgroup_limit_kb),
+            gc_interval,
             gc <- new_mutex!(GcState::new(), "netatop_gc"),
             gc_wait <- new_condvar!("netatop_gc_wait"),
             idle: IdleLimits::reference(),

@@ -2,6 +2,7 @@
 
 //! Per-process (`tgid`) and per-thread (`pid`) counters: *taskinfo*.
 
+use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::Arc;
@@ -71,14 +72,16 @@ impl Counters {
 ///
 /// Packed in one word, updated lock-free from any CPU: indices in bits 0-19,
 /// 20-39 and 40-59 (bucket indices are below 2^20: `sock_hash_bits` is at
-/// most 20), their number in bits 60-61, overflow in bit 62.
+/// most 20), their number in bits 60-61, overflow in bit 62. Bit 63 is the
+/// task's "finished" flag, set by the collector: kept in this word so that a
+/// taskinfo with its cgroup id still fills one 128-byte slab object.
 ///
 /// # Invariants
 ///
 /// The number only grows and a slot, once written, never changes: a bucket
 /// remembered stays remembered for the task's lifetime (readers that
 /// flush a task's batched connections rely on it, see `sockinfo.rs`).
-/// Overflow, once set, stays set.
+/// Overflow and the finished flag, once set, stay set.
 pub(crate) struct BucketHints(Atomic<u64>);
 
 /// Bucket indices a [`BucketHints`] remembers.
@@ -87,6 +90,7 @@ const HINT_BITS: u64 = 20;
 const HINT_MASK: u64 = (1 << HINT_BITS) - 1;
 const HINT_COUNT_SHIFT: u64 = 60;
 const HINT_OVERFLOW: u64 = 1 << 62;
+const FINISHED: u64 = 1 << 63;
 
 impl BucketHints {
     const fn new() -> Self {
@@ -120,6 +124,22 @@ impl BucketHints {
                 Err(now) => cur = now,
             }
         }
+    }
+
+    /// Sets the finished flag.
+    fn set_finished(&self) {
+        let mut cur = self.0.load(Relaxed);
+        while cur & FINISHED == 0 {
+            match self.0.cmpxchg(cur, cur | FINISHED, Relaxed) {
+                Ok(_) => return,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Whether the finished flag is set.
+    fn finished(&self) -> bool {
+        self.0.load(Relaxed) & FINISHED != 0
     }
 
     /// The buckets remembered (at most [`HINT_SLOTS`]), whether or not the
@@ -164,10 +184,13 @@ pub(crate) struct TaskInfo {
     command: [u8; COMLEN],
     /// Packets and bytes.
     counters: Counters,
-    /// Buckets of the connections bound to this task.
+    /// Buckets of the connections bound to this task, and whether the
+    /// collector found it finished.
     hints: BucketHints,
-    /// Set by the collector once the task has finished.
-    dead: Atomic<bool>,
+    /// The cgroup (v2, default hierarchy) id the process is counted for:
+    /// that of the thread whose send created this taskinfo. A later move to
+    /// another cgroup does not change it (see `cgroup.rs`).
+    cgroup: u64,
 }
 
 // With the `Arc` refcount, a taskinfo fills a 128-byte slab object exactly.
@@ -192,7 +215,22 @@ impl TaskInfo {
 
     /// Whether the collector found the task finished.
     pub(crate) fn is_dead(&self) -> bool {
-        self.dead.load(Relaxed)
+        self.hints.finished()
+    }
+
+    /// The cgroup id it is counted for.
+    pub(crate) fn cgroup(&self) -> u64 {
+        self.cgroup
+    }
+
+    /// The start time, seconds since the epoch.
+    pub(crate) fn btime(&self) -> u64 {
+        self.btime
+    }
+
+    /// The command name, NUL-padded.
+    pub(crate) fn command(&self) -> [u8; COMLEN] {
+        self.command
     }
 
     /// The `netpertask` answer for this task.
@@ -205,6 +243,16 @@ impl TaskInfo {
             tc: self.counters.snapshot(),
         }
     }
+}
+
+/// What a new taskinfo is made of, read from the current task.
+pub(crate) struct NewTask {
+    /// Start time, seconds since the epoch.
+    pub(crate) btime: u64,
+    /// Command name, NUL-padded.
+    pub(crate) command: [u8; COMLEN],
+    /// cgroup id.
+    pub(crate) cgroup: u64,
 }
 
 /// One bucket: the taskinfos whose (id, kind) hash here, under a lock.
@@ -250,7 +298,7 @@ impl TaskTable {
     pub(crate) fn get_or_create(
         &self,
         who: TaskId,
-        make: impl FnOnce() -> (u64, [u8; COMLEN]),
+        make: impl FnOnce() -> NewTask,
     ) -> Option<Arc<TaskInfo>> {
         let mut bucket = self.bucket(who.id, who.kind).lock();
         if let Some(t) = bucket.iter().find(|t| t.who == who) {
@@ -259,14 +307,14 @@ impl TaskTable {
         if !self.table.limit().reserve() {
             return None;
         }
-        let (btime, command) = make();
+        let new = make();
         let info = TaskInfo {
             who,
-            btime,
-            command,
+            btime: new.btime,
+            command: new.command,
             counters: Counters::new(),
             hints: BucketHints::new(),
-            dead: Atomic::new(false),
+            cgroup: new.cgroup,
         };
         let created = Arc::new(info, GFP_ATOMIC | __GFP_NOWARN)
             .ok()
@@ -324,7 +372,7 @@ impl TaskTable {
                 if ffi::task_alive(t.who.id, t.who.start, group) {
                     return true;
                 }
-                t.dead.store(true, Relaxed);
+                t.hints.set_finished();
                 // Keep it for the next collection if there is no memory.
                 let list = if group { &mut finished } else { &mut threads };
                 list.push(t.clone(), GFP_ATOMIC | __GFP_NOWARN).is_err()
@@ -344,6 +392,32 @@ impl TaskTable {
         // bucket lock it takes.
         unsafe { self.table.visit(visit) };
         finished
+    }
+
+    /// Clones every process (thread group) in the table into `out`, as far
+    /// as its spare capacity goes (no allocation under the bucket locks);
+    /// returns how many there are. Finished processes the exit list could
+    /// not take yet are included (see [`Self::requeue`]): until they reach
+    /// it, their counters are only here. Takes each bucket lock in turn.
+    ///
+    /// # Safety
+    ///
+    /// Process context with no spinlock held and outside any RCU read-side
+    /// section: it lets other tasks run between buckets.
+    pub(crate) unsafe fn groups(&self, out: &mut KVVec<Arc<TaskInfo>>) -> usize {
+        let mut total = 0;
+        let visit = |_, bucket: &Bucket| {
+            let tasks = bucket.tasks.lock();
+            for t in tasks.iter().filter(|t| t.who.kind == TaskKind::Group) {
+                total += 1;
+                // Past the capacity the caller only learns the number.
+                let _ = out.push_within_capacity(t.clone());
+            }
+        };
+        // SAFETY: the function's safety requirements; `visit` releases the
+        // bucket lock it takes.
+        unsafe { self.table.visit(visit) };
+        total
     }
 
     /// Puts back finished processes the exit list could not take (out of

@@ -27,6 +27,12 @@ pub(crate) enum Command {
     GetcntTgid,
     /// `NETATOP_GETCNT_PID`: counters of a thread.
     GetcntPid,
+    /// `NETATOP_GETCNT_CGROUP` (netatop-rs): counters of a cgroup.
+    GetcntCgroup,
+    /// `NETATOP_GETCNT_TASKS` (netatop-rs): every live process in one call.
+    GetcntTasks,
+    /// `NETATOP_GETCNT_CGROUPS` (netatop-rs): every cgroup in one call.
+    GetcntCgroups,
 }
 
 impl Command {
@@ -39,6 +45,9 @@ impl Command {
             3 => Self::GetcntExit,
             4 => Self::GetcntTgid,
             5 => Self::GetcntPid,
+            6 => Self::GetcntCgroup,
+            7 => Self::GetcntTasks,
+            8 => Self::GetcntCgroups,
             _ => return None,
         })
     }
@@ -78,3 +87,70 @@ const _: () = {
 // whose sizes add up to its size (asserted above): it has no padding, so all
 // of its bytes are initialised.
 unsafe impl kernel::transmute::AsBytes for NetPerTask {}
+
+/// The answer to GETCNT_CGROUP and an entry of GETCNT_CGROUPS
+/// (`struct netatop_cgroupcount`, 80 bytes).
+#[repr(C)]
+pub(crate) struct CgroupCount {
+    /// cgroup v2 id (the caller's question for GETCNT_CGROUP).
+    pub(crate) id: u64,
+    /// Live processes counted for it.
+    pub(crate) nprocs: u32,
+    /// Padding, zero.
+    pub(crate) pad: u32,
+    /// Its live and finished processes' counters, as `struct taskcount`.
+    pub(crate) tc: [u64; 8],
+}
+
+/// The header of the GETCNT_TASKS and GETCNT_CGROUPS answers
+/// (`struct netatop_listhdr`, 16 bytes); the entries follow it.
+#[repr(C)]
+pub(crate) struct ListHeader {
+    /// Entries that exist.
+    pub(crate) total: u32,
+    /// Entries written after the header.
+    pub(crate) count: u32,
+    /// The overflow counter of the table listed.
+    pub(crate) overflow: u64,
+}
+
+/// An entry of GETCNT_TASKS (`struct netatop_procinfo`, 104 bytes).
+#[repr(C)]
+pub(crate) struct ProcInfo {
+    /// tgid.
+    pub(crate) id: i32,
+    /// Padding, zero.
+    pub(crate) pad: u32,
+    /// Start time, seconds since the epoch.
+    pub(crate) btime: u64,
+    /// Command name, NUL-padded.
+    pub(crate) command: [u8; COMLEN],
+    /// The cgroup v2 id it is counted for.
+    pub(crate) cgroup: u64,
+    /// `struct taskcount`.
+    pub(crate) tc: [u64; 8],
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<CgroupCount>() == 80);
+    assert!(core::mem::offset_of!(CgroupCount, nprocs) == 8);
+    assert!(core::mem::offset_of!(CgroupCount, pad) == 12);
+    assert!(core::mem::offset_of!(CgroupCount, tc) == 16);
+    assert!(core::mem::size_of::<ListHeader>() == 16);
+    assert!(core::mem::offset_of!(ListHeader, count) == 4);
+    assert!(core::mem::offset_of!(ListHeader, overflow) == 8);
+    assert!(core::mem::size_of::<ProcInfo>() == 104);
+    assert!(core::mem::offset_of!(ProcInfo, pad) == 4);
+    assert!(core::mem::offset_of!(ProcInfo, btime) == 8);
+    assert!(core::mem::offset_of!(ProcInfo, command) == 16);
+    assert!(core::mem::offset_of!(ProcInfo, cgroup) == 32);
+    assert!(core::mem::offset_of!(ProcInfo, tc) == 40);
+};
+
+// SAFETY: `repr(C)`, integer fields only, sizes adding up to the size
+// (asserted above): no padding, every byte initialised.
+unsafe impl kernel::transmute::AsBytes for CgroupCount {}
+// SAFETY: as above.
+unsafe impl kernel::transmute::AsBytes for ListHeader {}
+// SAFETY: as above.
+unsafe impl kernel::transmute::AsBytes for ProcInfo {}

@@ -15,7 +15,8 @@ would still compile and silently mis-attribute packets, so:
   the same order, each asserted in Rust at the offset the C compiler gives,
   and the same size.
 
-The same for `struct netpertask` of include/netatop.h (the user ABI) against
+The same for the structs of include/netatop.h (the user ABI: netpertask and
+netatop-rs's netatop_cgroupcount, netatop_listhdr, netatop_procinfo) against
 the size and offsets rust/uapi.rs asserts, and for the constants both sides
 use (`NETATOP_NR_STATS`, `NETATOP_STAT_NONE`).
 
@@ -37,9 +38,15 @@ HEADER = os.path.join(TOP, "rust", "netatop_glue.h")
 MIRRORS = {
     "netatop_pkt": ("rust/packet.rs", "Packet"),
 }
-# The user ABI (include/netatop.h, what atop compiles against): the fields of
-# struct netpertask whose offsets rust/uapi.rs asserts, and its size.
-UAPI = ("include/netatop.h", "netpertask", ["btime", "command", "tc"], "rust/uapi.rs", "NetPerTask")
+# The user ABI (include/netatop.h, what atop compiles against): each struct,
+# the fields whose offsets rust/uapi.rs asserts, and its size.
+UAPI_HEADER, UAPI_RUST = "include/netatop.h", "rust/uapi.rs"
+UAPI = [
+    ("netpertask", ["btime", "command", "tc"], "NetPerTask"),
+    ("netatop_cgroupcount", ["nprocs", "pad", "tc"], "CgroupCount"),
+    ("netatop_listhdr", ["count", "overflow"], "ListHeader"),
+    ("netatop_procinfo", ["pad", "btime", "command", "cgroup", "tc"], "ProcInfo"),
+]
 
 
 def c_struct_body(header_text, name):
@@ -131,9 +138,9 @@ def constants(header):
     return bad
 
 
-def uapi():
-    """Failures of struct netpertask against rust/uapi.rs, as lines."""
-    header, struct, fields, path, name = UAPI
+def uapi(struct, fields, name):
+    """Failures of one struct of include/netatop.h against rust/uapi.rs, as lines."""
+    header, path = UAPI_HEADER, UAPI_RUST
     prog = ["#include <stddef.h>", "#include <stdio.h>", '#include "%s"' % os.path.join(TOP, header),
             "int main(void) {", 'printf("%%zu\\n", sizeof(struct %s));' % struct]
     prog += ['printf("%%zu\\n", offsetof(struct %s, %s));' % (struct, f) for f in fields]
@@ -184,13 +191,14 @@ def main():
         else:
             passed += 1
             print(f"ok   {s} vs {path}:{name}: {len(layout[s][1])} fields, {layout[s][0]} bytes")
-    ubad = uapi()
-    for b in ubad:
-        failed += 1
-        print(f"FAIL {b}")
-    if not ubad:
-        passed += 1
-        print(f"ok   struct netpertask ({UAPI[0]}) vs {UAPI[3]}:{UAPI[4]}: size and {len(UAPI[2])} offsets")
+    for struct, fields, name in UAPI:
+        ubad = uapi(struct, fields, name)
+        for b in ubad:
+            failed += 1
+            print(f"FAIL {b}")
+        if not ubad:
+            passed += 1
+            print(f"ok   struct {struct} ({UAPI_HEADER}) vs {UAPI_RUST}:{name}: size and {len(fields)} offsets")
     cbad = constants(header)
     for b in cbad:
         failed += 1

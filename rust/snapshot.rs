@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Exact reads of many processes at once: every live process
+//! (GETCNT_TASKS), a cgroup's totals (GETCNT_CGROUP) and every cgroup's
+//! (GETCNT_CGROUPS).
+//!
+//! Process context only. Each process's batched traffic is charged first
+//! (see [`Netatop::settle`]), so what these return is what GETCNT_TGID
+//! would return for each process at that moment.
+
+use kernel::alloc::KVVec;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+use crate::cgroup;
+use crate::state::Netatop;
+use crate::taskinfo::TaskInfo;
+use crate::uapi::{CgroupCount, ProcInfo};
+
+/// Attempts at capturing the task table while it grows.
+const ATTEMPTS: usize = 4;
+/// Room for processes that appear while the table is captured.
+const SLACK: usize = 64;
+
+impl Netatop {
+    /// Every process in the task table, its counters settled: the live
+    /// ones and the finished ones the exit list could not take yet.
+    /// `EAGAIN` if the table kept growing faster than it could be captured.
+    fn groups(&self) -> Result<KVVec<Arc<TaskInfo>>> {
+        for _ in 0..ATTEMPTS {
+            // The table's size counts threads and finished processes too:
+            // an upper bound of the processes in it, unless it grows.
+            let want = usize::try_from(self.tasks.len())
+                .map_err(|_| ENOMEM)?
+                .saturating_add(SLACK);
+            let mut out = KVVec::with_capacity(want, GFP_KERNEL)?;
+            // SAFETY: getsockopt runs in process context, outside any RCU
+            // read-side section, with no spinlock held (the cgroup mutex a
+            // caller may hold is a sleeping lock).
+            let total = unsafe { self.tasks.groups(&mut out) };
+            if total <= out.len() {
+                for t in out.iter() {
+                    self.settle(t);
+                }
+                return Ok(out);
+            }
+        }
+        Err(EAGAIN)
+    }
+
+    /// GETCNT_TASKS: every live process and the taskinfo overflow counter.
+    pub(crate) fn live_processes(&self) -> Result<(KVVec<Arc<TaskInfo>>, u64)> {
+        let mut tasks = self.groups()?;
+        tasks.retain(|t| !t.is_dead());
+        Ok((tasks, self.tasks.overflows()))
+    }
+
+    /// GETCNT_CGROUP: the totals of cgroup `id`; `ESRCH` if no process is
+    /// counted for it and no finished one's totals are kept.
+    pub(crate) fn cgroup_count(&self, id: u64) -> Result<CgroupCount> {
+        // Held while the task table is read (see `Cgroups`).
+        let totals = self.cgroups.lock();
+        let groups = self.groups()?;
+        let mut tc = totals.get(id);
+        let mut nprocs = 0u32;
+        for t in groups.iter().filter(|t| t.cgroup() == id) {
+            cgroup::add(tc.get_or_insert([0; 8]), &t.counters().snapshot());
+            if !t.is_dead() {
+                nprocs = nprocs.saturating_add(1);
+            }
+        }
+        drop(totals);
+        Ok(CgroupCount {
+            id,
+            nprocs,
+            pad: 0,
+            tc: tc.ok_or(ESRCH)?,
+        })
+    }
+
+    /// GETCNT_CGROUPS: every cgroup with a process counted for it or kept
+    /// totals, in id order, and the cgroup table's overflow counter.
+    pub(crate) fn cgroup_list(&self) -> Result<(KVVec<CgroupCount>, u64)> {
+        let totals = self.cgroups.lock();
+        let groups = self.groups()?;
+        let mut list = KVVec::new();
+        for (id, tc) in totals.iter() {
+            let entry = CgroupCount {
+                id,
+                nprocs: 0,
+                pad: 0,
+                tc: *tc,
+            };
+            list.push(entry, GFP_KERNEL)?;
+        }
+        for t in groups.iter() {
+            let id = t.cgroup();
+            let i = match list.binary_search_by_key(&id, |c: &CgroupCount| c.id) {
+                Ok(i) => i,
+                Err(i) => {
+                    let entry = CgroupCount {
+                        id,
+                        nprocs: 0,
+                        pad: 0,
+                        tc: [0; 8],
+                    };
+                    list.reserve(1, GFP_KERNEL)?;
+                    list.insert_within_capacity(i, entry).map_err(|_| ENOMEM)?;
+                    i
+                }
+            };
+            if let Some(c) = list.get_mut(i) {
+                cgroup::add(&mut c.tc, &t.counters().snapshot());
+                if !t.is_dead() {
+                    c.nprocs = c.nprocs.saturating_add(1);
+                }
+            }
+        }
+        let overflows = totals.overflows();
+        drop(totals);
+        Ok((list, overflows))
+    }
+}
+
+/// The GETCNT_TASKS entry of process `t`.
+pub(crate) fn procinfo(t: &TaskInfo) -> ProcInfo {
+    ProcInfo {
+        id: t.who().id,
+        pad: 0,
+        btime: t.btime(),
+        command: t.command(),
+        cgroup: t.cgroup(),
+        tc: t.counters().snapshot(),
+    }
+}
