@@ -13,5 +13,5 @@ top=$(dirname "$here")
 QUIET_OK=1 "$here/setup.sh"
 kdir=$("$here/kernel.sh" test)
 "$here/module.sh" "$kdir" "$top/build/test"
-( cd "$top/netatop_user" && cargo build --quiet --release -p netatop-cli -p netatopd -p netatop-guest-tests --bins )
+( cd "$top/netatop_user" && cargo build --quiet --release -p netatop-cli -p netatopd -p netatop-exporter -p netatop-guest-tests --bins )
 "$here/vm.sh" --ko "$top/build/test/netatop.ko" -- bash "$top/tests/vm/demo-guest.sh"

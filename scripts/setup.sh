@@ -93,6 +93,40 @@ if ! dpkg-query -W -f='${Status}' qemu-system-x86 2>/dev/null | grep -q 'ok inst
 	|| { tail -n 20 "$NETATOP_CACHE/apt.log" >&2; fail "could not install qemu-system-x86"; }
 fi
 
+# ---------------------------------------------------------------- prometheus
+# The in-guest test of netatop-exporter runs Debian's prometheus binary in
+# the VM (the guest sees this root file system). The package's postinst
+# enables, and where services may start starts, a prometheus.service on this
+# host (port 9090): stop and disable it again, on every run, so that only the
+# binary is used. Later upgrades keep it disabled.
+apt_install prometheus
+host_prometheus_off() {
+	local booted=false
+	[ -d /run/systemd/system ] && booted=true
+	if $booted && systemctl is-active --quiet prometheus.service 2>/dev/null; then
+		log "stopping the host's prometheus.service (only the tests run prometheus)"
+		systemctl stop prometheus.service || fail "could not stop prometheus.service"
+	fi
+	# Works without a running systemd too (it edits the unit's symlinks).
+	if command -v systemctl >/dev/null && systemctl is-enabled --quiet prometheus.service 2>/dev/null; then
+		log "disabling the host's prometheus.service"
+		systemctl disable --quiet prometheus.service 2>/dev/null \
+			|| fail "could not disable prometheus.service"
+	fi
+	# sysvinit: the init script's start links, and a daemon it started.
+	if [ -x /etc/init.d/prometheus ]; then
+		if ls /etc/rc[2345].d/S[0-9][0-9]prometheus >/dev/null 2>&1; then
+			update-rc.d prometheus disable >/dev/null 2>&1 \
+				|| fail "could not disable /etc/init.d/prometheus"
+		fi
+		if ! $booted && /etc/init.d/prometheus status >/dev/null 2>&1; then
+			log "stopping the host's prometheus daemon (/etc/init.d/prometheus)"
+			/etc/init.d/prometheus stop >/dev/null || fail "could not stop /etc/init.d/prometheus"
+		fi
+	fi
+}
+host_prometheus_off
+
 # ------------------------------------------------------------- kernel source
 # Fetched with apt-get download (no dependencies, libc untouched) and unpacked
 # into the cache. The directory is renamed into place only when complete.

@@ -16,6 +16,7 @@
 #   BENCH_AB_SETTLE (1)  BENCH_SCALE_LEVELS ("10 1000 20000")
 #   BENCH_SCALE_PROCS (1000)  BENCH_SCALE_NETATOP_PARAMS (sockinfo_limit_kb=65536)
 #   BENCH_GC_NAMESPACES (2)  BENCH_GC_PORTS (50000)  BENCH_GC_TASKS (1000)
+#   BENCH_SCRAPE_TASKS (10000)
 #   BENCH_WORKLOADS ("udp4 udp6 tcp_rr tcp_crr ab flood scale gc profile")
 #   BENCH_FLOOD_PORTS (30000)
 #   BENCH_PROFILE_KO   the profile build of netatop.ko (NETATOP_PROFILE=y)
@@ -38,7 +39,8 @@ SCALE_PARAMS=${BENCH_SCALE_NETATOP_PARAMS-sockinfo_limit_kb=65536}
 GC_NS=${BENCH_GC_NAMESPACES:-2}
 GC_PORTS=${BENCH_GC_PORTS:-50000}
 GC_TASKS=${BENCH_GC_TASKS:-1000}
-WORKLOADS=${BENCH_WORKLOADS:-udp4 udp6 tcp_rr tcp_crr ab flood scale gc profile}
+SCRAPE_TASKS=${BENCH_SCRAPE_TASKS:-10000}
+WORKLOADS=${BENCH_WORKLOADS:-udp4 udp6 tcp_rr tcp_crr ab flood scale gc scrape profile}
 FLOOD_PORTS=${BENCH_FLOOD_PORTS:-30000}
 VARIANTS="a b c"
 # Module parameters of netatop.ko for variant (c) (none: the defaults).
@@ -353,6 +355,27 @@ gc() {
 	return "$r"
 }
 
+# scrape: SCRAPE_TASKS processes that each sent one datagram; times one
+# GETCNT_TASKS and one scrape of netatop-exporter (medians of 20).
+scrape() {
+	local r epid
+	log "scrape: netatop.ko with taskinfo_limit_kb=8192, $SCRAPE_TASKS processes, netatop-exporter"
+	sysctl -qw kernel.threads-max=131072 kernel.pid_max=131072
+	insmod "$BENCH_NETATOP_KO" taskinfo_limit_kb=8192 || return 1
+	"$BENCH_EXPORTER" --web.listen-address 127.0.0.1:9661 --process.top 20 >/tmp/bench-exporter.log 2>&1 &
+	epid=$!
+	"$BENCH_BIN" scrape --tasks "$SCRAPE_TASKS" --addr 127.0.0.1:9661 |
+		while read -r k v; do
+			out G "$k" "$v"
+			log "scrape: $k $v"
+		done
+	r=${PIPESTATUS[0]}
+	kill "$epid"
+	wait "$epid" 2>/dev/null
+	rmmod netatop || r=1
+	return "$r"
+}
+
 # -------------------------------------------------------------------- setup
 ulimit -n 1048576 || ulimit -n 65536
 sysctl -qw net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192 \
@@ -385,6 +408,7 @@ for w in $WORKLOADS; do
 	ab) ab_bench || rc=1 ;;
 	scale) for l in $LEVELS; do scale "$l" || rc=1; done ;;
 	gc) gc || rc=1 ;;
+	scrape) scrape || rc=1 ;;
 	profile) profile || rc=1 ;;
 	flood) flood_bench || rc=1 ;;
 	*) log "unknown workload $w"; rc=1 ;;

@@ -48,8 +48,9 @@ echo \"module: \$ko\"
 echo \"vermagic: \$(modinfo -F vermagic \"\$ko\")\"
 echo \"owner: \$(dpkg -S /usr/sbin/netatopd)\"
 echo \"depends: \$(dpkg-query -W -f='\${Depends}' netatop-rs-dkms)\"
-echo \"unit: \$(dpkg -L netatop-rs | grep -c 'systemd/system/netatopd.service')\"
+echo \"unit: \$(dpkg -L netatop-rs | grep -cE 'systemd/system/netatop(d|-exporter|-dbus)\\.service')\"
 echo \"man: \$(dpkg -L netatop-rs | grep -c '/man[148]/netatop')\"
+echo \"dbus: \$(dpkg -L netatop-rs | grep -cE 'dbus-1/(system\\.d|system-services)/org\\.gnome\\.GTopNetStats\\.(conf|service)')\"
 # A wrong compiler, as a user with rustup's 1.85.1 first on PATH and
 # Debian's rustc removed would have it: one line, naming the package.
 mkdir -p /tmp/rustup-bin
@@ -87,8 +88,8 @@ check "module under the kernel's module directory" "^module: /lib/modules/$krel_
 check "vermagic equals the kernel release" "^vermagic: $krel_re SMP "
 check "netatopd comes from netatop-rs" "^owner: netatop-rs: /usr/sbin/netatopd$"
 check "the DKMS package depends on Debian's compilers and source" "^depends: .*rustc.*rust-src.*bindgen.*gcc-14.*linux-source-7\.3"
-check "the systemd unit is installed" "^unit: 1$"
-check "the man pages are installed" "^man: 3$"
+check "the systemd units are installed (netatopd, netatop-exporter)" "^unit: 2$"
+check "the man pages are installed (netatop.1, netatop.4, netatopd.8, netatop-exporter.8)" "^man: 4$"
 check "a wrong rustc stops make with one line (besides make's own 'Error 2')" "^wrong-rustc-exit: 2 lines: 1$"
 check "  ... naming the kernel's rustc, the one found and the package" "^wrong-rustc: netatop: kernel $krel_re was built by 'rustc 1\.85\.1 \(4eb161250 2025-03-15\) \(built from a source tarball\)', .*found: 'rustc 1\.85\.1 \(4eb161250 2025-03-15\)' at /tmp/rustup-bin/rustc\): apt-get install rustc rust-src$"
 echo "debian-packages: $pass passed, $fail failed"

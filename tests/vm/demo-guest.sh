@@ -9,13 +9,13 @@ say() { printf '\n\033[1m## %s\033[0m\n' "$*"; }
 # Named processes: the traffic generator under telling names (comm is the
 # name it was started as).
 mkdir -p /tmp/demo
-for n in web-server web-client dns-server dns-client batch-job; do
+for n in web-server web-client dns-server dns-client batch-job backup-agent backup-once; do
 	ln -sf "$rel/netatop-traffic" /tmp/demo/$n
 done
-start() {	# start NAME ARGS...: run in the background, keep its stdin open
+start() {	# [CG=DIR] start NAME ARGS...: run in the background (in cgroup DIR), keep its stdin open
 	local fifo=/tmp/demo/$1.in out=/tmp/demo/$1.out
 	mkfifo "$fifo" 2>/dev/null
-	( /tmp/demo/"$@" <"$fifo" >"$out" 2>&1 & )
+	( ( [ -z "${CG:-}" ] || echo 0 >"$CG/cgroup.procs"; exec /tmp/demo/"$@" ) <"$fifo" >"$out" 2>&1 & )
 	exec {fd}>"$fifo"
 	eval "hold_${1//-/_}=$fd"
 	until grep -q '^ready' "$out" 2>/dev/null; do sleep 0.1; done
@@ -28,7 +28,7 @@ say "kernel and module"
 echo "kernel: $(uname -r)"
 grep '^netatop ' /proc/modules
 modinfo "$NETATOP_KO" | grep -E '^(name|version|description|license):'
-$netatop status | head -n 3
+$netatop status
 
 say "scenario"
 start dns-server udp-echo-server 127.0.0.1 100000
@@ -56,3 +56,31 @@ cat /proc/netatop
 
 say "netatop top --batch (2-second sample while dns-client is still busy)"
 $netatop top --batch -d 2 -n 1
+
+say "per cgroup: a backup service in its own cgroup v2, /demo-backup"
+# The cgroup a process is in when it first sends is the one it counts for.
+grep -q ' - cgroup2 ' /proc/self/mountinfo || mount -t cgroup2 none /sys/fs/cgroup
+cgroot=$(awk '/ - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
+mkdir -p "$cgroot/demo-backup"
+CG=$cgroot/demo-backup start backup-agent udp-client-slow 127.0.0.1 "$(port_of dns-server)" 100000 300 10
+CG=$cgroot/demo-backup start backup-once udp-blast 127.0.0.1 9 40 1000
+wait_done backup-once
+eval "exec ${hold_backup_once}>&-"
+echo "backup-agent keeps sending 300-byte datagrams; backup-once sent 40 datagrams of 1000"
+echo "bytes and exited: both in /demo-backup, whose totals keep backup-once's."
+echo
+echo "\$ netatop top --cgroups --batch -d 2 -n 1"
+$netatop top --cgroups --batch -d 2 -n 1
+echo
+echo "\$ netatop show --cgroup /demo-backup"
+$netatop show --cgroup /demo-backup
+
+say "Prometheus: netatop-exporter's /metrics, the lines of /demo-backup"
+$rel/netatop-exporter --web.listen-address 127.0.0.1:9661 >/tmp/demo/exporter.out 2>&1 &
+exporter=$!
+metrics() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' http://127.0.0.1:9661/metrics 2>/dev/null; }
+for _ in $(seq 100); do metrics >/dev/null && break; sleep 0.1; done
+echo "GET http://127.0.0.1:9661/metrics, the lines of netatop_up and of /demo-backup:"
+metrics | grep -E '^netatop_up|cgroup="/demo-backup"'
+kill "$exporter" 2>/dev/null
+

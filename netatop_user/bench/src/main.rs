@@ -13,6 +13,7 @@ mod gc;
 mod hold;
 mod proc_util;
 mod report;
+mod scrape;
 mod slab;
 mod tcp;
 mod udp;
@@ -156,6 +157,20 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         passes: usize,
     },
+    /// With netatop.ko and netatop-exporter running: TASKS processes that
+    /// each sent one datagram, then times GETCNT_TASKS and a scrape of the
+    /// exporter. Prints "key value" lines.
+    Scrape {
+        /// Processes.
+        #[arg(long, default_value_t = 10000)]
+        tasks: usize,
+        /// Timed reads of each kind (median reported).
+        #[arg(long, default_value_t = 20)]
+        scrapes: usize,
+        /// The exporter's address.
+        #[arg(long, default_value = "127.0.0.1:9661")]
+        addr: String,
+    },
     /// Prints netatop's table sizes from /proc/netatop as "key=value" words.
     Counters,
     /// Turns the driver's raw result lines into the table (stdout) and a
@@ -231,6 +246,11 @@ fn main() -> Result<()> {
             tasks,
             passes,
         } => gc::run(namespaces, ports, tasks, passes)?,
+        Cmd::Scrape {
+            tasks,
+            scrapes,
+            addr,
+        } => scrape::run(tasks, scrapes.max(1), &addr)?,
         Cmd::Counters => {
             let c = netatop::ProcCounters::read()?;
             println!(

@@ -637,6 +637,23 @@ pub fn render(raw: &Raw) -> String {
         );
     }
 
+    if raw.gc.contains_key("scrape_ms") {
+        let g = |k: &str| raw.gc.get(k).map_or("?", String::as_str);
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "exporter (target: a scrape well under 100 ms): {} processes; GETCNT_TASKS: {} ms \
+             (median); a scrape of netatop-exporter: {} ms (median, max {} ms), {} netatop_ \
+             series, {} bytes",
+            g("scrape_processes"),
+            g("scrape_tasks_call_ms"),
+            g("scrape_ms"),
+            g("scrape_max_ms"),
+            g("scrape_series"),
+            g("scrape_bytes")
+        );
+    }
+
     // Every workload's refused sockinfo entries (the most in one run): with
     // the default caps this must read 0 everywhere (issue #14).
     let refused: Vec<String> = raw

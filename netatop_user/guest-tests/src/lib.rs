@@ -41,12 +41,18 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-/// Path of the traffic generator built with these tests: next to the test
-/// binary's `deps/` directory.
-pub fn traffic_bin() -> std::path::PathBuf {
+/// Path of a binary of this workspace built alongside these tests (the
+/// traffic generator, the `netatop` CLI, netatopd, netatop-exporter): next to
+/// the test binary's `deps/` directory.
+pub fn tool(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    dir.join("netatop-traffic")
+    dir.join(name)
+}
+
+/// Path of the traffic generator built with these tests.
+pub fn traffic_bin() -> std::path::PathBuf {
+    tool("netatop-traffic")
 }
 
 /// Link-layer bytes netatop adds per packet on loopback and veth: the
@@ -65,16 +71,17 @@ impl Traffic {
     /// Starts `netatop-traffic ARGS` (in network namespace `netns` if given)
     /// and waits until it has printed `ready` (traffic may still be flowing).
     pub fn start(netns: Option<&str>, args: &[&str]) -> Self {
-        let mut cmd = match netns {
-            Some(ns) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns]).arg(traffic_bin());
-                c
-            }
-            None => Command::new(traffic_bin()),
-        };
+        Self::start_in(netns, None, args)
+    }
+
+    /// [`Traffic::start`], the process placed in `cgroup` (if given) before
+    /// it runs, so before it sends anything.
+    pub fn start_in(netns: Option<&str>, cgroup: Option<&Cgroup>, args: &[&str]) -> Self {
+        let mut cmd = traffic_command(netns, args);
+        if let Some(cg) = cgroup {
+            cg.place(&mut cmd);
+        }
         let mut child = cmd
-            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -140,6 +147,207 @@ impl Traffic {
         let status = self.child.wait().unwrap();
         assert!(status.success(), "netatop-traffic failed: {status}");
     }
+}
+
+/// The command that runs `netatop-traffic ARGS`, in network namespace
+/// `netns` if given (`ip netns exec` execs it: same pid).
+pub fn traffic_command(netns: Option<&str>, args: &[&str]) -> Command {
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(traffic_bin());
+            c
+        }
+        None => Command::new(traffic_bin()),
+    };
+    cmd.args(args);
+    cmd
+}
+
+/// The mount point of the cgroup2 file system; mounts it on /sys/fs/cgroup
+/// first if no cgroup2 is mounted (the test VM's init may not have).
+pub fn cgroup2_mount() -> std::path::PathBuf {
+    static MOUNT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _serial = MOUNT.lock().unwrap_or_else(|e| e.into_inner());
+    let find = || {
+        // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE SUPER
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .find_map(|l| {
+                let (left, right) = l.split_once(" - ")?;
+                (right.split_whitespace().next()? == "cgroup2")
+                    .then(|| left.split_whitespace().nth(4).map(std::path::PathBuf::from))?
+            })
+    };
+    if let Some(m) = find() {
+        return m;
+    }
+    run("mount", &["-t", "cgroup2", "none", "/sys/fs/cgroup"]);
+    find().expect("cgroup2 mounted on /sys/fs/cgroup but not in mountinfo")
+}
+
+/// A cgroup v2 made for one test (directly under the cgroup2 root), removed
+/// on drop once its processes are gone.
+pub struct Cgroup {
+    /// Its directory in the cgroup2 file system.
+    pub dir: std::path::PathBuf,
+    /// Its path as cgroups name it (`/netatop-test-...`, as in
+    /// /proc/PID/cgroup and the exporter's `cgroup` label).
+    pub path: String,
+    procs: std::ffi::CString,
+}
+
+impl Cgroup {
+    /// Creates `/netatop-test-<name>` (removing a stale one first).
+    pub fn new(name: &str) -> Self {
+        let path = format!("/netatop-test-{name}");
+        let dir = cgroup2_mount().join(&path[1..]);
+        let _ = std::fs::remove_dir(&dir);
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        let procs = std::ffi::CString::new(
+            dir.join("cgroup.procs")
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+        .unwrap();
+        Cgroup { dir, path, procs }
+    }
+
+    /// Its id: the inode number of its directory, as the module reports it
+    /// (checked against `netatop::cgroup::id_of`).
+    pub fn id(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        let ino = std::fs::metadata(&self.dir).unwrap().ino();
+        let id = netatop::cgroup::id_of(&self.path)
+            .unwrap_or_else(|e| panic!("netatop::cgroup::id_of({}): {e}", self.path));
+        assert_eq!(id, ino, "netatop::cgroup::id_of({}) vs st_ino", self.path);
+        id
+    }
+
+    /// Makes `cmd`'s process move itself into this cgroup between fork and
+    /// exec (writes "0" to cgroup.procs), before it can send anything.
+    pub fn place(&self, cmd: &mut Command) {
+        use std::os::unix::process::CommandExt;
+        let procs = self.procs.clone();
+        // SAFETY: the hook only makes system calls (open, write, close) on
+        // memory allocated before the fork; it allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                if fd < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let n = libc::write(fd, b"0".as_ptr().cast(), 1);
+                let err = std::io::Error::last_os_error();
+                libc::close(fd);
+                if n != 1 {
+                    return Err(err);
+                }
+                Ok(())
+            });
+        }
+    }
+
+    /// The pids in it now.
+    pub fn pids(&self) -> Vec<i32> {
+        std::fs::read_to_string(self.dir.join("cgroup.procs"))
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect()
+    }
+
+    /// Removes the directory now (it must be empty of processes).
+    pub fn remove(&self) {
+        std::fs::remove_dir(&self.dir)
+            .unwrap_or_else(|e| panic!("rmdir {}: {e}", self.dir.display()));
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        // Processes of a failed test may still be exiting.
+        for _ in 0..50 {
+            match std::fs::remove_dir(&self.dir) {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                    std::thread::sleep(std::time::Duration::from_millis(100))
+                }
+                _ => return,
+            }
+        }
+    }
+}
+
+/// The packets and bytes (IP lengths) of the nftables rule with `comment`
+/// in table `inet TABLE` of namespace `ns`.
+pub fn nft_counter(ns: &Netns, table: &str, comment: &str) -> (u64, u64) {
+    let out = ns.exec("nft", &["list", "table", "inet", table]);
+    let line = out
+        .lines()
+        .find(|l| l.contains(&format!("comment \"{comment}\"")))
+        .unwrap_or_else(|| panic!("no rule {comment} in\n{out}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |what: &str| -> u64 {
+        let i = words.iter().position(|w| *w == what).unwrap();
+        words[i + 1].parse().unwrap()
+    };
+    (after("packets"), after("bytes"))
+}
+
+/// A child process killed and reaped on drop (a server a test started),
+/// even when the test fails.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// A plain HTTP/1.0 GET of `path` from 127.0.0.1:`port`: (status, body).
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {text:?}")))?;
+    Ok((status, body.to_owned()))
+}
+
+/// `s` percent-encoded for a URL query value.
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A network namespace made for one test, deleted on drop.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use netatop::{Error, NetPerTask, Netatop, TaskCount};
 use netatop_guest_tests::{
     drain_exits, force_gc, gettid, install_sigusr1, module_exclusive, module_path, proc_counters,
-    reload_module, run, start_time, ModuleParams, Netns, Traffic, LINK_BYTES,
+    reload_module, run, start_time, Cgroup, ModuleParams, Netns, Traffic, LINK_BYTES,
 };
 
 fn find(records: &[NetPerTask], pid: i32) -> Vec<NetPerTask> {
@@ -712,4 +712,58 @@ fn taskinfo_cap_counts_128_byte_entries() {
     for t in senders {
         t.finish();
     }
+}
+
+/// A removed cgroup's totals (here only a finished process's) stay readable
+/// for at least one collection interval after the removal, then go: the
+/// periodic collection (every 300 ms here) first notes the cgroup gone and
+/// drops it one interval later. FORCE_GC never drops them.
+#[test]
+fn removed_cgroup_totals_stay_one_interval_then_go() {
+    const INTERVAL: Duration = Duration::from_millis(300);
+    let _m = module_exclusive();
+    let _p = ModuleParams::load(&["gc_interval_ms=300"]);
+    let cg = Cgroup::new("life-removed");
+    let id = cg.id();
+    let mut child = Traffic::start_in(None, Some(&cg), &["udp-blast", "127.0.0.1", "9", "5", "20"]);
+    child.wait_done();
+    child.finish();
+    force_gc();
+    drain_exits();
+    let n = Netatop::open().unwrap();
+    let before = n.cgroup(id).expect("the finished process's totals");
+    assert_eq!((before.nprocs, before.tc), (0, udp_sends(5, 20)));
+
+    let removed = Instant::now();
+    cg.remove();
+    force_gc();
+    let kept = n
+        .cgroup(id)
+        .expect("kept right after the removal and a FORCE_GC");
+    assert_eq!(kept.tc, udp_sends(5, 20));
+
+    let deadline = removed + 100 * INTERVAL;
+    let gone = loop {
+        match n.cgroup(id) {
+            Ok(c) => assert_eq!(c.tc, udp_sends(5, 20), "unchanged while kept"),
+            Err(Error::NoSuchCgroup(got)) => {
+                assert_eq!(got, id);
+                break removed.elapsed();
+            }
+            Err(e) => panic!("GETCNT_CGROUP {id}: {e}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cgroup {id} still there 100 intervals after removal"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        gone >= INTERVAL,
+        "dropped {gone:?} after the removal, before one interval"
+    );
+    assert!(
+        n.cgroups().unwrap().entries.iter().all(|c| c.id != id),
+        "gone from GETCNT_CGROUPS too"
+    );
 }

@@ -33,9 +33,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Counters of processes (or threads)
+    /// Counters of processes (or threads, or a cgroup)
+    #[command(override_usage = "netatop show [--thread] [--json] <PID>...\n       \
+                                netatop show --cgroup <PATH> [--json]")]
     Show {
         /// Process ids (thread ids with --thread).
+        // Required, unless --cgroup (which conflicts with it) is given.
         #[arg(
             required = true,
             value_name = "PID",
@@ -46,7 +49,16 @@ pub enum Command {
         /// The ids are threads (NETATOP_GETCNT_PID) rather than processes.
         #[arg(short, long)]
         thread: bool,
-        /// Print a JSON array instead of text.
+        /// Show the counters of cgroup v2 PATH instead (as in /proc/PID/cgroup,
+        /// e.g. /system.slice/nginx.service; / is the root cgroup).
+        #[arg(
+            long,
+            value_name = "PATH",
+            conflicts_with = "ids",
+            conflicts_with = "thread"
+        )]
+        cgroup: Option<String>,
+        /// Print JSON instead of text (an array for processes and threads).
         #[arg(long)]
         json: bool,
     },
@@ -62,7 +74,7 @@ pub enum Command {
         #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
         timeout: Option<Duration>,
     },
-    /// Live per-process bandwidth table
+    /// Live per-process (or per-cgroup) bandwidth table
     Top(TopArgs),
 }
 
@@ -78,12 +90,16 @@ pub struct TopArgs {
     /// Number of refreshes, then exit (batch mode: default 1).
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
-    /// Column to sort by.
+    /// Column to sort by (path and procs: with --cgroups only; pid and
+    /// command: without).
     #[arg(short, long, value_enum, value_name = "COL", default_value_t = SortKey::Total)]
     pub sort: SortKey,
     /// Show threads instead of processes.
     #[arg(short, long)]
     pub threads: bool,
+    /// Show one row per cgroup v2 instead of processes.
+    #[arg(short, long, conflicts_with = "threads")]
+    pub cgroups: bool,
     /// Batch mode, one JSON document per line and refresh (implies --batch).
     #[arg(long)]
     pub json: bool,
@@ -156,9 +172,15 @@ mod tests {
             .unwrap()
             .command
         {
-            Command::Show { ids, thread, json } => {
+            Command::Show {
+                ids,
+                thread,
+                cgroup,
+                json,
+            } => {
                 assert_eq!(ids, [1, 42]);
                 assert!(thread && json);
+                assert_eq!(cgroup, None);
             }
             other => panic!("{other:?}"),
         }
@@ -174,11 +196,63 @@ mod tests {
     }
 
     #[test]
+    fn show_a_cgroup() {
+        match parse(&["show", "--cgroup", "/system.slice/a.service", "--json"])
+            .unwrap()
+            .command
+        {
+            Command::Show {
+                ids,
+                thread,
+                cgroup,
+                json,
+            } => {
+                assert!(ids.is_empty() && !thread && json);
+                assert_eq!(cgroup.as_deref(), Some("/system.slice/a.service"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &["show", "--cgroup", "/x", "1"][..],
+            &["show", "--cgroup", "/x", "--thread"],
+            &["show", "--cgroup"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn top_cgroups() {
+        match parse(&["top", "--cgroups", "-b", "--sort", "path"])
+            .unwrap()
+            .command
+        {
+            Command::Top(t) => {
+                assert!(t.cgroups && t.batch && !t.threads);
+                assert_eq!(t.sort, SortKey::Path);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["top", "-c", "--json", "-s", "procs"])
+            .unwrap()
+            .command
+        {
+            Command::Top(t) => {
+                assert!(t.cgroups && t.json);
+                assert_eq!(t.sort, SortKey::Procs);
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = parse(&["top", "--cgroups", "--threads"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
     fn top_defaults_and_options() {
         match parse(&["top"]).unwrap().command {
             Command::Top(t) => {
                 assert_eq!(t.interval, Duration::from_secs(2));
-                assert!(!t.batch && !t.threads && !t.json);
+                assert!(!t.batch && !t.threads && !t.json && !t.cgroups);
                 assert_eq!(t.iterations, None);
                 assert_eq!(t.sort, SortKey::Total);
             }
@@ -258,7 +332,7 @@ mod tests {
             msg(&["top", "--sort", "bogus"]),
             "invalid value 'bogus' for '--sort <COL>' [possible values: pid, command, \
              tcp-snd, tcp-snd-pkt, tcp-rcv, tcp-rcv-pkt, udp-snd, udp-snd-pkt, udp-rcv, \
-             udp-rcv-pkt, total, cumulative] (see 'netatop --help')"
+             udp-rcv-pkt, total, cumulative, path, procs] (see 'netatop --help')"
         );
         assert_eq!(
             msg(&["show"]),

@@ -6,11 +6,14 @@ use std::time::{Duration, Instant};
 use netatop::{NetPerTask, Netatop, ProcCounters};
 use serde::Serialize;
 
+use crate::cgroups::{
+    render_cgroup_text, sample_cgroups, sort_cgroup_rows, CgroupSample, CgroupTopJson, CgroupView,
+};
 use crate::cli::{Command, TopArgs};
 use crate::error::{CliError, Result};
 use crate::procfs::Proc;
 use crate::rates::View;
-use crate::record::{exit_header, exit_line, Counters, Kind, TaskRecord};
+use crate::record::{exit_header, exit_line, CgroupRecord, Counters, Kind, TaskRecord};
 use crate::sample::{CounterSource, Sample, Sampler};
 use crate::table::{render_text, sort_rows, TopJson};
 use crate::tui;
@@ -19,7 +22,27 @@ use crate::tui;
 pub fn run(command: Command, out: &mut dyn Write) -> Result<()> {
     match command {
         Command::Status { json } => status(out, json),
-        Command::Show { ids, thread, json } => {
+        Command::Show {
+            cgroup: Some(path),
+            json,
+            ..
+        } => {
+            let netatop = connect()?;
+            let root = netatop::cgroup::mount_point().map_err(|source| CliError::Io {
+                what: "cannot find the cgroup2 hierarchy".into(),
+                source,
+            })?;
+            show_cgroup(
+                &netatop,
+                &path,
+                |p| netatop::cgroup::id_of_under(&root, p),
+                json,
+                out,
+            )
+        }
+        Command::Show {
+            ids, thread, json, ..
+        } => {
             let netatop = connect()?;
             show(&netatop, &Proc::default(), &ids, thread, json, out)
         }
@@ -282,6 +305,61 @@ pub fn show<S: CounterSource>(
     Ok(())
 }
 
+/// A cgroup path as `/proc/PID/cgroup` writes it: one leading `/`, no
+/// trailing one (`/` for the root).
+pub fn normalize_cgroup_path(path: &str) -> String {
+    let inner = path.trim_matches('/');
+    format!("/{inner}")
+}
+
+/// `netatop show --cgroup PATH`: the counters of one cgroup. `id_of` finds
+/// the cgroup's id (the inode of its directory); a path that names no
+/// cgroup and a cgroup the module has nothing for both give exit status 5.
+pub fn show_cgroup<S: CounterSource>(
+    source: &S,
+    path: &str,
+    id_of: impl Fn(&str) -> std::io::Result<u64>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let path = normalize_cgroup_path(path);
+    let id = match id_of(&path) {
+        Ok(id) => id,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidInput
+            ) =>
+        {
+            return Err(CliError::NoSuchCgroup(path));
+        }
+        Err(source) => {
+            return Err(CliError::Io {
+                what: format!("cgroup {path}"),
+                source,
+            })
+        }
+    };
+    let c = match source.cgroup(id) {
+        Ok(c) => c,
+        Err(netatop::Error::NoSuchCgroup(_)) => return Err(CliError::CgroupNoTraffic(path)),
+        Err(e) => return Err(e.into()),
+    };
+    let rec = CgroupRecord {
+        path,
+        id,
+        processes: c.nprocs,
+        counters: c.tc.into(),
+    };
+    let text = if json {
+        to_json(&rec, true)?
+    } else {
+        rec.to_block()
+    };
+    out.write_all(text.as_bytes()).map_err(output)?;
+    out.flush().map_err(output)
+}
+
 // ---------------------------------------------------------------- exited
 
 /// Where finished processes come from: the module, or a fake in tests.
@@ -341,9 +419,30 @@ pub fn exited<S: ExitSource>(
 
 // ------------------------------------------------------------------- top
 
+/// Rejects a `--sort` column that the table does not have.
+pub fn check_sort(args: &TopArgs) -> Result<()> {
+    if args.cgroups && !args.sort.for_cgroups() {
+        return Err(CliError::Usage(format!(
+            "--sort {} does not apply to --cgroups (use procs or path)",
+            args.sort.name()
+        )));
+    }
+    if !args.cgroups && !args.sort.for_tasks() {
+        return Err(CliError::Usage(format!(
+            "--sort {} only applies to --cgroups",
+            args.sort.name()
+        )));
+    }
+    Ok(())
+}
+
 fn top(args: TopArgs, out: &mut dyn Write) -> Result<()> {
+    check_sort(&args)?;
     let batch = args.batch || args.json;
     let netatop = connect()?;
+    if batch && args.cgroups {
+        return top_cgroups_batch(&netatop, &args, out);
+    }
     if batch {
         return top_batch(&netatop, Proc::default(), &args, out);
     }
@@ -360,8 +459,35 @@ fn top(args: TopArgs, out: &mut dyn Write) -> Result<()> {
             iterations: args.iterations,
             sort: args.sort,
             threads: args.threads,
+            cgroups: args.cgroups,
         },
     )
+}
+
+/// `netatop top --cgroups --batch`: as [`top_batch`], one row per cgroup.
+pub fn top_cgroups_batch<S: CounterSource>(
+    source: &S,
+    args: &TopArgs,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut prev: CgroupSample = sample_cgroups(source)?;
+    for i in 0..args.iterations.unwrap_or(1) {
+        std::thread::sleep(args.interval);
+        let cur = sample_cgroups(source)?;
+        let mut view = CgroupView::build(Some(&prev), &cur);
+        sort_cgroup_rows(&mut view.rows, args.sort);
+        let text = if args.json {
+            to_json(&CgroupTopJson::new(&view, args.sort), false)?
+        } else if i == 0 {
+            render_cgroup_text(&view, args.sort)
+        } else {
+            format!("\n{}", render_cgroup_text(&view, args.sort))
+        };
+        out.write_all(text.as_bytes()).map_err(output)?;
+        out.flush().map_err(output)?;
+        prev = cur;
+    }
+    Ok(())
 }
 
 /// `netatop top --batch`: a baseline sample, then `iterations` (default 1)
@@ -706,8 +832,163 @@ exited, unread              11
             iterations,
             sort: SortKey::Total,
             threads: false,
+            cgroups: false,
             json,
         }
+    }
+
+    fn cgroup_module() -> FakeModule {
+        let cgroups = vec![
+            netatop::CgroupCount {
+                id: 7,
+                nprocs: 2,
+                pad: 0,
+                tc: npt(0, 0, "", [1, 2048, 0, 0, 0, 0, 0, 0]).tc,
+            },
+            netatop::CgroupCount {
+                id: 8,
+                nprocs: 0,
+                pad: 0,
+                tc: npt(0, 0, "", [0, 0, 0, 0, 1, 100, 0, 0]).tc,
+            },
+        ];
+        let mut fake = FakeModule {
+            cgroups,
+            ..FakeModule::default()
+        };
+        fake.paths.insert(7, "/system.slice/a.service".into());
+        fake
+    }
+
+    #[test]
+    fn show_a_cgroup() {
+        let fake = cgroup_module();
+        let ids = |p: &str| match p {
+            "/system.slice/a.service" => Ok(7),
+            "/system.slice/quiet.service" => Ok(99),
+            _ => Err(std::io::ErrorKind::NotFound.into()),
+        };
+        let mut out = Vec::new();
+        show_cgroup(&fake, "system.slice/a.service/", ids, false, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("cgroup /system.slice/a.service (id 7), 2 live processes\n"),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        show_cgroup(&fake, "/system.slice/a.service", ids, true, &mut out).unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(j["path"], "/system.slice/a.service");
+        assert_eq!(j["id"], 7);
+        assert_eq!(j["processes"], 2);
+        assert_eq!(j["counters"]["tcpsndbytes"], 2048);
+
+        let err = show_cgroup(&fake, "/nope", ids, false, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.to_string(), "no such cgroup: /nope");
+        assert_eq!(err.exit_code(), 5);
+        let err = show_cgroup(
+            &fake,
+            "/system.slice/quiet.service",
+            ids,
+            false,
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no traffic counted for this cgroup: /system.slice/quiet.service"
+        );
+        assert_eq!(err.exit_code(), 5);
+        let failing = FakeModule {
+            fail: Some(|| netatop::Error::PermissionDenied),
+            ..FakeModule::default()
+        };
+        let err = show_cgroup(
+            &failing,
+            "/system.slice/a.service",
+            ids,
+            false,
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            CliError::PermissionDenied | CliError::ModuleNotLoaded
+        ));
+    }
+
+    #[test]
+    fn cgroup_paths_are_normalized() {
+        assert_eq!(normalize_cgroup_path("/"), "/");
+        assert_eq!(normalize_cgroup_path(""), "/");
+        assert_eq!(normalize_cgroup_path("a.slice/b/"), "/a.slice/b");
+        assert_eq!(normalize_cgroup_path("//a.slice"), "/a.slice");
+    }
+
+    #[test]
+    fn sort_columns_must_fit_the_table() {
+        let mut args = top_args(false, None);
+        for (cgroups, key, ok) in [
+            (false, SortKey::Pid, true),
+            (false, SortKey::Path, false),
+            (false, SortKey::Procs, false),
+            (true, SortKey::Path, true),
+            (true, SortKey::Procs, true),
+            (true, SortKey::Total, true),
+            (true, SortKey::Pid, false),
+            (true, SortKey::Command, false),
+        ] {
+            args.cgroups = cgroups;
+            args.sort = key;
+            match check_sort(&args) {
+                Ok(()) => assert!(ok, "{key:?}"),
+                Err(e) => {
+                    assert!(!ok, "{key:?}");
+                    assert_eq!(e.exit_code(), 2);
+                }
+            }
+        }
+        args.cgroups = true;
+        args.sort = SortKey::Pid;
+        assert_eq!(
+            check_sort(&args).unwrap_err().to_string(),
+            "--sort pid does not apply to --cgroups (use procs or path)"
+        );
+    }
+
+    #[test]
+    fn batch_top_cgroups_text_and_json() {
+        let fake = cgroup_module();
+        let mut args = top_args(false, Some(2));
+        args.cgroups = true;
+        args.sort = SortKey::Path;
+        let mut out = Vec::new();
+        top_cgroups_batch(&fake, &args, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("netatop top ").count(), 2, "{text}");
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("service") || l.contains("removed"))
+            .collect();
+        assert_eq!(
+            rows[..2],
+            [
+                "     0       0.0       0.0       0.0       0.0       0.0       0.0       0.0       0.0       0.0     100B (removed 8)",
+                "     2       0.0       0.0       0.0       0.0       0.0       0.0       0.0       0.0       0.0     2.0K /system.slice/a.service",
+            ]
+        );
+        args.json = true;
+        args.iterations = None;
+        let mut out = Vec::new();
+        top_cgroups_batch(&fake, &args, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["sort"], "path");
+        assert_eq!(doc["cgroups"][1]["path"], "/system.slice/a.service");
+        assert_eq!(doc["cgroups"][1]["processes"], 2);
+        assert_eq!(doc["cgroups"][1]["rates"]["total_bytes_per_sec"], 0.0);
+        assert_eq!(doc["cgroups"][0]["removed"], true);
     }
 
     #[test]

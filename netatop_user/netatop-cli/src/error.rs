@@ -13,7 +13,8 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_NOT_LOADED: u8 = 3;
 /// Exit status: not privileged enough (needs `CAP_NET_ADMIN` and `CAP_NET_RAW`).
 pub const EXIT_PERMISSION: u8 = 4;
-/// Exit status: a process or thread given on the command line does not exist.
+/// Exit status: a process, thread or cgroup given on the command line does
+/// not exist (or, for a cgroup, has no traffic counted).
 pub const EXIT_NO_SUCH_PROCESS: u8 = 5;
 
 /// Everything that makes `netatop` fail.
@@ -39,6 +40,12 @@ pub enum CliError {
         /// The process it belongs to.
         tgid: i32,
     },
+    /// The cgroup path given does not exist.
+    #[error("no such cgroup: {0}")]
+    NoSuchCgroup(String),
+    /// The module has no counters for the cgroup given (`ESRCH`).
+    #[error("no traffic counted for this cgroup: {0}")]
+    CgroupNoTraffic(String),
     /// Some ids given on the command line were not found (each was reported).
     #[error("{0} of the ids given were not found")]
     SomeNotFound(usize),
@@ -70,6 +77,8 @@ impl CliError {
             CliError::NoSuchProcess(_)
             | CliError::NoSuchThread(_)
             | CliError::NotAProcess { .. }
+            | CliError::NoSuchCgroup(_)
+            | CliError::CgroupNoTraffic(_)
             | CliError::SomeNotFound(_) => EXIT_NO_SUCH_PROCESS,
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
@@ -98,6 +107,7 @@ impl CliError {
             netatop::Error::PermissionDenied if !proc_exists => CliError::ModuleNotLoaded,
             netatop::Error::PermissionDenied => CliError::PermissionDenied,
             netatop::Error::NoSuchTask(id) => CliError::NoSuchProcess(id),
+            netatop::Error::NoSuchCgroup(id) => CliError::CgroupNoTraffic(format!("id {id}")),
             other => CliError::Netatop(other),
         }
     }
@@ -125,6 +135,8 @@ mod tests {
             (CliError::NoSuchThread(7), 5),
             (CliError::NotAProcess { id: 8, tgid: 7 }, 5),
             (CliError::SomeNotFound(2), 5),
+            (CliError::NoSuchCgroup("/x".into()), 5),
+            (CliError::CgroupNoTraffic("/x".into()), 5),
             (CliError::Usage("x".into()), 2),
             (CliError::Netatop(netatop::Error::Interrupted), 1),
             (
@@ -173,6 +185,8 @@ mod tests {
             CliError::NoSuchThread(5),
             CliError::NotAProcess { id: 8, tgid: 7 },
             CliError::SomeNotFound(2),
+            CliError::NoSuchCgroup("/system.slice/x.service".into()),
+            CliError::CgroupNoTraffic("/system.slice/x.service".into()),
         ];
         let text: Vec<String> = all.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -184,6 +198,8 @@ mod tests {
                 "no such thread: 5",
                 "8 is a thread of process 7, not a process (use --thread)",
                 "2 of the ids given were not found",
+                "no such cgroup: /system.slice/x.service",
+                "no traffic counted for this cgroup: /system.slice/x.service",
             ]
         );
         assert!(CliError::Output(io::ErrorKind::BrokenPipe.into()).is_silent());

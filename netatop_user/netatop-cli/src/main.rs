@@ -1,13 +1,16 @@
 //! `netatop`: the command-line client of the netatop kernel module.
 //!
 //! - `netatop status`: is the module loaded; its global counters;
-//! - `netatop show PID...`: counters of processes or threads;
+//! - `netatop show PID...`: counters of processes or threads
+//!   (`--cgroup PATH`: of a cgroup);
 //! - `netatop exited`: finished processes as the module reports them;
-//! - `netatop top`: a live per-process bandwidth table.
+//! - `netatop top`: a live per-process (`--cgroups`: per-cgroup) bandwidth
+//!   table.
 //!
 //! Exit status: 0 ok, 1 error, 2 usage, 3 module not loaded, 4 permission
-//! denied, 5 no such process (see `error.rs` and netatop(1)).
+//! denied, 5 no such process or cgroup (see `error.rs` and netatop(1)).
 
+mod cgroups;
 mod cli;
 mod commands;
 mod error;

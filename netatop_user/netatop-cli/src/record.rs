@@ -157,15 +157,49 @@ impl TaskRecord {
             s.push_str(", no traffic recorded");
         }
         s.push('\n');
-        let _ = writeln!(s, "  {:<12} {:>14} {:>16}", "", "packets", "bytes");
-        for (label, packs, bytes) in [
-            ("TCP sent", c.tcpsndpacks, c.tcpsndbytes),
-            ("TCP received", c.tcprcvpacks, c.tcprcvbytes),
-            ("UDP sent", c.udpsndpacks, c.udpsndbytes),
-            ("UDP received", c.udprcvpacks, c.udprcvbytes),
-        ] {
-            let _ = writeln!(s, "  {label:<12} {packs:>14} {bytes:>16}");
-        }
+        s.push_str(&counter_lines(c));
+        s
+    }
+}
+
+/// The packets and bytes table of a text block (`show`): a header line,
+/// then TCP and UDP, sent and received.
+pub fn counter_lines(c: &Counters) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "  {:<12} {:>14} {:>16}", "", "packets", "bytes");
+    for (label, packs, bytes) in [
+        ("TCP sent", c.tcpsndpacks, c.tcpsndbytes),
+        ("TCP received", c.tcprcvpacks, c.tcprcvbytes),
+        ("UDP sent", c.udpsndpacks, c.udpsndbytes),
+        ("UDP received", c.udprcvpacks, c.udprcvbytes),
+    ] {
+        let _ = writeln!(s, "  {label:<12} {packs:>14} {bytes:>16}");
+    }
+    s
+}
+
+/// One cgroup's record as `show --cgroup` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CgroupRecord {
+    /// The cgroup path (as in `/proc/PID/cgroup`).
+    pub path: String,
+    /// The cgroup v2 id.
+    pub id: u64,
+    /// Live processes counted for it.
+    pub processes: u32,
+    /// Counters of its processes, live and finished.
+    pub counters: Counters,
+}
+
+impl CgroupRecord {
+    /// The text block `netatop show --cgroup` prints.
+    pub fn to_block(&self) -> String {
+        let plural = if self.processes == 1 { "" } else { "es" };
+        let mut s = format!(
+            "cgroup {} (id {}), {} live process{plural}\n",
+            self.path, self.id, self.processes
+        );
+        s.push_str(&counter_lines(&self.counters));
         s
     }
 }
@@ -278,6 +312,36 @@ pub(crate) mod tests {
              \x20 UDP sent                  0                0\n\
              \x20 UDP received              2              220\n"
         );
+    }
+
+    #[test]
+    fn cgroup_record_text_and_json() {
+        let rec = CgroupRecord {
+            path: "/system.slice/nginx.service".into(),
+            id: 4242,
+            processes: 3,
+            counters: Counters::from(npt(0, 0, "", [12, 3400, 10, 15000, 0, 0, 2, 220]).tc),
+        };
+        assert_eq!(
+            rec.to_block(),
+            "cgroup /system.slice/nginx.service (id 4242), 3 live processes\n\
+             \x20                     packets            bytes\n\
+             \x20 TCP sent                 12             3400\n\
+             \x20 TCP received             10            15000\n\
+             \x20 UDP sent                  0                0\n\
+             \x20 UDP received              2              220\n"
+        );
+        assert_eq!(
+            serde_json::to_string(&rec).unwrap(),
+            r#"{"path":"/system.slice/nginx.service","id":4242,"processes":3,"counters":{"tcpsndpacks":12,"tcpsndbytes":3400,"tcprcvpacks":10,"tcprcvbytes":15000,"udpsndpacks":0,"udpsndbytes":0,"udprcvpacks":2,"udprcvbytes":220}}"#
+        );
+        let one = CgroupRecord {
+            processes: 1,
+            ..rec
+        };
+        assert!(one
+            .to_block()
+            .starts_with("cgroup /system.slice/nginx.service (id 4242), 1 live process\n"));
     }
 
     #[test]

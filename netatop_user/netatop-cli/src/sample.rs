@@ -1,8 +1,15 @@
 //! Taking one sample of every process's (or thread's) counters.
+//!
+//! Processes come from one `NETATOP_GETCNT_TASKS` call per sample; with a
+//! module without it (netatop 3.2.2), and for threads, every id listed in
+//! `/proc` is asked about (`NETATOP_GETCNT_TGID`, `NETATOP_GETCNT_PID`).
 
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::io;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use netatop::{NetPerTask, Netatop, ProcCounters};
+use netatop::{CgroupCount, NetPerTask, Netatop, ProcCounters, ProcInfo, Snapshot};
 
 use crate::error::{CliError, Result};
 use crate::procfs::Proc;
@@ -16,6 +23,14 @@ pub trait CounterSource {
     fn thread(&self, tid: i32) -> netatop::Result<NetPerTask>;
     /// The module's global counters (`/proc/netatop`), if readable.
     fn global(&self) -> Option<ProcCounters>;
+    /// Every live process with counters (`NETATOP_GETCNT_TASKS`).
+    fn tasks(&self) -> netatop::Result<Snapshot<ProcInfo>>;
+    /// Every cgroup with counters (`NETATOP_GETCNT_CGROUPS`).
+    fn cgroups(&self) -> netatop::Result<Snapshot<CgroupCount>>;
+    /// Counters of one cgroup (`NETATOP_GETCNT_CGROUP`).
+    fn cgroup(&self, id: u64) -> netatop::Result<CgroupCount>;
+    /// The path of every cgroup, by id (the cgroup2 hierarchy).
+    fn cgroup_paths(&self) -> io::Result<HashMap<u64, String>>;
 }
 
 impl CounterSource for Netatop {
@@ -27,6 +42,18 @@ impl CounterSource for Netatop {
     }
     fn global(&self) -> Option<ProcCounters> {
         ProcCounters::read().ok()
+    }
+    fn tasks(&self) -> netatop::Result<Snapshot<ProcInfo>> {
+        Netatop::processes(self)
+    }
+    fn cgroups(&self) -> netatop::Result<Snapshot<CgroupCount>> {
+        Netatop::cgroups(self)
+    }
+    fn cgroup(&self, id: u64) -> netatop::Result<CgroupCount> {
+        Netatop::cgroup(self, id)
+    }
+    fn cgroup_paths(&self) -> io::Result<HashMap<u64, String>> {
+        netatop::cgroup::paths_by_id()
     }
 }
 
@@ -53,6 +80,16 @@ impl TaskSample {
             counters: npt.tc.into(),
         }
     }
+
+    /// The sample of one entry of `NETATOP_GETCNT_TASKS`.
+    pub fn from_proc_info(p: &ProcInfo) -> Self {
+        Self {
+            id: p.id,
+            btime: p.btime,
+            command: p.command(),
+            counters: p.tc.into(),
+        }
+    }
 }
 
 /// The counters of every task the module knows, at one moment.
@@ -70,16 +107,45 @@ pub struct Sample {
     pub global: Option<ProcCounters>,
 }
 
-/// Takes samples: lists `/proc` and asks `source` about every id.
+/// Takes samples: one `NETATOP_GETCNT_TASKS` call for processes, or lists
+/// `/proc` and asks `source` about every id.
 pub struct Sampler<'a, S: CounterSource> {
     source: &'a S,
     proc: Proc,
+    /// Whether `NETATOP_GETCNT_TASKS` may work (false once the module said
+    /// it does not have it).
+    bulk: Cell<bool>,
 }
 
 impl<'a, S: CounterSource> Sampler<'a, S> {
     /// A sampler asking `source` about the tasks found in `proc`.
     pub fn new(source: &'a S, proc: Proc) -> Self {
-        Self { source, proc }
+        Self {
+            source,
+            proc,
+            bulk: Cell::new(true),
+        }
+    }
+
+    /// The module's process list, or `None` when it has no
+    /// `NETATOP_GETCNT_TASKS` (then every process is asked about).
+    fn bulk_processes(&self) -> Result<Option<Vec<TaskSample>>> {
+        if !self.bulk.get() {
+            return Ok(None);
+        }
+        match self.source.tasks() {
+            Ok(snap) => Ok(Some(
+                snap.entries
+                    .iter()
+                    .map(TaskSample::from_proc_info)
+                    .collect(),
+            )),
+            Err(netatop::Error::Unsupported(_)) => {
+                self.bulk.set(false);
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// One sample of every process (or, with `threads`, every thread).
@@ -89,9 +155,20 @@ impl<'a, S: CounterSource> Sampler<'a, S> {
     /// denied" end the sampling with that error.
     pub fn sample(&self, threads: bool) -> Result<Sample> {
         let at = Instant::now();
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let wall = now_secs();
+        if !threads {
+            if let Some(mut tasks) = self.bulk_processes()? {
+                tasks.sort_by_key(|t| t.id);
+                tasks.dedup_by_key(|t| t.id);
+                return Ok(Sample {
+                    at,
+                    wall,
+                    threads,
+                    tasks,
+                    global: self.source.global(),
+                });
+            }
+        }
         let pids = self.proc.processes().map_err(|source| CliError::Io {
             what: "cannot list processes in /proc".into(),
             source,
@@ -132,6 +209,13 @@ impl<'a, S: CounterSource> Sampler<'a, S> {
     }
 }
 
+/// The time now, seconds since the epoch.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -139,12 +223,18 @@ pub(crate) mod tests {
     use std::collections::HashMap;
 
     /// A fake module: fixed answers by id; any other id is `ESRCH`.
+    /// Without `tasks`, it has no `NETATOP_GETCNT_TASKS` (netatop 3.2.2).
     #[derive(Default)]
     pub(crate) struct FakeModule {
         pub(crate) processes: HashMap<i32, NetPerTask>,
         pub(crate) threads: HashMap<i32, NetPerTask>,
         pub(crate) fail: Option<fn() -> netatop::Error>,
         pub(crate) global: Option<ProcCounters>,
+        pub(crate) tasks: Option<Snapshot<ProcInfo>>,
+        pub(crate) tasks_calls: Cell<usize>,
+        pub(crate) cgroups: Vec<CgroupCount>,
+        pub(crate) cgroup_overflow: u64,
+        pub(crate) paths: HashMap<u64, String>,
     }
 
     impl CounterSource for FakeModule {
@@ -169,6 +259,107 @@ pub(crate) mod tests {
         fn global(&self) -> Option<ProcCounters> {
             self.global.clone()
         }
+        fn tasks(&self) -> netatop::Result<Snapshot<ProcInfo>> {
+            if let Some(f) = self.fail {
+                return Err(f());
+            }
+            self.tasks_calls.set(self.tasks_calls.get() + 1);
+            self.tasks
+                .clone()
+                .ok_or(netatop::Error::Unsupported("NETATOP_GETCNT_TASKS"))
+        }
+        fn cgroups(&self) -> netatop::Result<Snapshot<CgroupCount>> {
+            if let Some(f) = self.fail {
+                return Err(f());
+            }
+            Ok(Snapshot {
+                total: u32::try_from(self.cgroups.len()).unwrap(),
+                overflow: self.cgroup_overflow,
+                entries: self.cgroups.clone(),
+            })
+        }
+        fn cgroup(&self, id: u64) -> netatop::Result<CgroupCount> {
+            if let Some(f) = self.fail {
+                return Err(f());
+            }
+            self.cgroups
+                .iter()
+                .find(|c| c.id == id)
+                .copied()
+                .ok_or(netatop::Error::NoSuchCgroup(id))
+        }
+        fn cgroup_paths(&self) -> io::Result<HashMap<u64, String>> {
+            Ok(self.paths.clone())
+        }
+    }
+
+    /// An entry of `NETATOP_GETCNT_TASKS` for tests.
+    pub(crate) fn proc_info(id: i32, btime: u64, command: &str, tc: [u64; 8]) -> ProcInfo {
+        let n = npt(id, btime, command, tc);
+        ProcInfo {
+            id,
+            btime,
+            command: n.command,
+            cgroup: 1,
+            tc: n.tc,
+            ..ProcInfo::default()
+        }
+    }
+
+    #[test]
+    fn one_tasks_call_per_process_sample() {
+        // The ghost is in no /proc, but the module lists it: it is sampled.
+        let mut fake = FakeModule {
+            tasks: Some(Snapshot {
+                total: 2,
+                overflow: 0,
+                entries: vec![
+                    proc_info(i32::MAX, 9, "ghost", [9; 8]),
+                    proc_info(1, 5, "init", [1, 100, 0, 0, 0, 0, 0, 0]),
+                ],
+            }),
+            ..FakeModule::default()
+        };
+        // Never asked: the list has everything.
+        fake.processes.insert(1, npt(1, 5, "wrong", [7; 8]));
+        let sampler = Sampler::new(&fake, Proc::new("/nonexistent"));
+        let s = sampler.sample(false).unwrap();
+        assert_eq!(fake.tasks_calls.get(), 1);
+        assert_eq!(
+            s.tasks,
+            [
+                TaskSample {
+                    id: 1,
+                    btime: 5,
+                    command: "init".into(),
+                    counters: npt(0, 0, "", [1, 100, 0, 0, 0, 0, 0, 0]).tc.into(),
+                },
+                TaskSample {
+                    id: i32::MAX,
+                    btime: 9,
+                    command: "ghost".into(),
+                    counters: npt(0, 0, "", [9; 8]).tc.into(),
+                },
+            ]
+        );
+        // Threads still come from /proc (here: none).
+        assert!(sampler.sample(true).unwrap().tasks.is_empty());
+        assert_eq!(fake.tasks_calls.get(), 1);
+    }
+
+    #[test]
+    fn a_module_without_the_tasks_command_is_asked_per_process() {
+        let pid = own_pid();
+        let mut fake = FakeModule::default();
+        fake.processes.insert(pid, npt(pid, 5, "me", [1; 8]));
+        let sampler = Sampler::new(&fake, Proc::default());
+        for _ in 0..2 {
+            let s = sampler.sample(false).unwrap();
+            assert_eq!(s.tasks.len(), 1);
+            assert_eq!(s.tasks[0].command, "me");
+        }
+        // Asked once, then no more.
+        assert_eq!(fake.tasks_calls.get(), 1);
     }
 
     fn own_pid() -> i32 {

@@ -38,6 +38,10 @@ pub enum SortKey {
     Total,
     /// All bytes since the task started.
     Cumulative,
+    /// Cgroup path, ascending (`top --cgroups` only).
+    Path,
+    /// Live processes of the cgroup (`top --cgroups` only).
+    Procs,
 }
 
 impl SortKey {
@@ -57,18 +61,66 @@ impl SortKey {
         SortKey::Cumulative,
     ];
 
-    fn index(self) -> usize {
-        Self::ALL.iter().position(|&k| k == self).unwrap_or(0)
+    /// The keys of the cgroup table (`top --cgroups`), in column order.
+    pub const CGROUPS: [SortKey; 12] = [
+        SortKey::Procs,
+        SortKey::TcpSnd,
+        SortKey::TcpSndPkt,
+        SortKey::TcpRcv,
+        SortKey::TcpRcvPkt,
+        SortKey::UdpSnd,
+        SortKey::UdpSndPkt,
+        SortKey::UdpRcv,
+        SortKey::UdpRcvPkt,
+        SortKey::Total,
+        SortKey::Cumulative,
+        SortKey::Path,
+    ];
+
+    fn index_in(self, keys: &[SortKey]) -> usize {
+        keys.iter().position(|&k| k == self).unwrap_or(0)
     }
 
-    /// The key of the next column to the right (wrapping around).
-    pub fn next(self) -> SortKey {
-        Self::ALL[(self.index() + 1) % Self::ALL.len()]
+    /// The key after this one in `keys` (wrapping around): the next column
+    /// to the right of a table whose columns have these keys.
+    pub fn next_in(self, keys: &[SortKey]) -> SortKey {
+        keys[(self.index_in(keys) + 1) % keys.len()]
     }
 
-    /// The key of the next column to the left (wrapping around).
-    pub fn prev(self) -> SortKey {
-        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
+    /// The key before this one in `keys` (wrapping around): the next column
+    /// to the left.
+    pub fn prev_in(self, keys: &[SortKey]) -> SortKey {
+        keys[(self.index_in(keys) + keys.len() - 1) % keys.len()]
+    }
+
+    /// Whether the key is a column of the process (and thread) table.
+    pub fn for_tasks(self) -> bool {
+        Self::ALL.contains(&self)
+    }
+
+    /// Whether the key is a column of the cgroup table.
+    pub fn for_cgroups(self) -> bool {
+        Self::CGROUPS.contains(&self)
+    }
+
+    /// The nearest key of the cgroup table: `pid` becomes `procs`,
+    /// `command` becomes `path`.
+    pub fn to_cgroups(self) -> SortKey {
+        match self {
+            SortKey::Pid => SortKey::Procs,
+            SortKey::Command => SortKey::Path,
+            k => k,
+        }
+    }
+
+    /// The nearest key of the process table: `procs` becomes `pid`, `path`
+    /// becomes `command`.
+    pub fn to_tasks(self) -> SortKey {
+        match self {
+            SortKey::Procs => SortKey::Pid,
+            SortKey::Path => SortKey::Command,
+            k => k,
+        }
     }
 
     /// The name used by `--sort` and in the header.
@@ -86,14 +138,17 @@ impl SortKey {
             SortKey::UdpRcvPkt => "udp-rcv-pkt",
             SortKey::Total => "total",
             SortKey::Cumulative => "cumulative",
+            SortKey::Path => "path",
+            SortKey::Procs => "procs",
         }
     }
 
-    /// The numeric value a row is sorted by (rates unknown: -1).
-    fn value(self, row: &Row) -> f64 {
-        let rate = |f: fn(&Rates) -> f64| row.rates.as_ref().map_or(-1.0, f);
+    /// The numeric value of a row with these rates and counters (rates
+    /// unknown: -1; the text keys and `procs`: 0).
+    pub fn value_of(self, rates: Option<&Rates>, counters: &Counters) -> f64 {
+        let rate = |f: fn(&Rates) -> f64| rates.map_or(-1.0, f);
         match self {
-            SortKey::Pid | SortKey::Command => 0.0,
+            SortKey::Pid | SortKey::Command | SortKey::Path | SortKey::Procs => 0.0,
             SortKey::TcpSnd => rate(|r| r.tcp_snd_bytes_per_sec),
             SortKey::TcpSndPkt => rate(|r| r.tcp_snd_packets_per_sec),
             SortKey::TcpRcv => rate(|r| r.tcp_rcv_bytes_per_sec),
@@ -105,8 +160,13 @@ impl SortKey {
             SortKey::Total => rate(|r| r.total_bytes_per_sec),
             // CAST: ordering only; f64 orders u64 values correctly except
             // for ties between huge neighbours, which the id then breaks.
-            SortKey::Cumulative => row.counters.total_bytes() as f64,
+            SortKey::Cumulative => counters.total_bytes() as f64,
         }
+    }
+
+    /// The numeric value a row is sorted by (rates unknown: -1).
+    fn value(self, row: &Row) -> f64 {
+        self.value_of(row.rates.as_ref(), &row.counters)
     }
 }
 
@@ -121,8 +181,8 @@ pub fn sort_rows(rows: &mut [Row], key: SortKey) {
             .then(a.id.cmp(&b.id))
     };
     rows.sort_by(|a, b| match key {
-        SortKey::Pid => a.id.cmp(&b.id),
-        SortKey::Command => a.command.cmp(&b.command).then(a.id.cmp(&b.id)),
+        SortKey::Pid | SortKey::Procs => a.id.cmp(&b.id),
+        SortKey::Command | SortKey::Path => a.command.cmp(&b.command).then(a.id.cmp(&b.id)),
         _ => key
             .value(b)
             .total_cmp(&key.value(a))
@@ -210,9 +270,14 @@ fn pad(text: &str, c: &Column) -> String {
 
 /// One table line from its cells, columns separated by one space.
 pub fn line(cells: &[impl AsRef<str>]) -> String {
+    line_of(cells, &COLUMNS)
+}
+
+/// One line of a table with these columns, separated by one space.
+pub fn line_of(cells: &[impl AsRef<str>], columns: &[Column]) -> String {
     let parts: Vec<String> = cells
         .iter()
-        .zip(COLUMNS.iter())
+        .zip(columns.iter())
         .map(|(t, c)| pad(t.as_ref(), c))
         .collect();
     parts.join(" ").trim_end().to_owned()
@@ -224,13 +289,61 @@ pub fn header_line(threads: bool) -> String {
     line(&titles)
 }
 
+/// What the summary says about the interval of a view.
+pub fn interval_text(interval: Option<f64>) -> String {
+    match interval {
+        Some(s) => format!("interval {}", seconds(s)),
+        None => "first sample: rates from the next refresh".to_owned(),
+    }
+}
+
+/// A table the interactive screen can show: processes (or threads), or
+/// cgroups.
+pub trait Table {
+    /// The three summary lines above the table.
+    fn summary(&self, sort: SortKey) -> [String; 3];
+    /// The columns.
+    fn columns(&self) -> &'static [Column];
+    /// The title of column `i`.
+    fn title(&self, i: usize) -> &'static str;
+    /// The sort keys of the columns, in column order.
+    fn keys(&self) -> &'static [SortKey];
+    /// The number of rows.
+    fn row_count(&self) -> usize;
+    /// The cells of row `i`.
+    fn row_cells(&self, i: usize) -> Vec<String>;
+    /// Sorts the rows by `key`.
+    fn sort(&mut self, key: SortKey);
+}
+
+impl Table for View {
+    fn summary(&self, sort: SortKey) -> [String; 3] {
+        summary_lines(self, sort)
+    }
+    fn columns(&self) -> &'static [Column] {
+        &COLUMNS
+    }
+    fn title(&self, i: usize) -> &'static str {
+        title(i, self.threads)
+    }
+    fn keys(&self) -> &'static [SortKey] {
+        &SortKey::ALL
+    }
+    fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+    fn row_cells(&self, i: usize) -> Vec<String> {
+        cells(&self.rows[i]).to_vec()
+    }
+    fn sort(&mut self, key: SortKey) {
+        sort_rows(&mut self.rows, key);
+    }
+}
+
 /// The summary lines above the table.
 pub fn summary_lines(view: &View, sort: SortKey) -> [String; 3] {
     let what = if view.threads { "threads" } else { "processes" };
-    let interval = match view.interval {
-        Some(s) => format!("interval {}", seconds(s)),
-        None => "first sample: rates from the next refresh".to_owned(),
-    };
+    let interval = interval_text(view.interval);
     let first = format!(
         "netatop top  {}  {interval}  {} {what} with traffic, {} since start  sort: {}",
         iso_time(view.time),
@@ -238,10 +351,18 @@ pub fn summary_lines(view: &View, sort: SortKey) -> [String; 3] {
         human_bytes(view.cumulative.total_bytes()),
         sort.name()
     );
-    let t = view.totals.as_ref();
+    [
+        first,
+        totals_line(view.totals.as_ref()),
+        global_line(view.global.as_ref()),
+    ]
+}
+
+/// The second summary line: the sum of the rows' rates.
+pub fn totals_line(t: Option<&Rates>) -> String {
     let kb = |f: fn(&Rates) -> f64| kb_rate(t.map(f));
     let pk = |f: fn(&Rates) -> f64| pkt_rate(t.map(f));
-    let second = format!(
+    format!(
         "Total:   TCP snd {} KB/s {} pk/s rcv {} KB/s {} pk/s  UDP snd {} KB/s {} pk/s rcv {} KB/s {} pk/s  all {} KB/s",
         kb(|r| r.tcp_snd_bytes_per_sec),
         pk(|r| r.tcp_snd_packets_per_sec),
@@ -252,10 +373,13 @@ pub fn summary_lines(view: &View, sort: SortKey) -> [String; 3] {
         kb(|r| r.udp_rcv_bytes_per_sec),
         pk(|r| r.udp_rcv_packets_per_sec),
         kb(|r| r.total_bytes_per_sec),
-    );
-    let g = view.global.as_ref();
+    )
+}
+
+/// The third summary line: unidentified and all traffic of `/proc/netatop`.
+pub fn global_line(g: Option<&GlobalRates>) -> String {
     let gp = |f: fn(&GlobalRates) -> f64| pkt_rate(g.map(f));
-    let third = format!(
+    format!(
         "Unident: TCP snd {} rcv {} pk/s  UDP snd {} rcv {} pk/s  (all traffic: TCP snd {} rcv {}  UDP snd {} rcv {} pk/s)",
         gp(|g| g.unident_tcp_snd_packets_per_sec),
         gp(|g| g.unident_tcp_rcv_packets_per_sec),
@@ -265,8 +389,7 @@ pub fn summary_lines(view: &View, sort: SortKey) -> [String; 3] {
         gp(|g| g.tcp_rcv_packets_per_sec),
         gp(|g| g.udp_snd_packets_per_sec),
         gp(|g| g.udp_rcv_packets_per_sec),
-    );
-    [first, second, third]
+    )
 }
 
 /// The whole batch-mode text of one refresh: summary, a blank line, the
@@ -387,14 +510,23 @@ mod tests {
 
     #[test]
     fn sort_keys_cycle_through_the_columns() {
-        assert_eq!(SortKey::Pid.next(), SortKey::Command);
-        assert_eq!(SortKey::Cumulative.next(), SortKey::Pid);
-        assert_eq!(SortKey::Pid.prev(), SortKey::Cumulative);
-        assert_eq!(SortKey::Total.prev(), SortKey::UdpRcvPkt);
+        let all = &SortKey::ALL;
+        assert_eq!(SortKey::Pid.next_in(all), SortKey::Command);
+        assert_eq!(SortKey::Cumulative.next_in(all), SortKey::Pid);
+        assert_eq!(SortKey::Pid.prev_in(all), SortKey::Cumulative);
+        assert_eq!(SortKey::Total.prev_in(all), SortKey::UdpRcvPkt);
         for (k, c) in SortKey::ALL.iter().zip(COLUMNS.iter()) {
             assert_eq!(*k, c.key);
-            assert_eq!(k.next().prev(), *k);
+            assert_eq!(k.next_in(all).prev_in(all), *k);
             // The --sort name is clap's name for the value.
+            let v = clap::ValueEnum::to_possible_value(k).unwrap();
+            assert_eq!(v.get_name(), k.name());
+        }
+        for (k, c) in SortKey::CGROUPS
+            .iter()
+            .zip(crate::cgroups::CGROUP_COLUMNS.iter())
+        {
+            assert_eq!(*k, c.key);
             let v = clap::ValueEnum::to_possible_value(k).unwrap();
             assert_eq!(v.get_name(), k.name());
         }

@@ -6,14 +6,15 @@ use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, Ke
 use ratatui::layout::{Alignment, Constraint, Layout};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table};
+use ratatui::widgets::{Cell, Paragraph, Row as TableRow};
 use ratatui::Frame;
 
+use crate::cgroups::{sample_cgroups, CgroupSample, CgroupView};
 use crate::error::{CliError, Result};
 use crate::procfs::Proc;
 use crate::rates::View;
 use crate::sample::{CounterSource, Sample, Sampler};
-use crate::table::{cells, sort_rows, summary_lines, title, SortKey, COLUMNS};
+use crate::table::{sort_rows, SortKey, Table};
 
 /// What a key press asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +27,8 @@ pub enum Action {
     SortPrev,
     /// `t`: switch between processes and threads.
     ToggleThreads,
+    /// `g`: switch between processes and cgroups.
+    ToggleCgroups,
     /// `↑` / `↓`: scroll by one line.
     Scroll(i64),
     /// `PgUp` / `PgDn`: scroll by a page.
@@ -47,6 +50,7 @@ pub fn action_for(key: KeyEvent) -> Action {
         KeyCode::Char('s') | KeyCode::Right => Action::SortNext,
         KeyCode::Char('S') | KeyCode::Left => Action::SortPrev,
         KeyCode::Char('t') | KeyCode::Char('T') => Action::ToggleThreads,
+        KeyCode::Char('g') | KeyCode::Char('G') => Action::ToggleCgroups,
         KeyCode::Down => Action::Scroll(1),
         KeyCode::Up => Action::Scroll(-1),
         KeyCode::PageDown => Action::Page(1),
@@ -63,11 +67,37 @@ pub struct Screen {
     pub sort: SortKey,
     /// Threads instead of processes.
     pub threads: bool,
+    /// Cgroups instead of processes (or threads).
+    pub cgroups: bool,
     /// Index of the first row shown.
     pub scroll: usize,
 }
 
 impl Screen {
+    /// Switches between processes and threads (`t`; from cgroups: to
+    /// threads) or between cgroups and processes (`g`), back to the top,
+    /// with the sort column carried over to the new table's nearest one.
+    pub fn switch(&mut self, action: Action) {
+        match action {
+            Action::ToggleThreads if self.cgroups => {
+                self.cgroups = false;
+                self.threads = true;
+            }
+            Action::ToggleThreads => self.threads = !self.threads,
+            Action::ToggleCgroups => {
+                self.cgroups = !self.cgroups;
+                self.threads = false;
+            }
+            _ => return,
+        }
+        self.sort = if self.cgroups {
+            self.sort.to_cgroups()
+        } else {
+            self.sort.to_tasks()
+        };
+        self.scroll = 0;
+    }
+
     /// Applies a scrolling action for a table of `rows` rows of which
     /// `page` fit on the screen.
     pub fn scroll_by(&mut self, action: Action, rows: usize, page: usize) {
@@ -101,7 +131,7 @@ pub fn page_rows(height: u16) -> usize {
 
 /// Draws one frame: the summary, the table from `screen.scroll` on (the
 /// sort column's title highlighted), and the key help.
-pub fn draw(frame: &mut Frame, view: &View, screen: &Screen) {
+pub fn draw(frame: &mut Frame, view: &dyn Table, screen: &Screen) {
     let [top, table_area, help] = Layout::vertical([
         Constraint::Length(ABOVE),
         Constraint::Min(1),
@@ -109,36 +139,42 @@ pub fn draw(frame: &mut Frame, view: &View, screen: &Screen) {
     ])
     .areas(frame.area());
 
-    let summary: Vec<Line> = summary_lines(view, screen.sort)
+    let summary: Vec<Line> = view
+        .summary(screen.sort)
         .into_iter()
         .map(Line::from)
         .collect();
     frame.render_widget(Paragraph::new(summary), top);
 
-    let header = TableRow::new(COLUMNS.iter().enumerate().map(|(i, c)| {
+    let columns = view.columns();
+    let header = TableRow::new(columns.iter().enumerate().map(|(i, c)| {
         let mut style = Style::default().add_modifier(Modifier::BOLD);
         if c.key == screen.sort {
             style = style.add_modifier(Modifier::REVERSED);
         }
-        aligned(title(i, screen.threads).to_owned(), c.right).style(style)
+        aligned(view.title(i).to_owned(), c.right).style(style)
     }));
-    let rows = view.rows.iter().skip(screen.scroll).map(|r| {
+    let rows = (screen.scroll..view.row_count()).map(|i| {
         TableRow::new(
-            cells(r)
+            view.row_cells(i)
                 .into_iter()
-                .zip(COLUMNS.iter())
+                .zip(columns.iter())
                 .map(|(text, c)| aligned(text, c.right)),
         )
     });
-    let widths = COLUMNS.iter().map(|c| {
+    let widths = columns.iter().map(|c| match c.width {
+        // Width 0: the rest of the line (the cgroup path).
+        0 => Constraint::Fill(1),
         // CAST: widths are at most 15.
-        Constraint::Length(c.width as u16)
+        w => Constraint::Length(w as u16),
     });
-    let table = Table::new(rows, widths).header(header).column_spacing(1);
+    let table = ratatui::widgets::Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1);
     frame.render_widget(table, table_area);
 
     let keys = "q quit  s/S or \u{2192}/\u{2190} sort column  t processes/threads  \
-                \u{2191}/\u{2193} PgUp/PgDn Home scroll";
+                g cgroups  \u{2191}/\u{2193} PgUp/PgDn Home scroll";
     frame.render_widget(
         Paragraph::new(Line::from(keys)).style(Style::default().add_modifier(Modifier::DIM)),
         help,
@@ -165,12 +201,79 @@ pub struct TopOptions {
     pub sort: SortKey,
     /// Start with threads instead of processes.
     pub threads: bool,
+    /// Start with cgroups instead of processes.
+    pub cgroups: bool,
 }
 
 fn build(before: Option<&Sample>, now: &Sample, sort: SortKey) -> View {
     let mut view = View::build(before, now);
     sort_rows(&mut view.rows, sort);
     view
+}
+
+/// What the screen shows: the last sample and the view made of it.
+enum Data {
+    /// Processes or threads.
+    Tasks { cur: Sample, view: View },
+    /// Cgroups.
+    Cgroups { cur: CgroupSample, view: CgroupView },
+}
+
+impl Data {
+    /// A baseline sample of what `screen` asks for.
+    fn baseline<S: CounterSource>(
+        source: &S,
+        sampler: &Sampler<'_, S>,
+        screen: &Screen,
+    ) -> Result<Data> {
+        Ok(if screen.cgroups {
+            let cur = sample_cgroups(source)?;
+            let mut view = CgroupView::build(None, &cur);
+            view.sort(screen.sort);
+            Data::Cgroups { cur, view }
+        } else {
+            let cur = sampler.sample(screen.threads)?;
+            let view = build(None, &cur, screen.sort);
+            Data::Tasks { cur, view }
+        })
+    }
+
+    /// A new sample of the same kind, with rates against the last one.
+    fn refresh<S: CounterSource>(
+        &mut self,
+        source: &S,
+        sampler: &Sampler<'_, S>,
+        screen: &Screen,
+    ) -> Result<()> {
+        match self {
+            Data::Tasks { cur, view } => {
+                let new = sampler.sample(screen.threads)?;
+                let prev = std::mem::replace(cur, new);
+                *view = build(Some(&prev), cur, screen.sort);
+            }
+            Data::Cgroups { cur, view } => {
+                let new = sample_cgroups(source)?;
+                let prev = std::mem::replace(cur, new);
+                *view = CgroupView::build(Some(&prev), cur);
+                view.sort(screen.sort);
+            }
+        }
+        Ok(())
+    }
+
+    fn table(&self) -> &dyn Table {
+        match self {
+            Data::Tasks { view, .. } => view,
+            Data::Cgroups { view, .. } => view,
+        }
+    }
+
+    fn table_mut(&mut self) -> &mut dyn Table {
+        match self {
+            Data::Tasks { view, .. } => view,
+            Data::Cgroups { view, .. } => view,
+        }
+    }
 }
 
 /// Restores the terminal when dropped, however the screen is left.
@@ -199,10 +302,10 @@ pub fn run<S: CounterSource>(source: &S, proc: Proc, opts: TopOptions) -> Result
     let mut screen = Screen {
         sort: opts.sort,
         threads: opts.threads,
+        cgroups: opts.cgroups,
         scroll: 0,
     };
-    let mut cur = sampler.sample(screen.threads)?;
-    let mut view = build(None, &cur, screen.sort);
+    let mut data = Data::baseline(source, &sampler, &screen)?;
 
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
@@ -219,7 +322,7 @@ pub fn run<S: CounterSource>(source: &S, proc: Proc, opts: TopOptions) -> Result
         terminal
             .draw(|f| {
                 page = page_rows(f.area().height);
-                draw(f, &view, &screen);
+                draw(f, data.table(), &screen);
             })
             .map_err(tty_error)?;
         let wait = next.saturating_duration_since(Instant::now());
@@ -230,30 +333,29 @@ pub fn run<S: CounterSource>(source: &S, proc: Proc, opts: TopOptions) -> Result
             match action_for(key) {
                 Action::Quit => return Ok(()),
                 Action::SortNext | Action::SortPrev => {
+                    let keys = data.table().keys();
                     screen.sort = if action_for(key) == Action::SortNext {
-                        screen.sort.next()
+                        screen.sort.next_in(keys)
                     } else {
-                        screen.sort.prev()
+                        screen.sort.prev_in(keys)
                     };
-                    sort_rows(&mut view.rows, screen.sort);
+                    data.table_mut().sort(screen.sort);
                 }
-                Action::ToggleThreads => {
-                    screen.threads = !screen.threads;
-                    screen.scroll = 0;
-                    cur = sampler.sample(screen.threads)?;
-                    view = build(None, &cur, screen.sort);
+                a @ (Action::ToggleThreads | Action::ToggleCgroups) => {
+                    screen.switch(a);
+                    data = Data::baseline(source, &sampler, &screen)?;
                     next = Instant::now() + opts.interval;
                 }
                 a @ (Action::Scroll(_) | Action::Page(_) | Action::Top) => {
-                    screen.scroll_by(a, view.rows.len(), page);
+                    screen.scroll_by(a, data.table().row_count(), page);
                 }
                 Action::Nothing => {}
             }
         } else {
-            let new = sampler.sample(screen.threads)?;
-            let prev = std::mem::replace(&mut cur, new);
-            view = build(Some(&prev), &cur, screen.sort);
-            screen.scroll = screen.scroll.min(view.rows.len().saturating_sub(1));
+            data.refresh(source, &sampler, &screen)?;
+            screen.scroll = screen
+                .scroll
+                .min(data.table().row_count().saturating_sub(1));
             refreshes += 1;
             if opts.iterations.is_some_and(|n| refreshes >= n) {
                 return Ok(());
@@ -299,6 +401,10 @@ mod tests {
             action_for(key(KeyCode::Char('t'), none)),
             Action::ToggleThreads
         );
+        assert_eq!(
+            action_for(key(KeyCode::Char('g'), none)),
+            Action::ToggleCgroups
+        );
         assert_eq!(action_for(key(KeyCode::Down, none)), Action::Scroll(1));
         assert_eq!(action_for(key(KeyCode::PageUp, none)), Action::Page(-1));
         assert_eq!(action_for(key(KeyCode::Home, none)), Action::Top);
@@ -312,6 +418,7 @@ mod tests {
         let mut s = Screen {
             sort: SortKey::Total,
             threads: false,
+            cgroups: false,
             scroll: 0,
         };
         s.scroll_by(Action::Scroll(-1), 10, 4);
@@ -354,6 +461,7 @@ mod tests {
         let screen = Screen {
             sort: SortKey::Total,
             threads: false,
+            cgroups: false,
             scroll: 0,
         };
         let mut terminal = Terminal::new(TestBackend::new(130, 9)).unwrap();
@@ -394,5 +502,69 @@ mod tests {
             .map(|x| buf[(x, 5)].symbol().to_owned())
             .collect();
         assert_eq!(row.trim_end(), expected[6]);
+    }
+
+    #[test]
+    fn switching_tables_maps_the_sort_column() {
+        let mut s = Screen {
+            sort: SortKey::Pid,
+            threads: true,
+            cgroups: false,
+            scroll: 7,
+        };
+        s.switch(Action::ToggleCgroups);
+        assert_eq!(
+            (s.cgroups, s.threads, s.sort, s.scroll),
+            (true, false, SortKey::Procs, 0)
+        );
+        s.sort = SortKey::Path;
+        s.switch(Action::ToggleThreads);
+        assert_eq!(
+            (s.cgroups, s.threads, s.sort),
+            (false, true, SortKey::Command)
+        );
+        s.switch(Action::ToggleThreads);
+        assert_eq!((s.cgroups, s.threads), (false, false));
+        s.sort = SortKey::Total;
+        s.switch(Action::ToggleCgroups);
+        s.switch(Action::ToggleCgroups);
+        assert_eq!((s.cgroups, s.sort), (false, SortKey::Total));
+        // The cgroup table's keys cycle through its own columns.
+        assert_eq!(
+            SortKey::Cumulative.next_in(&SortKey::CGROUPS),
+            SortKey::Path
+        );
+        assert_eq!(SortKey::Path.next_in(&SortKey::CGROUPS), SortKey::Procs);
+        assert_eq!(SortKey::Procs.prev_in(&SortKey::CGROUPS), SortKey::Path);
+    }
+
+    #[test]
+    fn the_cgroup_screen_matches_batch_mode() {
+        let view = crate::cgroups::tests::two_samples();
+        let screen = Screen {
+            sort: SortKey::Total,
+            threads: false,
+            cgroups: true,
+            scroll: 0,
+        };
+        let mut terminal = Terminal::new(TestBackend::new(160, 10)).unwrap();
+        terminal.draw(|f| draw(f, &view, &screen)).unwrap();
+        let buf = terminal.backend().buffer().clone();
+        let lines: Vec<String> = (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol().to_owned())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect();
+        let text = crate::cgroups::render_cgroup_text(&view, SortKey::Total);
+        let expected: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[..8], expected[..]);
+        let x = lines[4].find("TOTKB/s").unwrap();
+        assert!(buf[(u16::try_from(x).unwrap(), 4)]
+            .modifier
+            .contains(Modifier::REVERSED));
     }
 }

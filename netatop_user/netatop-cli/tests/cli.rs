@@ -53,6 +53,18 @@ fn bad_arguments_give_one_line_and_status_2() {
             &["bogus"],
             "netatop: unrecognized subcommand 'bogus' (see 'netatop --help')\n",
         ),
+        (
+            &["show", "--cgroup", "/", "1"],
+            "netatop: the argument '--cgroup <PATH>' cannot be used with '<PID>...' (see 'netatop --help')\n",
+        ),
+        (
+            &["top", "--cgroups", "--sort", "pid"],
+            "netatop: --sort pid does not apply to --cgroups (use procs or path)\n",
+        ),
+        (
+            &["top", "--sort", "path"],
+            "netatop: --sort path only applies to --cgroups\n",
+        ),
     ] {
         let out = netatop(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -106,6 +118,10 @@ fn commands_needing_the_module_fail_at_once_without_it() {
         &["top", "--batch", "--interval", "30"],
         &["top", "--json"],
         &["top"],
+        &["show", "--cgroup", "/"],
+        &["show", "--cgroup", "/system.slice/none.service", "--json"],
+        &["top", "--cgroups", "--batch", "--interval", "30"],
+        &["top", "--cgroups", "--json"],
     ] {
         let start = Instant::now();
         let out = netatop(args);

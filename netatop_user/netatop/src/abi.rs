@@ -12,6 +12,7 @@ pub const NETATOP_BASE_CTL: i32 = 15661;
 /// Counters of one process or thread (`struct taskcount`, 64 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TaskCount {
     /// TCP packets sent.
     pub tcpsndpacks: u64,
@@ -48,6 +49,80 @@ pub struct NetPerTask {
 }
 
 const _: () = assert!(size_of::<TaskCount>() == 64);
+
+/// The counters of one cgroup (`struct netatop_cgroupcount`, 80 bytes): the
+/// answer of `NETATOP_GETCNT_CGROUP` and an entry of `NETATOP_GETCNT_CGROUPS`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct CgroupCount {
+    /// The cgroup v2 id: the inode number of its directory in the cgroup2
+    /// file system (see [`crate::cgroup::id_of`]).
+    pub id: u64,
+    /// Live processes counted for this cgroup now.
+    pub nprocs: u32,
+    /// Explicit padding; the module always zeroes it.
+    pub pad: u32,
+    /// The counters of its live processes plus those of every finished
+    /// process counted for it (so they never go down).
+    pub tc: TaskCount,
+}
+
+/// The header of the `NETATOP_GETCNT_TASKS` and `NETATOP_GETCNT_CGROUPS`
+/// answers (`struct netatop_listhdr`, 16 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ListHeader {
+    /// Entries that exist now.
+    pub total: u32,
+    /// Entries written after the header: `min(total, room)`.
+    pub count: u32,
+    /// `GETCNT_TASKS`: the taskinfo overflow counter; `GETCNT_CGROUPS`:
+    /// finished processes whose totals the cgroup table could not keep.
+    pub overflow: u64,
+}
+
+/// One live process of the `NETATOP_GETCNT_TASKS` answer
+/// (`struct netatop_procinfo`, 104 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ProcInfo {
+    /// Process id (tgid).
+    pub id: i32,
+    /// Explicit padding; the module always zeroes it.
+    pub pad: u32,
+    /// Start time of the process, seconds since the epoch (as
+    /// [`NetPerTask::btime`]).
+    pub btime: u64,
+    /// Command name (`comm`), NUL padded.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "serialize_command"))]
+    pub command: [u8; COMLEN],
+    /// The cgroup v2 id the process is counted for.
+    pub cgroup: u64,
+    /// The counters (exactly what `NETATOP_GETCNT_TGID` answers for it).
+    pub tc: TaskCount,
+}
+
+const _: () = {
+    assert!(size_of::<CgroupCount>() == 80);
+    assert!(offset_of!(CgroupCount, id) == 0);
+    assert!(offset_of!(CgroupCount, nprocs) == 8);
+    assert!(offset_of!(CgroupCount, pad) == 12);
+    assert!(offset_of!(CgroupCount, tc) == 16);
+    assert!(size_of::<ListHeader>() == 16);
+    assert!(offset_of!(ListHeader, total) == 0);
+    assert!(offset_of!(ListHeader, count) == 4);
+    assert!(offset_of!(ListHeader, overflow) == 8);
+    assert!(size_of::<ProcInfo>() == 104);
+    assert!(offset_of!(ProcInfo, id) == 0);
+    assert!(offset_of!(ProcInfo, pad) == 4);
+    assert!(offset_of!(ProcInfo, btime) == 8);
+    assert!(offset_of!(ProcInfo, command) == 16);
+    assert!(offset_of!(ProcInfo, cgroup) == 32);
+    assert!(offset_of!(ProcInfo, tc) == 40);
+};
 #[cfg(target_pointer_width = "64")]
 const _: () = {
     assert!(size_of::<NetPerTask>() == 96);
@@ -57,11 +132,24 @@ const _: () = {
     assert!(offset_of!(NetPerTask, tc) == 32);
 };
 
+/// A command name up to its first NUL, lossily decoded.
+fn command_name(command: &[u8; COMLEN]) -> String {
+    let end = command.iter().position(|&b| b == 0).unwrap_or(COMLEN);
+    String::from_utf8_lossy(&command[..end]).into_owned()
+}
+
+#[cfg(feature = "serde")]
+fn serialize_command<S: serde::Serializer>(
+    command: &[u8; COMLEN],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&command_name(command))
+}
+
 impl NetPerTask {
     /// The command name up to its first NUL, lossily decoded.
     pub fn command(&self) -> String {
-        let end = self.command.iter().position(|&b| b == 0).unwrap_or(COMLEN);
-        String::from_utf8_lossy(&self.command[..end]).into_owned()
+        command_name(&self.command)
     }
 
     /// The start time in seconds since the epoch, as a `u64` whatever the
@@ -72,6 +160,100 @@ impl NetPerTask {
         #[allow(clippy::unnecessary_cast)]
         let secs = self.btime as u64;
         secs
+    }
+}
+
+impl ProcInfo {
+    /// The command name up to its first NUL, lossily decoded.
+    pub fn command(&self) -> String {
+        command_name(&self.command)
+    }
+}
+
+/// Reads native-endian integers out of a byte buffer the module filled
+/// (safe code: no reinterpretation of memory).
+pub(crate) struct Bytes<'a>(pub(crate) &'a [u8]);
+
+impl Bytes<'_> {
+    fn array<const N: usize>(&self, off: usize) -> [u8; N] {
+        let mut a = [0u8; N];
+        a.copy_from_slice(&self.0[off..off + N]);
+        a
+    }
+    fn u64(&self, off: usize) -> u64 {
+        u64::from_ne_bytes(self.array(off))
+    }
+    fn u32(&self, off: usize) -> u32 {
+        u32::from_ne_bytes(self.array(off))
+    }
+    fn i32(&self, off: usize) -> i32 {
+        i32::from_ne_bytes(self.array(off))
+    }
+}
+
+/// A fixed-size structure of the ABI, decoded from the bytes the module
+/// wrote (the caller checks the length).
+pub(crate) trait Decode: Sized {
+    /// The structure's size in bytes.
+    const SIZE: usize;
+    /// Decodes `b`, which holds exactly [`Decode::SIZE`] bytes.
+    fn decode(b: &[u8]) -> Self;
+}
+
+impl Decode for TaskCount {
+    const SIZE: usize = size_of::<TaskCount>();
+    fn decode(b: &[u8]) -> Self {
+        let b = Bytes(b);
+        TaskCount {
+            tcpsndpacks: b.u64(0),
+            tcpsndbytes: b.u64(8),
+            tcprcvpacks: b.u64(16),
+            tcprcvbytes: b.u64(24),
+            udpsndpacks: b.u64(32),
+            udpsndbytes: b.u64(40),
+            udprcvpacks: b.u64(48),
+            udprcvbytes: b.u64(56),
+        }
+    }
+}
+
+impl Decode for ListHeader {
+    const SIZE: usize = size_of::<ListHeader>();
+    fn decode(b: &[u8]) -> Self {
+        let b = Bytes(b);
+        ListHeader {
+            total: b.u32(0),
+            count: b.u32(4),
+            overflow: b.u64(8),
+        }
+    }
+}
+
+impl Decode for CgroupCount {
+    const SIZE: usize = size_of::<CgroupCount>();
+    fn decode(b: &[u8]) -> Self {
+        let r = Bytes(b);
+        CgroupCount {
+            id: r.u64(0),
+            nprocs: r.u32(8),
+            pad: r.u32(12),
+            tc: TaskCount::decode(&b[16..16 + TaskCount::SIZE]),
+        }
+    }
+}
+
+impl Decode for ProcInfo {
+    const SIZE: usize = size_of::<ProcInfo>();
+    fn decode(b: &[u8]) -> Self {
+        let r = Bytes(b);
+        ProcInfo {
+            id: r.i32(0),
+            pad: r.u32(4),
+            btime: r.u64(8),
+            command: r.array(16),
+            cgroup: r.u64(32),
+            tc: TaskCount::decode(&b[40..40 + TaskCount::SIZE]),
+        }
     }
 }
 
@@ -91,10 +273,17 @@ pub enum Command {
     GetcntTgid = NETATOP_BASE_CTL + 4,
     /// `NETATOP_GETCNT_PID`: counters of a thread.
     GetcntPid = NETATOP_BASE_CTL + 5,
+    /// `NETATOP_GETCNT_CGROUP` (netatop-rs): counters of one cgroup.
+    GetcntCgroup = NETATOP_BASE_CTL + 6,
+    /// `NETATOP_GETCNT_TASKS` (netatop-rs): every live process with counters.
+    GetcntTasks = NETATOP_BASE_CTL + 7,
+    /// `NETATOP_GETCNT_CGROUPS` (netatop-rs): every cgroup with counters.
+    GetcntCgroups = NETATOP_BASE_CTL + 8,
 }
 
 impl Command {
-    /// Every command, in numeric order.
+    /// The six commands of netatop 3.2.2 (the ones atop uses), in numeric
+    /// order.
     pub const ALL: [Command; 6] = [
         Command::Probe,
         Command::ForceGc,
@@ -104,9 +293,31 @@ impl Command {
         Command::GetcntPid,
     ];
 
+    /// The commands netatop-rs adds after [`Command::ALL`], in numeric order.
+    pub const EXTENDED: [Command; 3] = [
+        Command::GetcntCgroup,
+        Command::GetcntTasks,
+        Command::GetcntCgroups,
+    ];
+
     /// The getsockopt option name.
     pub fn raw(self) -> i32 {
         self as i32
+    }
+
+    /// The command's name in `include/netatop.h`, e.g. `NETATOP_GETCNT_TASKS`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Probe => "NETATOP_PROBE",
+            Command::ForceGc => "NETATOP_FORCE_GC",
+            Command::EmptyExit => "NETATOP_EMPTY_EXIT",
+            Command::GetcntExit => "NETATOP_GETCNT_EXIT",
+            Command::GetcntTgid => "NETATOP_GETCNT_TGID",
+            Command::GetcntPid => "NETATOP_GETCNT_PID",
+            Command::GetcntCgroup => "NETATOP_GETCNT_CGROUP",
+            Command::GetcntTasks => "NETATOP_GETCNT_TASKS",
+            Command::GetcntCgroups => "NETATOP_GETCNT_CGROUPS",
+        }
     }
 }
 
@@ -118,6 +329,56 @@ mod tests {
     fn command_numbers_match_netatop_3_2_2() {
         let raw: Vec<i32> = Command::ALL.iter().map(|c| c.raw()).collect();
         assert_eq!(raw, [15661, 15662, 15663, 15664, 15665, 15666]);
+        let raw: Vec<i32> = Command::EXTENDED.iter().map(|c| c.raw()).collect();
+        assert_eq!(raw, [15667, 15668, 15669]);
+        assert_eq!(Command::GetcntTasks.name(), "NETATOP_GETCNT_TASKS");
+    }
+
+    /// Bytes as the module writes them, field by field at the ABI's offsets.
+    fn put(buf: &mut [u8], off: usize, v: &[u8]) {
+        buf[off..off + v.len()].copy_from_slice(v);
+    }
+
+    fn tc_bytes(first: u64) -> Vec<u8> {
+        (0..8u64).flat_map(|i| (first + i).to_ne_bytes()).collect()
+    }
+
+    #[test]
+    fn decodes_the_new_structures_at_their_offsets() {
+        let mut b = vec![0u8; 104];
+        put(&mut b, 0, &(-7i32).to_ne_bytes());
+        put(&mut b, 4, &0u32.to_ne_bytes());
+        put(&mut b, 8, &1_717_200_000u64.to_ne_bytes());
+        put(&mut b, 16, b"nginx\0");
+        put(&mut b, 32, &4242u64.to_ne_bytes());
+        put(&mut b, 40, &tc_bytes(1));
+        let p = ProcInfo::decode(&b);
+        assert_eq!((p.id, p.btime, p.cgroup), (-7, 1_717_200_000, 4242));
+        assert_eq!(p.command(), "nginx");
+        assert_eq!(p.tc.tcpsndpacks, 1);
+        assert_eq!(p.tc.udprcvbytes, 8);
+
+        let mut b = vec![0u8; 80];
+        put(&mut b, 0, &99u64.to_ne_bytes());
+        put(&mut b, 8, &3u32.to_ne_bytes());
+        put(&mut b, 16, &tc_bytes(10));
+        let c = CgroupCount::decode(&b);
+        assert_eq!((c.id, c.nprocs, c.pad), (99, 3, 0));
+        assert_eq!(c.tc.tcpsndbytes, 11);
+        assert_eq!(c.tc.udprcvbytes, 17);
+
+        let mut b = vec![0u8; 16];
+        put(&mut b, 0, &5u32.to_ne_bytes());
+        put(&mut b, 4, &2u32.to_ne_bytes());
+        put(&mut b, 8, &77u64.to_ne_bytes());
+        assert_eq!(
+            ListHeader::decode(&b),
+            ListHeader {
+                total: 5,
+                count: 2,
+                overflow: 77
+            }
+        );
     }
 
     #[test]

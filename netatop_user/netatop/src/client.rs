@@ -1,31 +1,139 @@
-//! The netatop client: one raw socket, one method per command.
+//! The netatop client: one socket, one method per command.
 
+use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::abi::{Command, NetPerTask};
+use crate::abi::{CgroupCount, Command, Decode, ListHeader, NetPerTask, ProcInfo};
 use crate::cancel::{call_until, CancelToken};
 use crate::error::{Error, Result};
 use crate::sys;
 
-/// A connection to the netatop module (a raw `AF_INET` socket).
+/// The answer of a list command (`NETATOP_GETCNT_TASKS`,
+/// `NETATOP_GETCNT_CGROUPS`): its header and the entries that fitted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Snapshot<T> {
+    /// Entries that existed when the module answered.
+    pub total: u32,
+    /// The header's overflow counter: for processes, the taskinfo overflow
+    /// counter (as in `/proc/netatop`); for cgroups, the finished processes
+    /// whose totals the module's cgroup table could not keep.
+    pub overflow: u64,
+    /// The entries written, in the module's order; fewer than `total` only
+    /// if the buffer was too small.
+    pub entries: Vec<T>,
+}
+
+impl<T> Snapshot<T> {
+    /// Whether every entry that existed is in [`Snapshot::entries`].
+    pub fn is_complete(&self) -> bool {
+        self.entries.len() == self.total as usize
+    }
+}
+
+/// Room (entries) of the first list call when nothing is known yet.
+const FIRST_ROOM: usize = 128;
+/// Calls with a bigger buffer after the first one, at most, in
+/// [`Netatop::processes`] and [`Netatop::cgroups`].
+const MAX_RETRIES: usize = 8;
+
+/// The room to ask for when `total` entries exist: some more, so that a
+/// table that grows a little meanwhile still fits.
+fn room_for(total: u32) -> usize {
+    let total = total as usize;
+    total + total / 8 + 16
+}
+
+/// Checks and decodes the answer of a list command: `buf` was passed with
+/// room for `room` entries and the kernel said it wrote `len` bytes.
+fn parse_list<T: Decode>(cmd: Command, buf: &[u8], len: usize, room: usize) -> Result<Snapshot<T>> {
+    let bad = |detail: String| Error::BadAnswer {
+        command: cmd.name(),
+        detail,
+    };
+    if len > buf.len() {
+        return Err(bad(format!(
+            "optlen {len} is longer than the {}-byte buffer",
+            buf.len()
+        )));
+    }
+    if len < ListHeader::SIZE {
+        return Err(bad(format!(
+            "optlen {len} is shorter than the {}-byte header",
+            ListHeader::SIZE
+        )));
+    }
+    let hdr = ListHeader::decode(&buf[..ListHeader::SIZE]);
+    let count = hdr.count as usize;
+    if hdr.count > hdr.total {
+        return Err(bad(format!(
+            "count {} is more than total {}",
+            hdr.count, hdr.total
+        )));
+    }
+    if count > room {
+        return Err(bad(format!(
+            "count {count} is more than the room for {room} entries"
+        )));
+    }
+    if len != ListHeader::SIZE + count * T::SIZE {
+        return Err(bad(format!(
+            "optlen {len} does not match count {count} (expected {} = {} + {count} x {})",
+            ListHeader::SIZE + count * T::SIZE,
+            ListHeader::SIZE,
+            T::SIZE
+        )));
+    }
+    let entries = buf[ListHeader::SIZE..len]
+        .chunks_exact(T::SIZE)
+        .map(T::decode)
+        .collect();
+    Ok(Snapshot {
+        total: hdr.total,
+        overflow: hdr.overflow,
+        entries,
+    })
+}
+
+/// A connection to the netatop module (an `AF_INET` socket, raw or UDP).
 #[derive(Debug)]
 pub struct Netatop {
     sock: OwnedFd,
+    /// Room for the next `NETATOP_GETCNT_TASKS` call, from the last answer.
+    tasks_room: AtomicUsize,
+    /// Room for the next `NETATOP_GETCNT_CGROUPS` call, from the last answer.
+    cgroups_room: AtomicUsize,
 }
 
 impl Netatop {
-    /// Opens the socket the commands are issued on. Needs `CAP_NET_RAW`;
-    /// succeeds whether or not the module is loaded (see [`Netatop::probe`]).
+    /// Opens the socket the commands are issued on, a raw `AF_INET` socket
+    /// as atop and netatopd use. Needs `CAP_NET_RAW`; succeeds whether or
+    /// not the module is loaded (see [`Netatop::probe`]).
     pub fn open() -> Result<Self> {
         let sock = sys::raw_socket().map_err(|e| Error::from_os(e, 0))?;
-        Ok(Self { sock })
+        Ok(Self::from_socket(sock))
     }
 
-    /// Wraps an already opened raw `AF_INET` socket (e.g. one opened before
+    /// Opens a UDP (`AF_INET`, `SOCK_DGRAM`) socket to issue the commands
+    /// on: opening it needs no privilege, so a caller with `CAP_NET_ADMIN`
+    /// but without `CAP_NET_RAW` can use the module (the commands reach the
+    /// module through any `AF_INET` socket's `getsockopt` at level
+    /// `SOL_IP`). Succeeds whether or not the module is loaded.
+    pub fn open_udp() -> Result<Self> {
+        let sock = sys::udp_socket().map_err(|e| Error::from_os(e, 0))?;
+        Ok(Self::from_socket(sock))
+    }
+
+    /// Wraps an already opened `AF_INET` socket (e.g. one opened before
     /// dropping privileges).
     pub fn from_socket(sock: OwnedFd) -> Self {
-        Self { sock }
+        Self {
+            sock,
+            tasks_room: AtomicUsize::new(FIRST_ROOM),
+            cgroups_room: AtomicUsize::new(FIRST_ROOM),
+        }
     }
 
     /// Checks that the module is loaded and that the caller may use it.
@@ -113,6 +221,97 @@ impl Netatop {
         self.counters(Command::GetcntPid, tid)
     }
 
+    /// Counters of the cgroup whose id is `id` (`NETATOP_GETCNT_CGROUP`):
+    /// those of its live processes plus those of every finished process
+    /// counted for it. `id` is the inode number of the cgroup's directory
+    /// ([`crate::cgroup::id_of`]). [`Error::NoSuchCgroup`] when the module
+    /// has nothing for it (no process of the cgroup ever sent or received,
+    /// or it was removed more than one collection interval ago).
+    pub fn cgroup(&self, id: u64) -> Result<CgroupCount> {
+        let cmd = Command::GetcntCgroup;
+        let mut buf = [0u8; CgroupCount::SIZE];
+        buf[..8].copy_from_slice(&id.to_ne_bytes());
+        let len = sys::getsockopt_bytes(self.sock.as_fd(), cmd.raw(), &mut buf)
+            .map_err(|e| self.extended_error(cmd, e, id))?;
+        let bad = |detail: String| Error::BadAnswer {
+            command: cmd.name(),
+            detail,
+        };
+        if len != CgroupCount::SIZE {
+            return Err(bad(format!("optlen {len}, expected {}", CgroupCount::SIZE)));
+        }
+        let c = CgroupCount::decode(&buf);
+        if c.id != id {
+            return Err(bad(format!("answered for id {}, asked for {id}", c.id)));
+        }
+        Ok(c)
+    }
+
+    /// Every live process the module has counters for
+    /// (`NETATOP_GETCNT_TASKS`), with exact counters. Retries with a bigger
+    /// buffer while the answer is short (processes started meanwhile), at
+    /// most 8 times; the size of the last answer is remembered for the next
+    /// call, so that it usually takes one `getsockopt`. Only a table that
+    /// keeps outgrowing every retry gives an incomplete snapshot (see
+    /// [`Snapshot::is_complete`]). Nothing is consumed.
+    pub fn processes(&self) -> Result<Snapshot<ProcInfo>> {
+        self.list(Command::GetcntTasks, &self.tasks_room)
+    }
+
+    /// One `NETATOP_GETCNT_TASKS` call with a buffer of room for `room`
+    /// entries (`16 + room * 104` bytes): at most `room` entries, and the
+    /// number that existed in [`Snapshot::total`].
+    pub fn processes_with_room(&self, room: usize) -> Result<Snapshot<ProcInfo>> {
+        self.list_with_room(Command::GetcntTasks, room)
+    }
+
+    /// Every cgroup the module has counters for (`NETATOP_GETCNT_CGROUPS`):
+    /// cgroups with a live counted process, and removed or empty ones whose
+    /// finished processes' totals are still kept. Retries as
+    /// [`Netatop::processes`] does.
+    pub fn cgroups(&self) -> Result<Snapshot<CgroupCount>> {
+        self.list(Command::GetcntCgroups, &self.cgroups_room)
+    }
+
+    /// One `NETATOP_GETCNT_CGROUPS` call with a buffer of room for `room`
+    /// entries (`16 + room * 80` bytes).
+    pub fn cgroups_with_room(&self, room: usize) -> Result<Snapshot<CgroupCount>> {
+        self.list_with_room(Command::GetcntCgroups, room)
+    }
+
+    fn list<T: Decode>(&self, cmd: Command, hint: &AtomicUsize) -> Result<Snapshot<T>> {
+        let mut snap = self.list_with_room(cmd, hint.load(Ordering::Relaxed))?;
+        for _ in 0..MAX_RETRIES {
+            if snap.is_complete() {
+                break;
+            }
+            snap = self.list_with_room(cmd, room_for(snap.total))?;
+        }
+        hint.store(room_for(snap.total), Ordering::Relaxed);
+        Ok(snap)
+    }
+
+    fn list_with_room<T: Decode>(&self, cmd: Command, room: usize) -> Result<Snapshot<T>> {
+        // The kernel takes the length as an int.
+        let max_room = (i32::MAX as usize - ListHeader::SIZE) / T::SIZE;
+        let room = room.min(max_room);
+        let mut buf = vec![0u8; ListHeader::SIZE + room * T::SIZE];
+        let len = sys::getsockopt_bytes(self.sock.as_fd(), cmd.raw(), &mut buf)
+            .map_err(|e| self.extended_error(cmd, e, 0))?;
+        parse_list(cmd, &buf, len, room)
+    }
+
+    /// Classifies the OS error of one of netatop-rs's own commands: "not
+    /// loaded" from a module that answers PROBE means the module is too old;
+    /// `ESRCH` is about the cgroup `id`.
+    fn extended_error(&self, cmd: Command, err: io::Error, id: u64) -> Error {
+        match Error::from_os(err, 0) {
+            Error::ModuleNotLoaded if self.probe().is_ok() => Error::Unsupported(cmd.name()),
+            Error::NoSuchTask(_) => Error::NoSuchCgroup(id),
+            other => other,
+        }
+    }
+
     fn simple(&self, cmd: Command) -> Result<()> {
         sys::getsockopt_none(self.sock.as_fd(), cmd.raw()).map_err(|e| Error::from_os(e, 0))
     }
@@ -156,6 +355,110 @@ mod tests {
         let r = n.wait_exit_list_empty_timeout(Duration::from_secs(30));
         assert!(matches!(r, Err(Error::ModuleNotLoaded)), "{r:?}");
         assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    fn answer(total: u32, count: u32, overflow: u64, entries: &[ProcInfo]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(total.to_ne_bytes());
+        b.extend(count.to_ne_bytes());
+        b.extend(overflow.to_ne_bytes());
+        for p in entries {
+            let mut e = vec![0u8; ProcInfo::SIZE];
+            e[..4].copy_from_slice(&p.id.to_ne_bytes());
+            e[8..16].copy_from_slice(&p.btime.to_ne_bytes());
+            e[16..32].copy_from_slice(&p.command);
+            e[32..40].copy_from_slice(&p.cgroup.to_ne_bytes());
+            e[40..48].copy_from_slice(&p.tc.tcpsndpacks.to_ne_bytes());
+            b.extend(e);
+        }
+        b
+    }
+
+    fn proc_info(id: i32) -> ProcInfo {
+        let mut p = ProcInfo {
+            id,
+            btime: 1_717_200_000,
+            cgroup: 7,
+            ..ProcInfo::default()
+        };
+        p.command[..3].copy_from_slice(b"cat");
+        p.tc.tcpsndpacks = 5;
+        p
+    }
+
+    #[test]
+    fn list_answers_are_decoded() {
+        let cmd = Command::GetcntTasks;
+        let entries = [proc_info(1), proc_info(2)];
+        let mut buf = answer(3, 2, 9, &entries);
+        let len = buf.len();
+        buf.resize(16 + 2 * 104, 0);
+        let s: Snapshot<ProcInfo> = parse_list(cmd, &buf, len, 2).unwrap();
+        assert_eq!(s.total, 3);
+        assert_eq!(s.overflow, 9);
+        assert_eq!(s.entries, entries);
+        assert!(!s.is_complete());
+        // Room for more than was written: fine.
+        let mut big = answer(2, 2, 0, &entries);
+        let len = big.len();
+        big.resize(16 + 10 * 104, 0);
+        let s: Snapshot<ProcInfo> = parse_list(cmd, &big, len, 10).unwrap();
+        assert!(s.is_complete());
+        assert_eq!(s.entries[1].command(), "cat");
+        // An empty table.
+        let empty = answer(0, 0, 0, &[]);
+        let s: Snapshot<ProcInfo> = parse_list(cmd, &empty, 16, 0).unwrap();
+        assert_eq!(s, Snapshot::default());
+    }
+
+    #[test]
+    fn inconsistent_list_answers_are_errors() {
+        let cmd = Command::GetcntTasks;
+        let entries = [proc_info(1), proc_info(2)];
+        let check = |buf: &[u8], len: usize, room: usize, what: &str| match parse_list::<ProcInfo>(
+            cmd, buf, len, room,
+        ) {
+            Err(Error::BadAnswer { command, detail }) => {
+                assert_eq!(command, "NETATOP_GETCNT_TASKS");
+                assert!(detail.contains(what), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        };
+        let ok = answer(2, 2, 0, &entries);
+        check(&ok, 8, 2, "shorter than the 16-byte header");
+        check(&ok, ok.len() + 1, 2, "longer than");
+        check(&answer(1, 2, 0, &entries), ok.len(), 2, "more than total");
+        check(&ok, ok.len(), 1, "more than the room");
+        check(&ok, ok.len() - 104, 2, "does not match count 2");
+        let e = parse_list::<ProcInfo>(cmd, &ok, 100, 2).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unexpected answer of the netatop module to NETATOP_GETCNT_TASKS: \
+             optlen 100 does not match count 2 (expected 224 = 16 + 2 x 104)"
+        );
+    }
+
+    #[test]
+    fn room_grows_past_the_total() {
+        assert_eq!(room_for(0), 16);
+        assert_eq!(room_for(800), 916);
+    }
+
+    /// Without the module, the new commands say "not loaded" (not
+    /// "unsupported": PROBE fails too).
+    #[test]
+    fn list_commands_without_the_module() {
+        if std::path::Path::new(crate::PROC_PATH).exists() {
+            return;
+        }
+        let n = Netatop::open_udp().expect("a UDP socket needs no privilege");
+        assert!(matches!(n.processes(), Err(Error::ModuleNotLoaded)));
+        assert!(matches!(
+            n.cgroups_with_room(4),
+            Err(Error::ModuleNotLoaded)
+        ));
+        assert!(matches!(n.cgroup(1), Err(Error::ModuleNotLoaded)));
+        assert!(matches!(n.probe(), Err(Error::ModuleNotLoaded)));
     }
 
     #[test]

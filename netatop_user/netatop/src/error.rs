@@ -14,6 +14,23 @@ pub enum Error {
     /// `ESRCH`: the module has no counters for this process or thread.
     #[error("netatop knows no process or thread {0}")]
     NoSuchTask(i32),
+    /// `ESRCH` from `NETATOP_GETCNT_CGROUP`: no live process is counted for
+    /// this cgroup and no finished totals are kept for it.
+    #[error("no traffic counted for cgroup id {0}")]
+    NoSuchCgroup(u64),
+    /// `ENOPROTOOPT` for a command while `NETATOP_PROBE` succeeds: the loaded
+    /// module predates the command (netatop 3.2.2, or an older netatop-rs).
+    #[error("the loaded netatop module does not support {0} (an older netatop or netatop-rs)")]
+    Unsupported(&'static str),
+    /// The module's answer does not match the ABI (a length or count out of
+    /// range): a module of another version, or a bug.
+    #[error("unexpected answer of the netatop module to {command}: {detail}")]
+    BadAnswer {
+        /// The command, as named in `include/netatop.h`.
+        command: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
     /// `EINTR`: a signal interrupted a blocking call; nothing was lost.
     #[error("interrupted by a signal")]
     Interrupted,
@@ -45,9 +62,10 @@ impl Error {
         match self {
             Error::ModuleNotLoaded => Some(libc::ENOPROTOOPT),
             Error::PermissionDenied => Some(libc::EPERM),
-            Error::NoSuchTask(_) => Some(libc::ESRCH),
+            Error::NoSuchTask(_) | Error::NoSuchCgroup(_) => Some(libc::ESRCH),
+            Error::Unsupported(_) => Some(libc::ENOPROTOOPT),
             Error::Interrupted => Some(libc::EINTR),
-            Error::ProcFormat(_) => None,
+            Error::ProcFormat(_) | Error::BadAnswer { .. } => None,
             Error::Io(e) => e.raw_os_error(),
         }
     }

@@ -15,8 +15,9 @@
 //! ```
 //!
 //! Reading counters needs `CAP_NET_ADMIN` (and `CAP_NET_RAW` to open the
-//! socket). [`ProcCounters`] parses the module's global counters in
-//! `/proc/netatop`, which anyone may read.
+//! raw socket of [`Netatop::open`]; [`Netatop::open_udp`] needs no
+//! privilege to open). [`ProcCounters`] parses the module's global counters
+//! in `/proc/netatop`, which anyone may read.
 //!
 //! `NETATOP_GETCNT_EXIT` blocks until a process has finished;
 //! [`Netatop::next_exited_timeout`] and [`Netatop::next_exited_cancellable`]
@@ -25,18 +26,27 @@
 //! (see [`interrupt_signal`]). The module keeps a record whose read was
 //! interrupted, so nothing is lost.
 //!
+//! netatop-rs adds three commands: [`Netatop::processes`] lists every live
+//! process with its counters and cgroup in one call, [`Netatop::cgroups`]
+//! every cgroup v2 with the totals of its processes (live and finished), and
+//! [`Netatop::cgroup`] answers for one cgroup; the [`cgroup`] module maps
+//! cgroup ids to paths.
+//!
 //! All `unsafe` code of the crate is in the private `sys` module.
 
 mod abi;
 mod cancel;
+pub mod cgroup;
 mod client;
 mod error;
 mod proc;
 mod sys;
 
-pub use abi::{Command, NetPerTask, TaskCount, COMLEN, NETATOP_BASE_CTL};
+pub use abi::{
+    CgroupCount, Command, ListHeader, NetPerTask, ProcInfo, TaskCount, COMLEN, NETATOP_BASE_CTL,
+};
 pub use cancel::CancelToken;
-pub use client::Netatop;
+pub use client::{Netatop, Snapshot};
 pub use error::{Error, Result};
 pub use proc::{ProcCounters, PROC_PATH};
 

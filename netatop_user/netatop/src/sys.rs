@@ -6,6 +6,8 @@
 //!   buffer's exact size; the kernel never writes more than the length
 //!   passed. `NetPerTask` is plain old data (integers and byte arrays,
 //!   explicit padding), so any bytes the kernel writes form a valid value;
+//!   the other answers are read into byte buffers and decoded by safe code
+//!   (`abi::Decode`);
 //! - signals ([`run_interruptible`]): the handler does nothing (it is
 //!   async-signal-safe trivially), and `pthread_kill` only ever targets a
 //!   thread that is provably alive: the thread that is running
@@ -34,6 +36,47 @@ pub(crate) fn raw_socket() -> io::Result<OwnedFd> {
     }
     // SAFETY: `fd` is a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Opens `socket(AF_INET, SOCK_DGRAM, 0)`: a UDP socket, which needs no
+/// privilege; `getsockopt` at level `SOL_IP` reaches the module's commands
+/// through it as through a raw socket (netfilter's option ranges are per
+/// address family, not per socket type).
+pub(crate) fn udp_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain system call with constant arguments.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `getsockopt(fd, SOL_IP, cmd, buf, &len)` with `len` the whole length of
+/// `buf` (whose first bytes may carry the command's input); returns the
+/// length the kernel wrote back. `EINVAL` without a call if `buf` is longer
+/// than an `int` can say.
+pub(crate) fn getsockopt_bytes(fd: BorrowedFd<'_>, cmd: i32, buf: &mut [u8]) -> io::Result<usize> {
+    let Ok(len) = i32::try_from(buf.len()) else {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    };
+    // CAST: non-negative i32 to socklen_t (u32), lossless.
+    let mut len = len as libc::socklen_t;
+    // SAFETY: `buf` is a live, exclusively borrowed buffer of exactly `len`
+    // bytes; any bytes written leave a byte slice valid.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_IP,
+            cmd,
+            buf.as_mut_ptr().cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(len as usize)
 }
 
 /// `getsockopt(fd, SOL_IP, cmd, NULL, &0)`: a command without data.

@@ -1,7 +1,11 @@
 //! Sockopt fuzzer for netatop.ko: random commands, lengths, buffers and ids,
 //! from privileged and unprivileged callers, inside pid and user namespaces.
 //! Every answer must be one the interface documents; on success no byte
-//! past the returned length may change and the padding must be zero.
+//! past the returned length may change and the padding must be zero. The
+//! commands are the six of netatop 3.2.2 and netatop-rs's three list and
+//! cgroup commands (GETCNT_CGROUP, GETCNT_TASKS, GETCNT_CGROUPS), whose
+//! answers must also be consistent: the header's count is what the length
+//! says, no more than `total`, and as many entries as the buffer had room for.
 //!
 //! usage: netatop-fuzz [--seed N] [--iterations N]
 //! Exit status 0 when every call behaved, 1 otherwise (each violation is
@@ -48,6 +52,16 @@ enum Buf {
 }
 
 const PAGE: usize = 4096;
+/// Bytes filled with the pattern before a list command (all of the mapping
+/// from the misaligned start), and before any other command.
+const FILL: usize = 2 * PAGE - 1;
+const FILL_SHORT: usize = 300;
+/// The pattern.
+const PATTERN: u8 = 0xa5;
+/// `struct netatop_listhdr`, `struct netatop_procinfo`, `struct netatop_cgroupcount`.
+const LISTHDR: usize = 16;
+const PROCINFO: usize = 104;
+const CGROUPCOUNT: usize = 80;
 
 struct Buffers {
     rw: *mut u8,
@@ -88,6 +102,8 @@ struct Fuzzer {
     fd: i32,
     bufs: Buffers,
     live_pids: Vec<i32>,
+    /// Cgroup ids the module knew before the run.
+    cgroup_ids: Vec<u64>,
     failures: u64,
     calls: u64,
 }
@@ -100,19 +116,23 @@ impl Fuzzer {
     /// One random call; returns false on a violation.
     fn one(&mut self, caller: Caller, iteration: u64) -> bool {
         let cmd = match self.rng.below(100) {
-            0 => 15660 + 7 * self.rng.below(2) as i32, // just outside the range
-            1..=3 => 15662,                            // FORCE_GC: slow, keep it rare
-            4..=9 => 15663,                            // EMPTY_EXIT
-            10..=24 => 15664,                          // GETCNT_EXIT
-            25..=34 => 15661,                          // PROBE
-            35..=67 => 15665,
-            _ => 15666,
+            0 => 15660 + 10 * self.rng.below(2) as i32, // just outside the range
+            1..=3 => 15662,                             // FORCE_GC: slow, keep it rare
+            4..=9 => 15663,                             // EMPTY_EXIT
+            10..=21 => 15664,                           // GETCNT_EXIT
+            22..=29 => 15661,                           // PROBE
+            30..=52 => 15665,
+            53..=74 => 15666,
+            75..=84 => 15667, // GETCNT_CGROUP
+            85..=92 => 15668, // GETCNT_TASKS
+            _ => 15669,       // GETCNT_CGROUPS
         };
         let len: i32 = match self.rng.below(10) {
             0 => -(self.rng.below(1 << 31) as i32) - 1,
             1 => 0,
             2 => i32::MAX,
-            3 => 96,
+            // The sizes of the answers, with room for 0, 1 or many entries.
+            3 => [96, 80, 79, 16, 15, 120, 119, 224, 4096][self.rng.below(9) as usize],
             _ => self.rng.below(201) as i32,
         };
         let buf = match self.rng.below(12) {
@@ -130,8 +150,21 @@ impl Fuzzer {
             3 => i32::MAX,
             _ => self.live_pids[self.rng.below(self.live_pids.len() as u64) as usize],
         };
+        let cgroup: u64 = match self.rng.below(6) {
+            0 => 0,
+            1 => u64::MAX,
+            2 => self.rng.next(),
+            3 => self.rng.below(1 << 20),
+            _ if self.cgroup_ids.is_empty() => 1,
+            _ => self.cgroup_ids[self.rng.below(self.cgroup_ids.len() as u64) as usize],
+        };
 
         // Prepare the buffer: pattern, then the id.
+        let filled = if matches!(cmd, 15668 | 15669) {
+            FILL
+        } else {
+            FILL_SHORT
+        };
         let ptr: *mut u8 = match buf {
             Buf::Valid => self.bufs.rw,
             // SAFETY: within the 2-page mapping.
@@ -143,10 +176,14 @@ impl Fuzzer {
         };
         if matches!(buf, Buf::Valid | Buf::Misaligned | Buf::ReadOnly) {
             // SAFETY: `ptr` is inside a writable (for now) 2-page mapping and
-            // at most 1 + 300 bytes are written.
+            // at most 1 + FILL bytes are written.
             unsafe {
-                std::ptr::write_bytes(ptr, 0xa5, 300);
-                std::ptr::copy_nonoverlapping(id.to_ne_bytes().as_ptr(), ptr, 4);
+                std::ptr::write_bytes(ptr, PATTERN, filled);
+                if cmd == 15667 {
+                    std::ptr::copy_nonoverlapping(cgroup.to_ne_bytes().as_ptr(), ptr, 8);
+                } else {
+                    std::ptr::copy_nonoverlapping(id.to_ne_bytes().as_ptr(), ptr, 4);
+                }
             }
         }
         if buf == Buf::ReadOnly {
@@ -172,34 +209,22 @@ impl Fuzzer {
         self.calls += 1;
 
         let allowed = self.allowed(caller, cmd, len, buf);
-        let mut ok = allowed.contains(&err);
         let mut why = String::new();
-        if !ok {
+        if !allowed.contains(&err) {
             why = format!("errno {err} not in {allowed:?}");
-        }
-        if ok && err == 0 && matches!(cmd, 15664..=15666) {
-            // Exactly min(len, 96) bytes written back, nothing after them,
-            // padding zero.
-            let n = (len as u32).min(96) as usize;
-            if l as usize != n {
-                ok = false;
-                why = format!("optlen {l} returned, expected {n}");
-            } else if matches!(buf, Buf::Valid | Buf::Misaligned) {
-                // SAFETY: reading back our own buffer.
-                let out = unsafe { std::slice::from_raw_parts(ptr, 300) };
-                if out[n..].iter().any(|&b| b != 0xa5) {
-                    ok = false;
-                    why = "bytes past optlen changed".into();
-                } else if n >= 8 && out[4..8] != [0, 0, 0, 0] {
-                    ok = false;
-                    why = format!("padding not zero: {:?}", &out[4..8]);
-                }
+        } else if err == 0 && matches!(buf, Buf::Valid | Buf::Misaligned) {
+            // SAFETY: reading back our own buffer (at most FILL bytes from
+            // `ptr` are inside the mapping).
+            let out = unsafe { std::slice::from_raw_parts(ptr, filled) };
+            if let Err(e) = check_answer(cmd, len, l as usize, cgroup, out) {
+                why = e;
             }
         }
+        let ok = why.is_empty();
         if !ok {
             self.failures += 1;
             println!(
-                "VIOLATION seed={} iteration={iteration} caller={caller:?} cmd={cmd} len={len} buf={buf:?} id={id}: {why}",
+                "VIOLATION seed={} iteration={iteration} caller={caller:?} cmd={cmd} len={len} buf={buf:?} id={id} cgroup={cgroup}: {why}",
                 self.seed
             );
         }
@@ -213,7 +238,7 @@ impl Fuzzer {
         if len < 0 {
             return vec![EINVAL];
         }
-        if !(15661..=15666).contains(&cmd) {
+        if !(15661..=15669).contains(&cmd) {
             return vec![ENOPROTOOPT];
         }
         if matches!(caller, Caller::Nobody | Caller::UserNs) {
@@ -226,6 +251,31 @@ impl Fuzzer {
             // FORCE_GC may wait for the rate limit and be interrupted.
             15662 => vec![0, EINTR],
             15663 => vec![0, EINTR],
+            // GETCNT_CGROUP: reads the id, then writes 80 bytes.
+            15667 => {
+                if len < CGROUPCOUNT as i32 {
+                    vec![EINVAL]
+                } else if !readable {
+                    vec![EFAULT]
+                } else if writable {
+                    vec![0, ESRCH]
+                } else {
+                    vec![EFAULT, ESRCH]
+                }
+            }
+            // GETCNT_TASKS, GETCNT_CGROUPS: write a header and the entries
+            // that fit. A huge length may ask for more than our mapping.
+            15668 | 15669 => {
+                if len < LISTHDR as i32 {
+                    vec![EINVAL]
+                } else if !writable {
+                    vec![EFAULT]
+                } else if len as usize > FILL {
+                    vec![0, EFAULT]
+                } else {
+                    vec![0]
+                }
+            }
             15664 => {
                 if len < 4 {
                     vec![EINVAL]
@@ -249,6 +299,76 @@ impl Fuzzer {
             }
         }
     }
+}
+
+/// Checks a successful answer `out` (the buffer after the call; `l` the
+/// length the kernel wrote back): the length, the bytes after it untouched,
+/// padding zero, and for the lists a header consistent with the length.
+fn check_answer(cmd: i32, len: i32, l: usize, cgroup: u64, out: &[u8]) -> Result<(), String> {
+    let u32_at = |o: usize| u32::from_ne_bytes(out[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_ne_bytes(out[o..o + 8].try_into().unwrap());
+    let zero = |r: std::ops::Range<usize>, what: &str| -> Result<(), String> {
+        if out[r.clone()].iter().any(|&b| b != 0) {
+            return Err(format!("{what} not zero: {:?}", &out[r]));
+        }
+        Ok(())
+    };
+    match cmd {
+        15664..=15666 => {
+            // Exactly min(len, 96) bytes written back.
+            let n = (len as u32).min(96) as usize;
+            if l != n {
+                return Err(format!("optlen {l} returned, expected {n}"));
+            }
+            if n >= 8 {
+                zero(4..8, "padding")?;
+            }
+        }
+        15667 => {
+            if l != CGROUPCOUNT {
+                return Err(format!("optlen {l} returned, expected {CGROUPCOUNT}"));
+            }
+            if u64_at(0) != cgroup {
+                return Err(format!(
+                    "answer for cgroup {} instead of {cgroup}",
+                    u64_at(0)
+                ));
+            }
+            zero(12..16, "padding")?;
+        }
+        15668 | 15669 => {
+            let size = if cmd == 15668 { PROCINFO } else { CGROUPCOUNT };
+            let entries = l.saturating_sub(LISTHDR) / size;
+            if l < LISTHDR || LISTHDR + entries * size != l || l > out.len() {
+                return Err(format!(
+                    "optlen {l} returned: not a header and whole entries"
+                ));
+            }
+            let (total, count) = (u32_at(0) as usize, u32_at(4) as usize);
+            let room = (len as usize - LISTHDR) / size;
+            if count != entries {
+                return Err(format!("count {count} but optlen {l}"));
+            }
+            if count != total.min(room) {
+                return Err(format!("count {count}, total {total}, room {room}"));
+            }
+            for e in (0..count).map(|i| LISTHDR + i * size) {
+                if cmd == 15668 {
+                    zero(e + 4..e + 8, "procinfo padding")?;
+                    let comm = &out[e + 16..e + 32];
+                    let nul = comm.iter().position(|&b| b == 0).unwrap_or(16);
+                    zero(e + 16 + nul..e + 32, "command after its NUL")?;
+                } else {
+                    zero(e + 12..e + 16, "cgroupcount padding")?;
+                }
+            }
+        }
+        _ => return Ok(()),
+    }
+    if out[l..].iter().any(|&b| b != PATTERN) {
+        return Err("bytes past optlen changed".into());
+    }
+    Ok(())
 }
 
 extern "C" fn on_alarm(_: libc::c_int) {}
@@ -285,9 +405,19 @@ fn live_pids() -> Vec<i32> {
     pids
 }
 
+/// The cgroup ids the module has counters for, after one datagram of ours
+/// (so that at least our own cgroup is known).
+fn known_cgroups() -> Vec<u64> {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.send_to(b"x", "127.0.0.1:9").unwrap();
+    let n = netatop::Netatop::open().expect("open the netatop socket");
+    let list = n.cgroups().expect("NETATOP_GETCNT_CGROUPS");
+    list.entries.iter().map(|c| c.id).collect()
+}
+
 /// Runs `iterations` calls as `caller` in a child process; returns
 /// (calls, violations).
-fn run_as(caller: Caller, seed: u64, iterations: u64) -> (u64, u64) {
+fn run_as(caller: Caller, seed: u64, iterations: u64, cgroup_ids: &[u64]) -> (u64, u64) {
     let pids = live_pids();
     // The socket is opened as root before any privilege is dropped.
     // SAFETY: plain system call.
@@ -335,6 +465,7 @@ fn run_as(caller: Caller, seed: u64, iterations: u64) -> (u64, u64) {
             fd,
             bufs: Buffers::new(),
             live_pids: pids,
+            cgroup_ids: cgroup_ids.to_vec(),
             failures: 0,
             calls: 0,
         };
@@ -381,12 +512,15 @@ fn main() {
     };
     let seed = opt("--seed", 0x006e_6574_6174_6f70);
     let iterations = opt("--iterations", 4000);
+    let cgroup_ids = known_cgroups();
+    println!("fuzz: cgroup ids known to the module: {cgroup_ids:?}");
     let mut total = (0, 0);
     for (i, caller) in [Caller::Root, Caller::Nobody, Caller::UserNs, Caller::PidNs]
         .into_iter()
         .enumerate()
     {
-        let (calls, failures) = run_as(caller, seed.wrapping_add(i as u64), iterations);
+        let (calls, failures) =
+            run_as(caller, seed.wrapping_add(i as u64), iterations, &cgroup_ids);
         println!("fuzz: {caller:?}: {calls} calls, {failures} violations");
         total.0 += calls;
         total.1 += failures;

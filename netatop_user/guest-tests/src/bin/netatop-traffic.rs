@@ -24,6 +24,15 @@
 //!   ports until COUNT are sent or SECS have passed.
 //! - `udp-client-gated ADDR PORT COUNT SIZE`: one ping-pong, `ready`, then the
 //!   rest after a line on stdin.
+//! - `serve ADDR UDP_COUNT TCP_CONNS`: a UDP echo server (one thread,
+//!   UDP_COUNT datagrams) and a TCP server for TCP_CONNS connections, one
+//!   at a time: read the announced length, reply "ok", read until the
+//!   client's FIN, close; `ready pid= udp= tcp=`.
+//! - `visit ADDR UDP_PORT TCP_PORT PINGS SIZE BYTES`: PINGS UDP ping-pongs of
+//!   SIZE bytes with a `serve`, then one TCP connection sending BYTES, read
+//!   "ok", shut down the sending side and wait for the server's FIN (so the
+//!   last ACK has left), then exit at once (a short-lived process; no
+//!   `ready`, nothing on stdin).
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -394,6 +403,77 @@ fn main() {
             }
             println!("ready sent={sent}");
             done_and_wait();
+        }
+        "serve" => {
+            let (udp_count, conns): (usize, usize) =
+                (arg(&args, 2, "udp count"), arg(&args, 3, "tcp connections"));
+            let udp = UdpSocket::bind(SocketAddr::new(addr(), 0)).unwrap();
+            let listener = TcpListener::bind(SocketAddr::new(addr(), 0)).unwrap();
+            ready(&format!(
+                "pid={} udp={} tcp={}",
+                std::process::id(),
+                udp.local_addr().unwrap().port(),
+                listener.local_addr().unwrap().port()
+            ));
+            let echo = std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                for _ in 0..udp_count {
+                    let (n, peer) = udp.recv_from(&mut buf).unwrap();
+                    udp.send_to(&buf[..n], peer).unwrap();
+                }
+            });
+            let mut buf = vec![0u8; 65536];
+            for _ in 0..conns {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut len = [0u8; 8];
+                conn.read_exact(&mut len).unwrap();
+                let mut left = u64::from_be_bytes(len);
+                while left > 0 {
+                    let n = conn.read(&mut buf).unwrap();
+                    assert!(n > 0, "early EOF");
+                    left -= n as u64;
+                }
+                conn.write_all(b"ok").unwrap();
+                assert_eq!(conn.read(&mut buf).unwrap(), 0, "FIN after the data");
+            }
+            echo.join().unwrap();
+            done_and_wait();
+        }
+        "visit" => {
+            let (udp_port, tcp_port, pings, size, bytes): (u16, u16, usize, usize, u64) = (
+                arg(&args, 2, "udp port"),
+                arg(&args, 3, "tcp port"),
+                arg(&args, 4, "pings"),
+                arg(&args, 5, "size"),
+                arg(&args, 6, "bytes"),
+            );
+            let server = SocketAddr::new(addr(), udp_port);
+            let sock = UdpSocket::bind(SocketAddr::new(
+                if server.is_ipv4() {
+                    "0.0.0.0".parse().unwrap()
+                } else {
+                    "::".parse().unwrap()
+                },
+                0,
+            ))
+            .unwrap();
+            let payload = vec![0x5au8; size];
+            let mut buf = vec![0u8; 65536];
+            for _ in 0..pings {
+                sock.send_to(&payload, server).unwrap();
+                let (n, _) = sock.recv_from(&mut buf).unwrap();
+                assert_eq!(n, size);
+            }
+            let mut conn = TcpStream::connect(SocketAddr::new(addr(), tcp_port)).unwrap();
+            conn.write_all(&bytes.to_be_bytes()).unwrap();
+            conn.write_all(&vec![0xa5u8; bytes as usize]).unwrap();
+            let mut reply = [0u8; 2];
+            conn.read_exact(&mut reply).unwrap();
+            assert_eq!(&reply, b"ok");
+            conn.shutdown(std::net::Shutdown::Write).unwrap();
+            // The server closes on our FIN; its FIN ends this read, and the
+            // kernel has acknowledged it by then.
+            assert_eq!(conn.read(&mut buf).unwrap(), 0, "server's FIN");
         }
         _ => {
             eprintln!("unknown mode {mode:?}; see the source for the modes");

@@ -1,0 +1,118 @@
+//! The cost of reading every process at once: `tasks` processes that each
+//! sent one datagram, then the median time of GETCNT_TASKS and of a scrape
+//! of the Prometheus exporter (`netatop-exporter`, started by the driver).
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use netatop::Netatop;
+
+use crate::proc_util::{collect, die_with_parent, fork_child, post, Pipe, SigSet};
+
+/// Deadline for the processes to start and send.
+const SLOW: Duration = Duration::from_secs(900);
+
+fn out(key: &str, value: impl std::fmt::Display) {
+    println!("{key} {value}");
+}
+
+/// Runs the measurement: `tasks` senders, `scrapes` timed reads of each
+/// kind, the exporter at `addr` (host:port).
+pub fn run(tasks: usize, scrapes: usize, addr: &str) -> Result<()> {
+    let nt = Netatop::open().context("open the netatop socket (root needed)")?;
+    nt.probe()
+        .context("netatop.ko does not answer (not loaded?)")?;
+    let sigs = SigSet::of(&[libc::SIGUSR1, libc::SIGTERM]);
+    sigs.block()?;
+
+    let sink = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).context("bind sink")?;
+    sink.set_nonblocking(true)?;
+    let shared = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).context("bind shared")?;
+    let dst = sink.local_addr()?;
+    let mut pipe = Pipe::new()?;
+    let mut children = Vec::with_capacity(tasks);
+    for _ in 0..tasks {
+        let (w, shared, sigs) = (&pipe.w, &shared, &sigs);
+        children.push(fork_child(move || {
+            die_with_parent(libc::SIGTERM)?;
+            let mut done = w.try_clone()?;
+            shared.send_to(&[0u8; 16], dst).context("sendto")?;
+            post(&mut done)?;
+            while sigs.wait()? != libc::SIGTERM {}
+            Ok(())
+        })?);
+    }
+    collect(&mut pipe.r, tasks, SLOW, "scrape: senders")?;
+    let mut b = [0u8; 64];
+    while sink.recv(&mut b).is_ok() {}
+
+    let snap = nt.processes().context("GETCNT_TASKS")?;
+    out("scrape_processes", snap.entries.len());
+    let mut calls = Vec::with_capacity(scrapes);
+    for _ in 0..scrapes {
+        let t = Instant::now();
+        let s = nt.processes()?;
+        calls.push(t.elapsed().as_secs_f64() * 1e3);
+        if s.entries.len() < tasks {
+            bail!(
+                "GETCNT_TASKS returned {} processes, {tasks} sent",
+                s.entries.len()
+            );
+        }
+    }
+    out("scrape_tasks_call_ms", median(&mut calls));
+
+    let mut times = Vec::with_capacity(scrapes);
+    let mut series = 0;
+    let mut size = 0;
+    for _ in 0..scrapes {
+        let t = Instant::now();
+        let body = get(addr, "/metrics")?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        series = body.lines().filter(|l| l.starts_with("netatop_")).count();
+        size = body.len();
+        if !body.lines().any(|l| l == "netatop_up 1") {
+            bail!("the exporter does not report netatop_up 1");
+        }
+    }
+    let max = times.iter().cloned().fold(0.0, f64::max);
+    out("scrape_ms", median(&mut times));
+    out("scrape_max_ms", format!("{max:.2}"));
+    out("scrape_series", series);
+    out("scrape_bytes", size);
+
+    for c in &children {
+        c.signal(libc::SIGTERM)?;
+    }
+    for c in children {
+        c.wait()?;
+    }
+    Ok(())
+}
+
+/// The body of `GET path` from `addr` (the exporter answers HTTP/1.1 and
+/// closes the connection when asked).
+fn get(addr: &str, path: &str) -> Result<String> {
+    let mut s = TcpStream::connect(addr).with_context(|| format!("connect {addr}"))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp)?;
+    let Some((head, body)) = resp.split_once("\r\n\r\n") else {
+        bail!("no HTTP header in the answer of {addr}{path}");
+    };
+    if !head.starts_with("HTTP/1.1 200") {
+        bail!("{addr}{path}: {}", head.lines().next().unwrap_or(""));
+    }
+    Ok(body.to_string())
+}
+
+/// Median of `v`, in ms with two decimals.
+fn median(v: &mut [f64]) -> String {
+    v.sort_by(|a, b| a.total_cmp(b));
+    format!("{:.2}", v.get(v.len() / 2).copied().unwrap_or(f64::NAN))
+}
