@@ -14,8 +14,8 @@
 #                            (table + build/bench/summary.json; BENCH_QUICK=1: a short run)
 #   make modules_install     install netatop.ko into /lib/modules (then: modprobe netatop)
 #   make install             modules_install + install-tools
-#   make install-tools       netatopd, netatop, netatop-exporter, man pages, systemd units,
-#                            modules-load.d
+#   make install-tools       netatopd, netatop, netatop-exporter, netatop-dbus, man pages,
+#                            systemd units, D-Bus policy and activation file, modules-load.d
 #                            (DESTDIR, PREFIX honoured)
 #   make deb                 Debian packages netatop-rs-dkms and netatop-rs in build/deb/
 #   make setup | kernel      install the toolchain | build the cached test kernel
@@ -69,10 +69,10 @@ modules_install: module
 
 install: modules_install install-tools
 
-# Userland binaries (netatopd, netatop, netatop-exporter); CARGO_TARGET_DIR honoured.
+# Userland binaries (netatopd, netatop, netatop-exporter, netatop-dbus); CARGO_TARGET_DIR honoured.
 CARGO_TARGET_DIR ?= $(TOP)/netatop_user/target
 tools:
-	cd $(TOP)/netatop_user && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) cargo build --release --locked -p netatopd -p netatop-cli -p netatop-exporter
+	cd $(TOP)/netatop_user && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) cargo build --release --locked -p netatopd -p netatop-cli -p netatop-exporter -p netatop-dbus
 
 install-tools: tools install-tools-only
 
@@ -82,13 +82,20 @@ install-tools-only:
 	install -D -m 0755 $(BINDIR_TARGET)/netatopd $(DESTDIR)$(PREFIX)/sbin/netatopd
 	install -D -m 0755 $(BINDIR_TARGET)/netatop $(DESTDIR)$(PREFIX)/bin/netatop
 	install -D -m 0755 $(BINDIR_TARGET)/netatop-exporter $(DESTDIR)$(PREFIX)/sbin/netatop-exporter
+	install -D -m 0755 $(BINDIR_TARGET)/netatop-dbus $(DESTDIR)$(PREFIX)/sbin/netatop-dbus
 	install -D -m 0644 $(TOP)/Documentation/netatop.1 $(DESTDIR)$(PREFIX)/share/man/man1/netatop.1
 	install -D -m 0644 $(TOP)/Documentation/netatop.4 $(DESTDIR)$(PREFIX)/share/man/man4/netatop.4
 	install -D -m 0644 $(TOP)/Documentation/netatopd.8 $(DESTDIR)$(PREFIX)/share/man/man8/netatopd.8
 	install -D -m 0644 $(TOP)/Documentation/netatop-exporter.8 $(DESTDIR)$(PREFIX)/share/man/man8/netatop-exporter.8
+	install -D -m 0644 $(TOP)/Documentation/netatop-dbus.8 $(DESTDIR)$(PREFIX)/share/man/man8/netatop-dbus.8
 	install -D -m 0644 $(TOP)/include/netatop.h $(DESTDIR)$(PREFIX)/include/netatop.h
 	install -D -m 0644 $(TOP)/packaging/netatopd.service $(DESTDIR)$(SYSTEMD_UNIT_DIR)/netatopd.service
 	install -D -m 0644 $(TOP)/packaging/netatop-exporter.service $(DESTDIR)$(SYSTEMD_UNIT_DIR)/netatop-exporter.service
+	install -D -m 0644 $(TOP)/packaging/netatop-dbus.service $(DESTDIR)$(SYSTEMD_UNIT_DIR)/netatop-dbus.service
+	install -D -m 0644 $(TOP)/packaging/dbus/org.gnome.GTopNetStats.conf \
+		$(DESTDIR)/usr/share/dbus-1/system.d/org.gnome.GTopNetStats.conf
+	install -D -m 0644 $(TOP)/packaging/dbus/org.gnome.GTopNetStats.service \
+		$(DESTDIR)/usr/share/dbus-1/system-services/org.gnome.GTopNetStats.service
 	install -D -m 0644 $(TOP)/packaging/modules-load.d/netatop.conf $(DESTDIR)/usr/lib/modules-load.d/netatop.conf
 
 # Debian packages (netatop-rs-dkms, netatop-rs) into build/deb/, built with

@@ -16,7 +16,8 @@ KSRC=$NETATOP_CACHE/src/linux-source-$KSRC_DEB_VERSION
 
 APT_PACKAGES="clang-$LLVM_VERSION lld-$LLVM_VERSION llvm-$LLVM_VERSION libclang1-$LLVM_VERSION
  build-essential bc bison flex libelf-dev libssl-dev cpio kmod rsync xz-utils zstd udev
- python3-venv zlib1g-dev debootstrap busybox-static file iproute2 nftables ethtool socat atop tmux procps util-linux nginx-light apache2-utils"
+ python3-venv zlib1g-dev debootstrap busybox-static file iproute2 nftables ethtool socat atop tmux procps util-linux nginx-light apache2-utils
+ dbus-daemon libglib2.0-bin"
 
 export RUSTUP_TOOLCHAIN=$RUST_TOOLCHAIN
 export PATH=/usr/lib/llvm-$LLVM_VERSION/bin:$NETATOP_TOOLS/bin:$NETATOP_TOOLS/vng-venv/bin:$HOME/.cargo/bin:$PATH

@@ -84,3 +84,55 @@ echo "GET http://127.0.0.1:9661/metrics, the lines of netatop_up and of /demo-ba
 metrics | grep -E '^netatop_up|cgroup="/demo-backup"'
 kill "$exporter" 2>/dev/null
 
+say "desktop: netatop-dbus on a system bus, GetStats as an unprivileged user"
+mkdir -p /tmp/demo/bus
+cat >/tmp/demo/bus/bus.conf <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=/tmp/demo/bus/socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>$NETATOP_TOP/packaging/dbus/org.gnome.GTopNetStats.conf</include>
+</busconfig>
+CONF
+dbus-daemon --config-file=/tmp/demo/bus/bus.conf --nofork --nopidfile --print-address=1 \
+	>/tmp/demo/bus/address 2>/tmp/demo/bus/log &
+busd=$!
+until [ -s /tmp/demo/bus/address ]; do sleep 0.1; done
+addr=$(head -n1 /tmp/demo/bus/address)
+$rel/netatop-dbus --address "$addr" >/tmp/demo/netatop-dbus.out 2>&1 &
+dbusd=$!
+ln -sf "$rel/netatop-traffic" /tmp/demo/desktop-app
+setpriv --reuid=65534 --regid=65534 --clear-groups /tmp/demo/desktop-app udp-blast 127.0.0.1 9 25 500 \
+	</dev/null >/tmp/demo/desktop-app.out 2>&1 &
+app=$!
+wait_done desktop-app
+getstats() {	# [USER]
+	local who=()
+	[ $# -gt 0 ] && who=(setpriv --reuid="$1" --regid="$1" --clear-groups)
+	"${who[@]}" gdbus call --address "$addr" --dest org.gnome.GTopNetStats \
+		--object-path /org/gnome/GTopNetStats --method org.gnome.GTopNetStats.GetStats
+}
+for _ in $(seq 100); do getstats >/dev/null 2>&1 && break; sleep 0.1; done
+echo "desktop-app (pid $(pid_of desktop-app), uid 65534) sent 25 datagrams of 500 bytes."
+echo "\$ gdbus call ... GetStats    # as uid 65534: pid -> (bytes sent, bytes received), its own processes only"
+getstats 65534
+echo "\$ gdbus call ... GetStats    # as root: every process"
+getstats
+kill "$app" "$dbusd" "$busd" 2>/dev/null
+wait 2>/dev/null
