@@ -118,9 +118,12 @@ addr=$(head -n1 /tmp/demo/bus/address)
 $rel/netatop-dbus --address "$addr" >/tmp/demo/netatop-dbus.out 2>&1 &
 dbusd=$!
 ln -sf "$rel/netatop-traffic" /tmp/demo/desktop-app
+# It stays alive (GetStats lists live processes) until its stdin closes.
+mkfifo /tmp/demo/desktop-app.in
 setpriv --reuid=65534 --regid=65534 --clear-groups /tmp/demo/desktop-app udp-blast 127.0.0.1 9 25 500 \
-	</dev/null >/tmp/demo/desktop-app.out 2>&1 &
+	</tmp/demo/desktop-app.in >/tmp/demo/desktop-app.out 2>&1 &
 app=$!
+exec {hold_app}>/tmp/demo/desktop-app.in
 wait_done desktop-app
 getstats() {	# [USER]
 	local who=()
@@ -129,10 +132,12 @@ getstats() {	# [USER]
 		--object-path /org/gnome/GTopNetStats --method org.gnome.GTopNetStats.GetStats
 }
 for _ in $(seq 100); do getstats >/dev/null 2>&1 && break; sleep 0.1; done
-echo "desktop-app (pid $(pid_of desktop-app), uid 65534) sent 25 datagrams of 500 bytes."
+echo "desktop-app (pid $(pid_of desktop-app), uid 65534) sent 25 datagrams of 500 bytes:"
+echo "25 x (500 + 8 UDP + 20 IP + 18 link) = 13650 bytes."
 echo "\$ gdbus call ... GetStats    # as uid 65534: pid -> (bytes sent, bytes received), its own processes only"
 getstats 65534
 echo "\$ gdbus call ... GetStats    # as root: every process"
 getstats
-kill "$app" "$dbusd" "$busd" 2>/dev/null
+exec {hold_app}>&-
+kill "$dbusd" "$busd" 2>/dev/null
 wait 2>/dev/null
