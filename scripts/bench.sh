@@ -61,12 +61,14 @@ for ko in "$out/netatop/netatop.ko" "$out/profile/netatop.ko" "$out/nf_empty/nf_
 	[ -f "$ko" ] || fail "$ko was not built"
 done
 
-step "load generators (netatop-bench, release) and netatop-exporter"
-( cd "$top/netatop_user" && cargo build --quiet --release -p netatop-bench -p netatop-exporter )
+step "load generators (netatop-bench, release), netatop-exporter and netatop-dbus"
+( cd "$top/netatop_user" && cargo build --quiet --release -p netatop-bench -p netatop-exporter -p netatop-dbus )
 bin=${CARGO_TARGET_DIR:-$top/netatop_user/target}/release/netatop-bench
 exporter=${CARGO_TARGET_DIR:-$top/netatop_user/target}/release/netatop-exporter
+dbus=${CARGO_TARGET_DIR:-$top/netatop_user/target}/release/netatop-dbus
 [ -x "$bin" ] || fail "$bin was not built"
 [ -x "$exporter" ] || fail "$exporter was not built"
+[ -x "$dbus" ] || fail "$dbus was not built"
 
 accel=tcg
 [ "$("$here/kvm-ok.sh" "$kdir")" = yes ] && accel=kvm
@@ -76,7 +78,8 @@ accel=tcg
 # nothing.
 stage=$(mktemp -d /tmp/netatop-bench.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
-cp "$out/netatop/netatop.ko" "$out/nf_empty/nf_empty.ko" "$bin" "$exporter" "$stage/"
+cp "$out/netatop/netatop.ko" "$out/nf_empty/nf_empty.ko" "$bin" "$exporter" "$dbus" "$stage/"
+cp "$top/packaging/dbus/org.gnome.GTopNetStats.conf" "$stage/"
 cp "$out/profile/netatop.ko" "$stage/netatop-profile.ko"
 if [ -n "${BENCH_PROFILE_BASE_KO:-}" ]; then
 	cp "$BENCH_PROFILE_BASE_KO" "$stage/netatop-profile-base.ko"
@@ -86,7 +89,8 @@ fi
 # Settings reach the guest as shell words of the command line.
 vars=(BENCH_BIN="$stage/netatop-bench" BENCH_NETATOP_KO="$stage/netatop.ko"
 	BENCH_EMPTY_KO="$stage/nf_empty.ko" BENCH_PROFILE_KO="$stage/netatop-profile.ko"
-	BENCH_EXPORTER="$stage/netatop-exporter"
+	BENCH_EXPORTER="$stage/netatop-exporter" BENCH_DBUS="$stage/netatop-dbus"
+	BENCH_DBUS_POLICY="$stage/org.gnome.GTopNetStats.conf"
 	BENCH_ACCEL="$accel" ${vars_base[@]+"${vars_base[@]}"})
 for v in BENCH_REPS BENCH_DURATION BENCH_WARMUP BENCH_RR_CPU BENCH_AB_CONCURRENCY \
 	BENCH_AB_DURATION BENCH_AB_RAMP BENCH_AB_SETTLE BENCH_SCALE_LEVELS BENCH_SCALE_PROCS \

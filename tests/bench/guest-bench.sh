@@ -364,14 +364,49 @@ scrape() {
 	insmod "$BENCH_NETATOP_KO" taskinfo_limit_kb=8192 || return 1
 	"$BENCH_EXPORTER" --web.listen-address 127.0.0.1:9661 --process.top 20 >/tmp/bench-exporter.log 2>&1 &
 	epid=$!
-	"$BENCH_BIN" scrape --tasks "$SCRAPE_TASKS" --addr 127.0.0.1:9661 |
+	# netatop-dbus on a private bus of the system type with the shipped policy.
+	local busd dbusd addr dbus=()
+	if [ -n "${BENCH_DBUS:-}" ]; then
+		mkdir -p /tmp/bench-bus
+		cat >/tmp/bench-bus/bus.conf <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=/tmp/bench-bus/socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <allow send_destination="org.freedesktop.DBus"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+  </policy>
+  <include>$BENCH_DBUS_POLICY</include>
+</busconfig>
+CONF
+		dbus-daemon --config-file=/tmp/bench-bus/bus.conf --nofork --nopidfile --print-address=1 \
+			>/tmp/bench-bus/address 2>/tmp/bench-bus/log &
+		busd=$!
+		until [ -s /tmp/bench-bus/address ]; do sleep 0.1; done
+		addr=$(head -n1 /tmp/bench-bus/address)
+		"$BENCH_DBUS" --address "$addr" >/tmp/bench-bus/netatop-dbus.log 2>&1 &
+		dbusd=$!
+		dbus=(--dbus "$addr")
+	fi
+	"$BENCH_BIN" scrape --tasks "$SCRAPE_TASKS" --addr 127.0.0.1:9661 "${dbus[@]}" |
 		while read -r k v; do
 			out G "$k" "$v"
 			log "scrape: $k $v"
 		done
 	r=${PIPESTATUS[0]}
-	kill "$epid"
-	wait "$epid" 2>/dev/null
+	kill "$epid" ${dbusd:-} ${busd:-}
+	wait "$epid" ${dbusd:-} ${busd:-} 2>/dev/null
 	rmmod netatop || r=1
 	return "$r"
 }

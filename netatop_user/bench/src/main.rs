@@ -170,6 +170,9 @@ enum Cmd {
         /// The exporter's address.
         #[arg(long, default_value = "127.0.0.1:9661")]
         addr: String,
+        /// Also time netatop-dbus's GetStats on the bus at this address.
+        #[arg(long)]
+        dbus: Option<String>,
     },
     /// Prints netatop's table sizes from /proc/netatop as "key=value" words.
     Counters,
@@ -250,7 +253,8 @@ fn main() -> Result<()> {
             tasks,
             scrapes,
             addr,
-        } => scrape::run(tasks, scrapes.max(1), &addr)?,
+            dbus,
+        } => scrape::run(tasks, scrapes.max(1), &addr, dbus.as_deref())?,
         Cmd::Counters => {
             let c = netatop::ProcCounters::read()?;
             println!(

@@ -652,6 +652,16 @@ pub fn render(raw: &Raw) -> String {
             g("scrape_series"),
             g("scrape_bytes")
         );
+        if raw.gc.contains_key("dbus_getstats_ms") {
+            let _ = writeln!(
+                s,
+                "netatop-dbus (target: well under 100 ms): GetStats listing {} processes through \
+                 gdbus call: {} ms (median); a no-op InitCapture through gdbus call: {} ms",
+                g("dbus_getstats_processes"),
+                g("dbus_getstats_ms"),
+                g("dbus_initcapture_ms")
+            );
+        }
     }
 
     // Every workload's refused sockinfo entries (the most in one run): with

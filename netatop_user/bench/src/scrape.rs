@@ -19,8 +19,10 @@ fn out(key: &str, value: impl std::fmt::Display) {
 }
 
 /// Runs the measurement: `tasks` senders, `scrapes` timed reads of each
-/// kind, the exporter at `addr` (host:port).
-pub fn run(tasks: usize, scrapes: usize, addr: &str) -> Result<()> {
+/// kind, the exporter at `addr` (host:port) and, with `dbus`, netatop-dbus
+/// on the bus at that address (GetStats through `gdbus call`, whose own
+/// cost is shown by a call of the no-op InitCapture).
+pub fn run(tasks: usize, scrapes: usize, addr: &str, dbus: Option<&str>) -> Result<()> {
     let nt = Netatop::open().context("open the netatop socket (root needed)")?;
     nt.probe()
         .context("netatop.ko does not answer (not loaded?)")?;
@@ -83,6 +85,27 @@ pub fn run(tasks: usize, scrapes: usize, addr: &str) -> Result<()> {
     out("scrape_series", series);
     out("scrape_bytes", size);
 
+    if let Some(bus) = dbus {
+        let mut get = Vec::with_capacity(scrapes);
+        let mut noop = Vec::with_capacity(scrapes);
+        let mut pids = 0;
+        for _ in 0..scrapes {
+            let t = Instant::now();
+            let reply = gdbus(bus, "GetStats")?;
+            get.push(t.elapsed().as_secs_f64() * 1e3);
+            pids = reply.matches(": (").count();
+            let t = Instant::now();
+            gdbus(bus, "InitCapture")?;
+            noop.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        if pids < tasks {
+            bail!("GetStats listed {pids} processes, {tasks} sent");
+        }
+        out("dbus_getstats_processes", pids);
+        out("dbus_getstats_ms", median(&mut get));
+        out("dbus_initcapture_ms", median(&mut noop));
+    }
+
     for c in &children {
         c.signal(libc::SIGTERM)?;
     }
@@ -90,6 +113,27 @@ pub fn run(tasks: usize, scrapes: usize, addr: &str) -> Result<()> {
         c.wait()?;
     }
     Ok(())
+}
+
+/// The output of `gdbus call` of `method` of netatop-dbus on the bus at
+/// `address`.
+fn gdbus(address: &str, method: &str) -> Result<String> {
+    let out = std::process::Command::new("gdbus")
+        .args([
+            "call",
+            "--address",
+            address,
+            "--dest",
+            "org.gnome.GTopNetStats",
+        ])
+        .args(["--object-path", "/org/gnome/GTopNetStats", "--method"])
+        .arg(format!("org.gnome.GTopNetStats.{method}"))
+        .output()
+        .context("gdbus")?;
+    if !out.status.success() {
+        bail!("gdbus {method}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The body of `GET path` from `addr` (the exporter answers HTTP/1.1 and
