@@ -10,6 +10,10 @@
 //! printed).
 //! The tables' locks disable bottom halves (see [`crate::bhlock`]).
 
+use kernel::alloc::KVVec;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
 use crate::ffi;
 use crate::packet::{Packet, Proto};
 use crate::sockinfo::SockInfo;
@@ -112,5 +116,32 @@ impl Netatop {
         for index in task.hints().remembered() {
             self.socks.flush_bound(index, task);
         }
+    }
+
+    /// Makes the counters of all `tasks` exact, locking each bucket one of
+    /// them remembers once (many processes often share buckets: a server's
+    /// listening socket, a socket passed to children). Process context, as
+    /// [`Self::settle`]; `ENOMEM` if the list of buckets cannot be made.
+    pub(crate) fn settle_all(&self, tasks: &[Arc<TaskInfo>]) -> Result {
+        // One bit per sockinfo bucket: each is flushed once, in order.
+        let words = self.socks.buckets().div_ceil(64);
+        let mut seen = KVVec::from_elem(0u64, words, GFP_KERNEL)?;
+        for t in tasks {
+            for index in t.hints().remembered() {
+                if let Some(w) = seen.get_mut(index / 64) {
+                    *w |= 1 << (index % 64);
+                }
+            }
+        }
+        for (i, &word) in seen.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                // CAST: a bit number, below 64.
+                let bit = bits.trailing_zeros() as usize;
+                self.socks.flush_bucket(i * 64 + bit);
+                bits &= bits - 1;
+            }
+        }
+        Ok(())
     }
 }

@@ -39,9 +39,7 @@ impl Netatop {
             // caller may hold is a sleeping lock).
             let total = unsafe { self.tasks.groups(&mut out) };
             if total <= out.len() {
-                for t in out.iter() {
-                    self.settle(t);
-                }
+                self.settle_all(&out)?;
                 return Ok(out);
             }
         }

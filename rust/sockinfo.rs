@@ -387,6 +387,15 @@ impl Chain {
         Some(node.group.is_none())
     }
 
+    /// Charges the waiting traffic of every bound entry.
+    fn flush_all(&mut self) {
+        let mut cur = self.head.as_deref_mut();
+        while let Some(node) = cur {
+            node.flush();
+            cur = node.next.as_deref_mut();
+        }
+    }
+
     /// Charges the waiting traffic of every entry bound to `task` (as
     /// process or thread).
     fn flush_bound(&mut self, task: &TaskInfo) {
@@ -658,6 +667,15 @@ impl SockTable {
         unsafe { self.table.visit(visit) };
     }
 
+    /// Charges the traffic waiting in bucket `index`, whoever it is bound
+    /// to: a reader of many tasks calls it once for each bucket one of them
+    /// remembers. Process context.
+    pub(crate) fn flush_bucket(&self, index: usize) {
+        if let Some(bucket) = self.table.get(index) {
+            bucket.chain.lock().flush_all();
+        }
+    }
+
     /// Charges the traffic waiting in bucket `index` for `task` (see the
     /// module documentation); a reader calls it for each bucket the task
     /// remembers before it reads the task's counters. Process context.
@@ -668,6 +686,11 @@ impl SockTable {
     }
 
     /// Number of entries.
+    /// Number of buckets.
+    pub(crate) fn buckets(&self) -> usize {
+        self.table.buckets()
+    }
+
     pub(crate) fn len(&self) -> u64 {
         self.table.len()
     }

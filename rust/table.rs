@@ -78,6 +78,11 @@ impl<B> BucketTable<B> {
         }
     }
 
+    /// Number of buckets.
+    pub(crate) fn buckets(&self) -> usize {
+        self.mask + 1
+    }
+
     /// The cap of the entries.
     pub(crate) fn limit(&self) -> &Limit {
         &self.limit
