@@ -655,8 +655,8 @@ pub fn render(raw: &Raw) -> String {
         if raw.gc.contains_key("dbus_getstats_ms") {
             let _ = writeln!(
                 s,
-                "netatop-dbus (target: well under 100 ms): GetStats listing {} processes through \
-                 gdbus call: {} ms (median); a no-op InitCapture through gdbus call: {} ms",
+                "netatop-dbus (target: well under 100 ms): GetStats listing {} processes, as root \
+                 through zbus: {} ms (median, reply decoded); a no-op InitCapture: {} ms",
                 g("dbus_getstats_processes"),
                 g("dbus_getstats_ms"),
                 g("dbus_initcapture_ms")

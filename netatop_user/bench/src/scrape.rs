@@ -20,8 +20,8 @@ fn out(key: &str, value: impl std::fmt::Display) {
 
 /// Runs the measurement: `tasks` senders, `scrapes` timed reads of each
 /// kind, the exporter at `addr` (host:port) and, with `dbus`, netatop-dbus
-/// on the bus at that address (GetStats through `gdbus call`, whose own
-/// cost is shown by a call of the no-op InitCapture).
+/// on the bus at that address (GetStats as root, through a D-Bus client
+/// library, next to a call of the no-op InitCapture).
 pub fn run(tasks: usize, scrapes: usize, addr: &str, dbus: Option<&str>) -> Result<()> {
     let nt = Netatop::open().context("open the netatop socket (root needed)")?;
     nt.probe()
@@ -86,16 +86,31 @@ pub fn run(tasks: usize, scrapes: usize, addr: &str, dbus: Option<&str>) -> Resu
     out("scrape_bytes", size);
 
     if let Some(bus) = dbus {
+        let conn = zbus::blocking::connection::Builder::address(bus)
+            .and_then(|b| b.build())
+            .with_context(|| format!("connect to the bus at {bus}"))?;
+        let call = |method: &str| {
+            conn.call_method(
+                Some("org.gnome.GTopNetStats"),
+                "/org/gnome/GTopNetStats",
+                Some("org.gnome.GTopNetStats"),
+                method,
+                &(),
+            )
+            .with_context(|| format!("D-Bus call {method}"))
+        };
         let mut get = Vec::with_capacity(scrapes);
         let mut noop = Vec::with_capacity(scrapes);
         let mut pids = 0;
         for _ in 0..scrapes {
             let t = Instant::now();
-            let reply = gdbus(bus, "GetStats")?;
+            let reply = call("GetStats")?;
+            let stats: std::collections::HashMap<u32, (u64, u64)> =
+                reply.body().deserialize().context("GetStats reply")?;
             get.push(t.elapsed().as_secs_f64() * 1e3);
-            pids = reply.matches(": (").count();
+            pids = stats.len();
             let t = Instant::now();
-            gdbus(bus, "InitCapture")?;
+            call("InitCapture")?;
             noop.push(t.elapsed().as_secs_f64() * 1e3);
         }
         if pids < tasks {
@@ -113,27 +128,6 @@ pub fn run(tasks: usize, scrapes: usize, addr: &str, dbus: Option<&str>) -> Resu
         c.wait()?;
     }
     Ok(())
-}
-
-/// The output of `gdbus call` of `method` of netatop-dbus on the bus at
-/// `address`.
-fn gdbus(address: &str, method: &str) -> Result<String> {
-    let out = std::process::Command::new("gdbus")
-        .args([
-            "call",
-            "--address",
-            address,
-            "--dest",
-            "org.gnome.GTopNetStats",
-        ])
-        .args(["--object-path", "/org/gnome/GTopNetStats", "--method"])
-        .arg(format!("org.gnome.GTopNetStats.{method}"))
-        .output()
-        .context("gdbus")?;
-    if !out.status.success() {
-        bail!("gdbus {method}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The body of `GET path` from `addr` (the exporter answers HTTP/1.1 and
