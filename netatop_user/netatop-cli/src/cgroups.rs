@@ -15,10 +15,10 @@ use serde::Serialize;
 
 use crate::error::{CliError, Result};
 use crate::format::{human_bytes, iso_time, kb_rate, pkt_rate};
-use crate::rates::{GlobalRates, Rates};
+use crate::rates::{summarise, GlobalRates, Rates};
 use crate::record::Counters;
 use crate::sample::{now_secs, CounterSource};
-use crate::table::{global_line, interval_text, line_of, totals_line, Column, SortKey, Table};
+use crate::table::{col, global_line, interval_text, line_of, totals_line, Column, SortKey, Table};
 
 /// One cgroup in a sample.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,18 +158,12 @@ impl CgroupView {
                 }
             })
             .collect();
-        let totals = secs.map(|_| {
-            rows.iter()
-                .filter_map(|r| r.rates.as_ref())
-                .fold(Rates::default(), |acc, r| acc.add(r))
-        });
-        let cumulative = rows
-            .iter()
-            .fold(Counters::default(), |acc, r| acc.saturating_add(r.counters));
-        let global = match (before.and_then(|b| b.global.as_ref()), &now.global, secs) {
-            (Some(b), Some(n), Some(s)) => GlobalRates::between(b, n, s),
-            _ => None,
-        };
+        let (totals, cumulative, global) = summarise(
+            rows.iter().map(|r| (r.rates.as_ref(), r.counters)),
+            before.and_then(|b| b.global.as_ref()),
+            now.global.as_ref(),
+            secs,
+        );
         CgroupView {
             time: now.wall,
             interval: secs,
@@ -201,15 +195,6 @@ pub fn sort_cgroup_rows(rows: &mut [CgroupRow], key: SortKey) {
             .total_cmp(&key.value_of(a.rates.as_ref(), &a.counters))
             .then_with(|| tie(a, b)),
     });
-}
-
-const fn col(title: &'static str, width: usize, right: bool, key: SortKey) -> Column {
-    Column {
-        title,
-        width,
-        right,
-        key,
-    }
 }
 
 /// The columns of the cgroup table: live processes, the eight rates, all

@@ -174,6 +174,30 @@ pub struct View {
     pub global: Option<GlobalRates>,
 }
 
+/// What a view shows under its rows, from each row's rates and counters:
+/// the sum of the rates (`None` without an interval), the sum of the
+/// counters, and the rates of `/proc/netatop` between `before` and `now`.
+pub fn summarise<'a>(
+    rows: impl Iterator<Item = (Option<&'a Rates>, Counters)>,
+    before: Option<&ProcCounters>,
+    now: Option<&ProcCounters>,
+    secs: Option<f64>,
+) -> (Option<Rates>, Counters, Option<GlobalRates>) {
+    let mut totals = Rates::default();
+    let mut cumulative = Counters::default();
+    for (rates, counters) in rows {
+        if let Some(r) = rates {
+            totals = totals.add(r);
+        }
+        cumulative = cumulative.saturating_add(counters);
+    }
+    let global = match (before, now, secs) {
+        (Some(b), Some(n), Some(s)) => GlobalRates::between(b, n, s),
+        _ => None,
+    };
+    (secs.map(|_| totals), cumulative, global)
+}
+
 impl View {
     /// The view of sample `now`, with rates against `before` when given
     /// (and when it is of the same kind: processes or threads).
@@ -206,18 +230,12 @@ impl View {
                 }
             })
             .collect();
-        let totals = secs.map(|_| {
-            rows.iter()
-                .filter_map(|r| r.rates.as_ref())
-                .fold(Rates::default(), |acc, r| acc.add(r))
-        });
-        let cumulative = rows
-            .iter()
-            .fold(Counters::default(), |acc, r| acc.saturating_add(r.counters));
-        let global = match (before.and_then(|b| b.global.as_ref()), &now.global, secs) {
-            (Some(b), Some(n), Some(s)) => GlobalRates::between(b, n, s),
-            _ => None,
-        };
+        let (totals, cumulative, global) = summarise(
+            rows.iter().map(|r| (r.rates.as_ref(), r.counters)),
+            before.and_then(|b| b.global.as_ref()),
+            now.global.as_ref(),
+            secs,
+        );
         View {
             time: now.wall,
             interval: secs,

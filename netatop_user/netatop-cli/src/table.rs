@@ -203,7 +203,8 @@ pub struct Column {
     pub key: SortKey,
 }
 
-const fn col(title: &'static str, width: usize, right: bool, key: SortKey) -> Column {
+/// A column (a `const` constructor for the column tables).
+pub(crate) const fn col(title: &'static str, width: usize, right: bool, key: SortKey) -> Column {
     Column {
         title,
         width,
