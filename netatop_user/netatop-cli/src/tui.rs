@@ -380,6 +380,29 @@ mod tests {
         KeyEvent::new(code, modifiers)
     }
 
+    /// Draws `view` on a `width` x `height` test terminal: its buffer and
+    /// its lines, trailing blanks trimmed.
+    fn screen_lines(
+        view: &dyn Table,
+        screen: &Screen,
+        width: u16,
+        height: u16,
+    ) -> (ratatui::buffer::Buffer, Vec<String>) {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|f| draw(f, view, screen)).unwrap();
+        let buf = terminal.backend().buffer().clone();
+        let lines = (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol().to_owned())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect();
+        (buf, lines)
+    }
+
     #[test]
     fn keys() {
         let none = KeyModifiers::NONE;
@@ -464,18 +487,7 @@ mod tests {
             cgroups: false,
             scroll: 0,
         };
-        let mut terminal = Terminal::new(TestBackend::new(130, 9)).unwrap();
-        terminal.draw(|f| draw(f, &view, &screen)).unwrap();
-        let buf = terminal.backend().buffer().clone();
-        let lines: Vec<String> = (0..buf.area.height)
-            .map(|y| {
-                (0..buf.area.width)
-                    .map(|x| buf[(x, y)].symbol().to_owned())
-                    .collect::<String>()
-                    .trim_end()
-                    .to_owned()
-            })
-            .collect();
+        let (buf, lines) = screen_lines(&view, &screen, 130, 9);
         let text = crate::table::render_text(&view, SortKey::Total);
         let expected: Vec<&str> = text.lines().collect();
         // Same summary and table as batch mode, then the key help.
@@ -496,12 +508,8 @@ mod tests {
             scroll: 1,
             ..screen
         };
-        terminal.draw(|f| draw(f, &view, &screen)).unwrap();
-        let buf = terminal.backend().buffer();
-        let row: String = (0..buf.area.width)
-            .map(|x| buf[(x, 5)].symbol().to_owned())
-            .collect();
-        assert_eq!(row.trim_end(), expected[6]);
+        let (_, lines) = screen_lines(&view, &screen, 130, 9);
+        assert_eq!(lines[5], expected[6]);
     }
 
     #[test]
@@ -547,18 +555,7 @@ mod tests {
             cgroups: true,
             scroll: 0,
         };
-        let mut terminal = Terminal::new(TestBackend::new(160, 10)).unwrap();
-        terminal.draw(|f| draw(f, &view, &screen)).unwrap();
-        let buf = terminal.backend().buffer().clone();
-        let lines: Vec<String> = (0..buf.area.height)
-            .map(|y| {
-                (0..buf.area.width)
-                    .map(|x| buf[(x, y)].symbol().to_owned())
-                    .collect::<String>()
-                    .trim_end()
-                    .to_owned()
-            })
-            .collect();
+        let (buf, lines) = screen_lines(&view, &screen, 160, 10);
         let text = crate::cgroups::render_cgroup_text(&view, SortKey::Total);
         let expected: Vec<&str> = text.lines().collect();
         assert_eq!(lines[..8], expected[..]);
