@@ -79,7 +79,7 @@ accel=tcg
 stage=$(mktemp -d /tmp/netatop-bench.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 cp "$out/netatop/netatop.ko" "$out/nf_empty/nf_empty.ko" "$bin" "$exporter" "$dbus" "$stage/"
-cp "$top/packaging/dbus/org.gnome.GTopNetStats.conf" "$stage/"
+cp "$top/packaging/dbus/org.gnome.GTopNetStats.conf" "$top/tests/vm/system-bus.conf" "$stage/"
 cp "$out/profile/netatop.ko" "$stage/netatop-profile.ko"
 if [ -n "${BENCH_PROFILE_BASE_KO:-}" ]; then
 	cp "$BENCH_PROFILE_BASE_KO" "$stage/netatop-profile-base.ko"
@@ -90,7 +90,7 @@ fi
 vars=(BENCH_BIN="$stage/netatop-bench" BENCH_NETATOP_KO="$stage/netatop.ko"
 	BENCH_EMPTY_KO="$stage/nf_empty.ko" BENCH_PROFILE_KO="$stage/netatop-profile.ko"
 	BENCH_EXPORTER="$stage/netatop-exporter" BENCH_DBUS="$stage/netatop-dbus"
-	BENCH_DBUS_POLICY="$stage/org.gnome.GTopNetStats.conf"
+	BENCH_DBUS_POLICY="$stage/org.gnome.GTopNetStats.conf" BENCH_BUS_CONF="$stage/system-bus.conf"
 	BENCH_ACCEL="$accel" ${vars_base[@]+"${vars_base[@]}"})
 for v in BENCH_REPS BENCH_DURATION BENCH_WARMUP BENCH_RR_CPU BENCH_AB_CONCURRENCY \
 	BENCH_AB_DURATION BENCH_AB_RAMP BENCH_AB_SETTLE BENCH_SCALE_LEVELS BENCH_SCALE_PROCS \

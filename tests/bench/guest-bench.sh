@@ -368,28 +368,8 @@ scrape() {
 	local busd dbusd addr dbus=()
 	if [ -n "${BENCH_DBUS:-}" ]; then
 		mkdir -p /tmp/bench-bus
-		cat >/tmp/bench-bus/bus.conf <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=/tmp/bench-bus/socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <allow send_destination="org.freedesktop.DBus"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-  </policy>
-  <include>$BENCH_DBUS_POLICY</include>
-</busconfig>
-CONF
+		sed -e "s|@SOCKET@|/tmp/bench-bus/socket|" -e "s|@POLICY@|$BENCH_DBUS_POLICY|" \
+			"$BENCH_BUS_CONF" >/tmp/bench-bus/bus.conf
 		dbus-daemon --config-file=/tmp/bench-bus/bus.conf --nofork --nopidfile --print-address=1 \
 			>/tmp/bench-bus/address 2>/tmp/bench-bus/log &
 		busd=$!

@@ -86,30 +86,9 @@ kill "$exporter" 2>/dev/null
 
 say "desktop: netatop-dbus on a system bus, GetStats as an unprivileged user"
 mkdir -p /tmp/demo/bus
-cat >/tmp/demo/bus/bus.conf <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=/tmp/demo/bus/socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$NETATOP_TOP/packaging/dbus/org.gnome.GTopNetStats.conf</include>
-</busconfig>
-CONF
+sed -e "s|@SOCKET@|/tmp/demo/bus/socket|" \
+	-e "s|@POLICY@|$NETATOP_TOP/packaging/dbus/org.gnome.GTopNetStats.conf|" \
+	"$NETATOP_TOP/tests/vm/system-bus.conf" >/tmp/demo/bus/bus.conf
 dbus-daemon --config-file=/tmp/demo/bus/bus.conf --nofork --nopidfile --print-address=1 \
 	>/tmp/demo/bus/address 2>/tmp/demo/bus/log &
 busd=$!
