@@ -29,7 +29,7 @@
 #ifdef NETATOP_PROFILE
 #include "netatop_profile.h"	/* make bench's profile build (Kbuild) */
 #else
-#define NETATOP_PROF_START(state)
+#define NETATOP_PROF_START(skb, state, pkt)
 #define NETATOP_PROF_END()
 #define NETATOP_PROF_REGISTER()
 #define NETATOP_PROF_UNREGISTER()
@@ -159,7 +159,7 @@ static unsigned int netatop_glue_hook(void *priv, struct sk_buff *skb,
 	struct netatop_pkt pkt;
 	u32 charge;
 
-	NETATOP_PROF_START(state);
+	NETATOP_PROF_START(skb, state, &pkt);
 	netatop_glue_summarise(skb, state, &pkt);
 	charge = netatop_rs_packet(priv, &pkt);
 	/* Rust names the slots (< NETATOP_NR_STATS) and the count. */
