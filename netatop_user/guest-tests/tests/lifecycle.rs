@@ -502,16 +502,20 @@ fn collection_timeline() {
     let ns = Netns::new("life-timeline");
     let addr = "127.0.0.1";
 
-    // A UDP ping-pong pair and a TCP pair that closes its connection; all
-    // four processes stay alive.
+    // Every server first; then the traffic, the UDP ping-pong last: a port
+    // above 1024 is dropped after 16 s without a packet, and setting up a
+    // process takes seconds on the debug kernel, so the ports that must
+    // still be there at the first collection get their packets just before
+    // it. All processes but `gone` stay alive.
     let echo = Traffic::start(Some(&ns.name), &["udp-echo-server", addr, "3"]);
     let port = echo.get("port").to_string();
-    let mut client = Traffic::start(Some(&ns.name), &["udp-client", addr, &port, "3", "16"]);
-    client.wait_done();
-    let mut echo = echo;
-    echo.wait_done();
     let tcp_server = Traffic::start(Some(&ns.name), &["tcp-server", addr, "close"]);
     let tport = tcp_server.get("port").to_string();
+    // Receive-only: a sink on port 500 (ports up to 1024 are exempt from the
+    // UDP idle rule) that never sends gets 7 datagrams.
+    let sink = Traffic::start(Some(&ns.name), &["udp-sink", addr, "500", "7"]);
+    let setup = Instant::now();
+    // A TCP pair that closes its connection.
     let mut tcp_client = Traffic::start(
         Some(&ns.name),
         &["tcp-client", addr, &tport, "1000", "close"],
@@ -519,29 +523,36 @@ fn collection_timeline() {
     tcp_client.wait_done();
     let mut tcp_server = tcp_server;
     tcp_server.wait_done();
-    // Receive-only: a sink on port 500 (ports up to 1024 are exempt from the
-    // UDP idle rule) that never sends gets 7 datagrams.
-    let sink = Traffic::start(Some(&ns.name), &["udp-sink", addr, "500", "7"]);
-    let mut blast = Traffic::start(Some(&ns.name), &["udp-blast", addr, "500", "7", "10"]);
-    blast.wait_done();
-    let mut sink = sink;
-    sink.wait_done();
     // A process that finishes and is never read.
     let mut gone = Traffic::start(Some(&ns.name), &["udp-blast", addr, "5001", "1", "10"]);
     gone.wait_done();
     gone.finish();
+    let mut blast = Traffic::start(Some(&ns.name), &["udp-blast", addr, "500", "7", "10"]);
+    blast.wait_done();
+    let mut sink = sink;
+    sink.wait_done();
+    let mut client = Traffic::start(Some(&ns.name), &["udp-client", addr, &port, "3", "16"]);
+    client.wait_done();
+    let mut echo = echo;
+    echo.wait_done();
     std::thread::sleep(Duration::from_millis(300));
     let t0 = Instant::now();
+    // Said should the first collection find fewer ports than the 5 below.
+    let took = t0 - setup;
 
     // UDP: echo, client, sink (500), blaster, gone's port, port 5001 (receive
     // only); TCP: client side and server side.
     let c = proc_counters();
     assert_eq!(c.sockinfo, 8, "{c:?}");
     force_gc();
+    // That collection queued the finished process's record: its 15 s count
+    // from between `t0` and now (seconds apart on a slow debug kernel).
+    let queued = Instant::now();
     let c = proc_counters();
     assert_eq!(
         c.sockinfo, 5,
-        "closed TCP and the finished process's port go at once: {c:?}"
+        "closed TCP and the finished process's port go at once (the traffic took {took:?}; \
+         a port idle for 16 s would go too): {c:?}"
     );
     assert_eq!(c.taskexit, 1, "{c:?}");
     assert_eq!(
@@ -557,7 +568,7 @@ fn collection_timeline() {
         1,
         "unread exit record kept at least 15 s"
     );
-    sleep_until(t0, 17);
+    sleep_until(queued, 17);
     force_gc();
     let c = proc_counters();
     assert_eq!(c.taskexit, 0, "unread exit record freed: {c:?}");

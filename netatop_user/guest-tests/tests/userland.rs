@@ -282,8 +282,10 @@ fn unmodified_atop_reads_live_and_finished_processes_through_netatopd() {
         None,
         &["udp-client-slow", "127.0.0.1", &port, "250", "64", "20"],
     );
+    // The timeouts only bound waits: atop starts in seconds on the test
+    // kernel, but takes over a minute under KASAN and TCG (make check-debug).
     let mut atop = Command::new("timeout")
-        .args(["60", "atop", "-K", "-P", "PRN", "3", "4"])
+        .args(["300", "atop", "-K", "-P", "PRN", "3", "4"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -306,7 +308,7 @@ fn unmodified_atop_reads_live_and_finished_processes_through_netatopd() {
         text
     });
     first_rx
-        .recv_timeout(Duration::from_secs(30))
+        .recv_timeout(Duration::from_secs(240))
         .expect("atop's first sample");
     // A process that sends 7 datagrams and finishes between two samples.
     let mut gone = Traffic::start(None, &["udp-blast", "127.0.0.1", "9", "7", "100"]);
