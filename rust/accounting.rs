@@ -15,7 +15,7 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 use crate::ffi;
-use crate::packet::{Packet, Proto};
+use crate::packet::{Packet, Proto, Sender};
 use crate::sockinfo::SockInfo;
 use crate::sockkey::SockKey;
 use crate::state::Netatop;
@@ -26,9 +26,10 @@ use crate::taskinfo::{NewTask, TaskId, TaskInfo, TaskKind};
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
 impl Netatop {
-    /// Accounts one packet; returns what the hook adds to the global
-    /// counters.
-    pub(crate) fn packet(&self, pkt: &Packet) -> Charge {
+    /// Accounts one packet; `current` is the task the hook ran in at
+    /// LOCAL_OUT (`None` at LOCAL_IN). Returns what the hook adds to the
+    /// global counters.
+    pub(crate) fn packet(&self, pkt: &Packet, current: Option<&Sender>) -> Charge {
         let dir = pkt.direction();
         let proto = pkt.proto();
         let segs = pkt.segments();
@@ -41,11 +42,12 @@ impl Netatop {
             return Charge::unidentified(proto, dir, segs);
         }
         let bytes = pkt.wire_bytes();
+        let sender = current.filter(|s| s.sent_it());
 
         let (index, bucket) = self.socks.bucket(&key);
         let make = || {
             self.socks
-                .make(key, index, pkt.in_task(), pkt.now, &self.idle)
+                .make(key, index, sender.is_some(), pkt.now, &self.idle)
         };
         let counted = bucket.with_entry(&key, make, &self.idle, |si| {
             si.touch(pkt.now);
@@ -53,8 +55,8 @@ impl Netatop {
                 // Ended (FIN or RST): the first to go if the table fills up.
                 self.socks.note_ended(index);
             }
-            if pkt.in_task() {
-                self.bind(si, pkt, index);
+            if let Some(sender) = sender {
+                self.bind(si, sender, index);
             }
             si.count(dir, segs, bytes);
         });
@@ -65,14 +67,14 @@ impl Netatop {
         }
     }
 
-    /// Binds `si` (in bucket `index`) to the sending process and thread of
-    /// `pkt` (the last sender wins); the traffic seen before any binding
-    /// goes to the process.
-    fn bind(&self, si: &mut SockInfo, pkt: &Packet, index: usize) {
+    /// Binds `si` (in bucket `index`) to the sending process and thread
+    /// (the last sender wins); the traffic seen before any binding goes to
+    /// the process.
+    fn bind(&self, si: &mut SockInfo, sender: &Sender, index: usize) {
         let group = TaskId {
-            id: pkt.tgid,
+            id: sender.tgid,
             kind: TaskKind::Group,
-            start: pkt.leader_start,
+            start: sender.leader_start,
         };
         if si.group().is_none_or(|g| g.who() != group) {
             let Some(g) = self.tasks.get_or_create(group, || {
@@ -91,9 +93,9 @@ impl Netatop {
         }
 
         let thread = TaskId {
-            id: pkt.pid,
+            id: sender.pid,
             kind: TaskKind::Thread,
-            start: pkt.thread_start,
+            start: sender.thread_start,
         };
         if si.thread().is_none_or(|t| t.who() != thread) {
             let t = self.tasks.get_or_create(thread, || {

@@ -6,7 +6,7 @@
  * /proc/netatop and the periodic collection with the kernel, provides the
  * spin_lock_bh family and the per-CPU global counters, and hands every
  * packet to the Rust crate (netatop_main.rs) as a plain struct netatop_pkt of
- * raw facts. Every rule (who sent a packet, how many segments it stands
+ * raw facts (and, at LOCAL_OUT, struct netatop_sender). Every rule (who sent a packet, how many segments it stands
  * for, what has no transport header, what is counted where) is in Rust.
  */
 #include <linux/cgroup.h>
@@ -29,7 +29,7 @@
 #ifdef NETATOP_PROFILE
 #include "netatop_profile.h"	/* make bench's profile build (Kbuild) */
 #else
-#define NETATOP_PROF_START(skb, state, pkt)
+#define NETATOP_PROF_START(skb, state, pkt, sender)
 #define NETATOP_PROF_END()
 #define NETATOP_PROF_REGISTER()
 #define NETATOP_PROF_UNREGISTER()
@@ -64,56 +64,60 @@ void netatop_glue_cgroup_put(struct cgroup *cgrp)
 }
 
 /*
- * Reads the ports and header length of a TCP or UDP packet at @thoff. Both
- * headers start with the source and destination ports; a UDP header is the
- * first 8 bytes of @buf.
+ * Reads the ports and header length of a TCP or UDP packet at @thoff into
+ * @pkt; returns whether it did. Both headers start with the source and
+ * destination ports; a UDP header is the first 8 bytes of @buf.
  */
-static void netatop_glue_transport(const struct sk_buff *skb, unsigned int thoff,
+static bool netatop_glue_transport(const struct sk_buff *skb, int thoff,
 				   struct netatop_pkt *pkt)
 {
 	bool tcp = pkt->proto == IPPROTO_TCP;
 	const struct tcphdr *th;
-	struct tcphdr buf;
+	struct tcphdr buf __uninitialized;	/* only if not linear: filled */
 
-	if (!tcp && pkt->proto != IPPROTO_UDP)
-		return;
+	if (thoff < 0 || (!tcp && pkt->proto != IPPROTO_UDP))
+		return false;
 	th = skb_header_pointer(skb, thoff, tcp ? sizeof(buf) : sizeof(struct udphdr), &buf);
 	if (!th)
-		return;
+		return false;
 	pkt->sport = ntohs(th->source);
 	pkt->dport = ntohs(th->dest);
 	pkt->hdr_len = thoff - skb_network_offset(skb) +
 		       (tcp ? th->doff * 4 : sizeof(struct udphdr));
-	pkt->transport = 1;
+	return true;
 }
 
-/* Fills @pkt from @skb, the hook and the current task; reads are bounds-checked. */
-static void netatop_glue_summarise(const struct sk_buff *skb,
-				   const struct nf_hook_state *state,
-				   struct netatop_pkt *pkt)
+/*
+ * Fills every field of @pkt, once, from @skb and the hook, and at LOCAL_OUT
+ * @sender from the current task; returns @sender there, else NULL. Reads
+ * are bounds-checked.
+ */
+static const struct netatop_sender *
+netatop_glue_summarise(const struct sk_buff *skb, const struct nf_hook_state *state,
+		       struct netatop_pkt *pkt, struct netatop_sender *sender)
 {
-	const struct net_device *dev;
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+	bool out = state->hook == NF_INET_LOCAL_OUT;
+	const struct net_device *dev = out ? state->out : state->in;
 	int thoff;
 
-	memset(pkt, 0, sizeof(*pkt));
-	pkt->dir = state->hook == NF_INET_LOCAL_OUT ? NETATOP_DIR_OUT : NETATOP_DIR_IN;
-	dev = pkt->dir == NETATOP_DIR_OUT ? state->out : state->in;
 	if (!dev)
 		dev = skb->dev;
+	pkt->dir = out ? NETATOP_DIR_OUT : NETATOP_DIR_IN;
 	pkt->netns = state->net->net_cookie;
 	pkt->now = get_jiffies_64();
 	pkt->len = skb->len;
-	if (dev) {
-		pkt->mtu = READ_ONCE(dev->mtu);
-		pkt->hh_len = dev->hard_header_len;
-	}
+	pkt->mtu = dev ? READ_ONCE(dev->mtu) : 0;
+	pkt->hh_len = dev ? dev->hard_header_len : 0;
 	pkt->family = state->pf;
 
 	if (state->pf == NFPROTO_IPV4) {
 		const struct iphdr *iph = ip_hdr(skb);
 
 		memcpy(pkt->saddr, &iph->saddr, sizeof(iph->saddr));
+		memset(pkt->saddr + sizeof(iph->saddr), 0, sizeof(pkt->saddr) - sizeof(iph->saddr));
 		memcpy(pkt->daddr, &iph->daddr, sizeof(iph->daddr));
+		memset(pkt->daddr + sizeof(iph->daddr), 0, sizeof(pkt->daddr) - sizeof(iph->daddr));
 		pkt->proto = iph->protocol;
 		thoff = skb_network_offset(skb) + iph->ihl * 4;
 		pkt->frag = !!(ntohs(iph->frag_off) & IP_OFFSET);
@@ -125,43 +129,49 @@ static void netatop_glue_summarise(const struct sk_buff *skb,
 		memcpy(pkt->saddr, &ip6h->saddr, sizeof(ip6h->saddr));
 		memcpy(pkt->daddr, &ip6h->daddr, sizeof(ip6h->daddr));
 		thoff = skb_network_offset(skb) + sizeof(*ip6h);
-		if (ipv6_ext_hdr(nexthdr))
+		/* ipv6_ext_hdr() is out of line; TCP and UDP are never one. */
+		if (nexthdr != IPPROTO_TCP && nexthdr != IPPROTO_UDP && ipv6_ext_hdr(nexthdr))
 			thoff = ipv6_skip_exthdr(skb, thoff, &nexthdr, &frag_off);
 		pkt->proto = nexthdr;
 		pkt->frag = thoff < 0 || (frag_off & htons(~0x7));
 	}
-	if (!pkt->frag)
-		netatop_glue_transport(skb, thoff, pkt);
+	pkt->transport = !pkt->frag && netatop_glue_transport(skb, thoff, pkt);
+	if (!pkt->transport)
+		pkt->sport = pkt->dport = pkt->hdr_len = 0;
 
-	if (skb_is_gso(skb)) {
-		pkt->gso = 1;
-		pkt->gso_segs = skb_shinfo(skb)->gso_segs;
-		pkt->gso_size = skb_shinfo(skb)->gso_size;
-	}
-	if (skb->sk)
-		pkt->tcp_state = READ_ONCE(skb->sk->sk_state);
+	pkt->gso = skb_is_gso(skb);
+	pkt->gso_segs = shinfo->gso_segs;
+	pkt->gso_size = shinfo->gso_size;
+	pkt->tcp_state = skb->sk ? READ_ONCE(skb->sk->sk_state) : 0;
 	pkt->irqs_off = in_hardirq() || in_nmi() || irqs_disabled();
 
-	if (pkt->dir == NETATOP_DIR_OUT) {
-		pkt->in_interrupt = !!in_interrupt();
-		pkt->exiting = !!(current->flags & PF_EXITING);
-		pkt->tgid = current->tgid;
-		pkt->pid = current->pid;
-		pkt->thread_start = current->start_boottime;
-		/* Hooks run under rcu_read_lock(): the leader cannot be freed. */
-		pkt->leader_start = READ_ONCE(current->group_leader)->start_boottime;
-	}
+	if (!out)
+		return NULL;
+	sender->in_interrupt = !!in_interrupt();
+	sender->exiting = !!(current->flags & PF_EXITING);
+	sender->tgid = current->tgid;
+	sender->pid = current->pid;
+	sender->thread_start = current->start_boottime;
+	/* Hooks run under rcu_read_lock(): the leader cannot be freed. */
+	sender->leader_start = READ_ONCE(current->group_leader)->start_boottime;
+	return sender;
 }
 
 static unsigned int netatop_glue_hook(void *priv, struct sk_buff *skb,
 				      const struct nf_hook_state *state)
 {
-	struct netatop_pkt pkt;
+	/*
+	 * Not cleared by CONFIG_INIT_STACK_ALL_ZERO: the summary writes every
+	 * field Rust reads, and clearing them first was a third of its stores.
+	 */
+	struct netatop_sender sender __uninitialized;
+	struct netatop_pkt pkt __uninitialized;
+	const struct netatop_sender *from;
 	u32 charge;
 
-	NETATOP_PROF_START(skb, state, &pkt);
-	netatop_glue_summarise(skb, state, &pkt);
-	charge = netatop_rs_packet(priv, &pkt);
+	NETATOP_PROF_START(skb, state, &pkt, &sender);
+	from = netatop_glue_summarise(skb, state, &pkt, &sender);
+	charge = netatop_rs_packet(priv, &pkt, from);
 	/* Rust names the slots (< NETATOP_NR_STATS) and the count. */
 	this_cpu_add(netatop_stats[charge & 0xff], charge >> 16);
 	if (((charge >> 8) & 0xff) != NETATOP_STAT_NONE)

@@ -31,27 +31,24 @@ struct cgroup;
 
 /*
  * A packet, summarised by the hook for the Rust accounting code: raw facts
- * from the skb, the hook and the current task, no kernel pointers and no
- * decisions. 104 bytes; mirrored by `Packet` in packet.rs (every offset
- * compared by tests/host/check-abi.py).
+ * from the skb and the hook, no kernel pointers and no decisions. Every
+ * field is written exactly once per packet (no clearing first). 80 bytes;
+ * mirrored by `Packet` in packet.rs (every offset compared by
+ * tests/host/check-abi.py).
  */
 struct netatop_pkt {
 	__u64 netns;		/* net->net_cookie of the hook's namespace */
 	__u64 now;		/* jiffies_64 */
-	__u64 leader_start;	/* LOCAL_OUT: current's group leader start, ns since boot */
-	__u64 thread_start;	/* LOCAL_OUT: current's start, ns since boot */
-	__u8  saddr[16];	/* IPv4: first 4 bytes; network byte order */
+	__u8  saddr[16];	/* IPv4: first 4 bytes, the rest 0; network byte order */
 	__u8  daddr[16];
 	__u32 len;		/* skb->len: IP header and payload */
-	__u32 mtu;		/* MTU of the device */
-	__s32 tgid;		/* LOCAL_OUT: current->tgid (initial pid namespace) */
-	__s32 pid;		/* LOCAL_OUT: current->pid (initial pid namespace) */
-	__u16 sport;		/* host byte order; when transport */
+	__u32 mtu;		/* MTU of the device, 0 without one */
+	__u16 sport;		/* host byte order; 0 unless transport */
 	__u16 dport;
-	__u16 hh_len;		/* hard_header_len of the device */
-	__u16 gso_segs;		/* skb_shinfo()->gso_segs of a GSO/GRO skb */
-	__u16 gso_size;		/* skb_shinfo()->gso_size of a GSO/GRO skb */
-	__u16 hdr_len;		/* IP + transport header bytes; when transport */
+	__u16 hh_len;		/* hard_header_len of the device, 0 without one */
+	__u16 gso_segs;		/* skb_shinfo()->gso_segs */
+	__u16 gso_size;		/* skb_shinfo()->gso_size: non-zero for a GSO/GRO skb */
+	__u16 hdr_len;		/* IP + transport header bytes; 0 unless transport */
 	__u8  family;		/* NFPROTO_IPV4 or NFPROTO_IPV6 */
 	__u8  proto;		/* transport protocol (after IPv6 extension headers) */
 	__u8  dir;		/* NETATOP_DIR_* */
@@ -59,9 +56,20 @@ struct netatop_pkt {
 	__u8  frag;		/* non-first fragment, or unparsable IPv6 extension headers */
 	__u8  transport;	/* a TCP/UDP header was read: ports and hdr_len set */
 	__u8  tcp_state;	/* skb->sk->sk_state, 0 without a socket */
-	__u8  in_interrupt;	/* LOCAL_OUT: in_interrupt() */
-	__u8  exiting;		/* LOCAL_OUT: current has PF_EXITING */
 	__u8  irqs_off;		/* hard interrupt context or interrupts disabled */
+};
+
+/*
+ * At NF_INET_LOCAL_OUT only: the current task, which may be the sender.
+ * 32 bytes; mirrored by `Sender` in packet.rs (checked like netatop_pkt).
+ */
+struct netatop_sender {
+	__u64 leader_start;	/* current's group leader start, ns since boot */
+	__u64 thread_start;	/* current's start, ns since boot */
+	__s32 tgid;		/* current->tgid (initial pid namespace) */
+	__s32 pid;		/* current->pid (initial pid namespace) */
+	__u8  in_interrupt;	/* in_interrupt() */
+	__u8  exiting;		/* current has PF_EXITING */
 };
 
 /* Implemented in C, called by Rust. */
@@ -106,9 +114,11 @@ void netatop_glue_cgroup_put(struct cgroup *cgrp);
 
 /*
  * Accounts one packet; runs in the netfilter hooks (softirq or process
- * context). Returns the global counter slots (see NETATOP_NR_STATS).
+ * context). @sender is NULL at NF_INET_LOCAL_IN. Returns the global counter
+ * slots (see NETATOP_NR_STATS).
  */
-u32 netatop_rs_packet(const void *ctx, const struct netatop_pkt *pkt);
+u32 netatop_rs_packet(const void *ctx, const struct netatop_pkt *pkt,
+		      const struct netatop_sender *sender);
 
 /* getsockopt handler: @len is the kernel copy of the caller's optlen. */
 int netatop_rs_getsockopt(const void *ctx, int cmd, void __user *user, int *len);

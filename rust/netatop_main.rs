@@ -60,7 +60,7 @@ mod table;
 mod taskinfo;
 mod uapi;
 
-use packet::Packet;
+use packet::{Packet, Sender};
 use state::{Config, Netatop};
 
 module! {
@@ -228,15 +228,24 @@ unsafe extern "C" fn netatop_rs_getsockopt(
 /// # Safety
 ///
 /// Called by the glue only while registered, with `ctx` from
-/// `ffi::register` and `pkt` pointing to a summary valid for the duration
-/// of the call.
+/// `ffi::register`, `pkt` pointing to a summary whose every field is
+/// written, and `sender` null or pointing to a fully written sender; both
+/// valid for the duration of the call.
 #[no_mangle]
-unsafe extern "C" fn netatop_rs_packet(ctx: *const c_void, pkt: *const Packet) -> u32 {
+unsafe extern "C" fn netatop_rs_packet(
+    ctx: *const c_void,
+    pkt: *const Packet,
+    sender: *const Sender,
+) -> u32 {
     // SAFETY: the glue calls this only while registered (safety contract).
     let state = unsafe { state(ctx) };
-    // SAFETY: `pkt` points to the hook's local summary, alive during the call.
+    // SAFETY: `pkt` points to the hook's local summary, every field written,
+    // alive during the call (safety contract).
     let pkt = unsafe { &*pkt };
-    state.packet(pkt).raw()
+    // SAFETY: `sender` is null or points to the hook's local, fully written
+    // sender, alive during the call (safety contract).
+    let sender = unsafe { sender.as_ref() };
+    state.packet(pkt, sender).raw()
 }
 
 /// Periodic collection entry point (`netatop_rs_gc`), from a workqueue.

@@ -24,8 +24,8 @@ const IPV4_FRAG_HEADER: u64 = 20;
 const IPV6_FRAG_HEADER: u64 = 40 + 8;
 
 /// The plain summary of one packet that the hook hands over: raw facts
-/// read from the skb, the hook and the current task, no pointers and no
-/// decisions (every rule is in the methods below).
+/// read from the skb and the hook, no pointers and no decisions (every rule
+/// is in the methods below). The glue writes every field once per packet.
 ///
 /// Mirrors `struct netatop_pkt` in `netatop_glue.h` field by field: every
 /// field's offset is asserted below, and `make check` compares them with
@@ -36,34 +36,25 @@ pub(crate) struct Packet {
     pub(crate) netns: u64,
     /// `jiffies_64` when the hook ran.
     pub(crate) now: u64,
-    /// LOCAL_OUT: start of the current task's thread-group leader, ns since
-    /// boot.
-    pub(crate) leader_start: u64,
-    /// LOCAL_OUT: start of the current task, ns since boot.
-    pub(crate) thread_start: u64,
-    /// Source address, network byte order (IPv4: first 4 bytes).
+    /// Source address, network byte order (IPv4: first 4 bytes, then 0).
     pub(crate) saddr: [u8; 16],
     /// Destination address.
     pub(crate) daddr: [u8; 16],
     /// IP length (header and payload) of the skb.
     pub(crate) len: u32,
-    /// MTU of the device.
+    /// MTU of the device (0 without one).
     pub(crate) mtu: u32,
-    /// LOCAL_OUT: the current task's tgid (initial pid namespace).
-    pub(crate) tgid: i32,
-    /// LOCAL_OUT: the current task's pid (initial pid namespace).
-    pub(crate) pid: i32,
-    /// Source port (when `transport`).
+    /// Source port (0 unless `transport`).
     pub(crate) sport: u16,
-    /// Destination port (when `transport`).
+    /// Destination port (0 unless `transport`).
     pub(crate) dport: u16,
     /// Link-layer header length of the device.
     pub(crate) hh_len: u16,
-    /// `gso_segs` of a GSO/GRO skb (0 if the sender left it unset).
+    /// `gso_segs` of the skb (0 if a GSO sender left it unset).
     pub(crate) gso_segs: u16,
-    /// `gso_size` of a GSO/GRO skb.
+    /// `gso_size` of the skb.
     pub(crate) gso_size: u16,
-    /// IP plus transport header bytes (when `transport`).
+    /// IP plus transport header bytes (0 unless `transport`).
     pub(crate) hdr_len: u16,
     /// `NFPROTO_IPV4` or `NFPROTO_IPV6`.
     pub(crate) family: u8,
@@ -80,11 +71,6 @@ pub(crate) struct Packet {
     pub(crate) transport: u8,
     /// TCP state of the skb's socket, 0 without one.
     pub(crate) tcp_state: u8,
-    /// LOCAL_OUT: non-zero in interrupt context or with bottom halves off
-    /// (`in_interrupt()`).
-    pub(crate) in_interrupt: u8,
-    /// LOCAL_OUT: non-zero when the current task is exiting.
-    pub(crate) exiting: u8,
     /// Non-zero in hard interrupt context or with interrupts disabled,
     /// where the table locks must not be taken.
     pub(crate) irqs_off: u8,
@@ -93,34 +79,73 @@ pub(crate) struct Packet {
 // Every field where `struct netatop_pkt` has it; tests/host/check-abi.py
 // compares this list with the C compiler's layout of the struct.
 const _: () = {
-    assert!(size_of::<Packet>() == 104);
+    assert!(size_of::<Packet>() == 80);
     assert!(core::mem::offset_of!(Packet, netns) == 0);
     assert!(core::mem::offset_of!(Packet, now) == 8);
-    assert!(core::mem::offset_of!(Packet, leader_start) == 16);
-    assert!(core::mem::offset_of!(Packet, thread_start) == 24);
-    assert!(core::mem::offset_of!(Packet, saddr) == 32);
-    assert!(core::mem::offset_of!(Packet, daddr) == 48);
-    assert!(core::mem::offset_of!(Packet, len) == 64);
-    assert!(core::mem::offset_of!(Packet, mtu) == 68);
-    assert!(core::mem::offset_of!(Packet, tgid) == 72);
-    assert!(core::mem::offset_of!(Packet, pid) == 76);
-    assert!(core::mem::offset_of!(Packet, sport) == 80);
-    assert!(core::mem::offset_of!(Packet, dport) == 82);
-    assert!(core::mem::offset_of!(Packet, hh_len) == 84);
-    assert!(core::mem::offset_of!(Packet, gso_segs) == 86);
-    assert!(core::mem::offset_of!(Packet, gso_size) == 88);
-    assert!(core::mem::offset_of!(Packet, hdr_len) == 90);
-    assert!(core::mem::offset_of!(Packet, family) == 92);
-    assert!(core::mem::offset_of!(Packet, proto) == 93);
-    assert!(core::mem::offset_of!(Packet, dir) == 94);
-    assert!(core::mem::offset_of!(Packet, gso) == 95);
-    assert!(core::mem::offset_of!(Packet, frag) == 96);
-    assert!(core::mem::offset_of!(Packet, transport) == 97);
-    assert!(core::mem::offset_of!(Packet, tcp_state) == 98);
-    assert!(core::mem::offset_of!(Packet, in_interrupt) == 99);
-    assert!(core::mem::offset_of!(Packet, exiting) == 100);
-    assert!(core::mem::offset_of!(Packet, irqs_off) == 101);
+    assert!(core::mem::offset_of!(Packet, saddr) == 16);
+    assert!(core::mem::offset_of!(Packet, daddr) == 32);
+    assert!(core::mem::offset_of!(Packet, len) == 48);
+    assert!(core::mem::offset_of!(Packet, mtu) == 52);
+    assert!(core::mem::offset_of!(Packet, sport) == 56);
+    assert!(core::mem::offset_of!(Packet, dport) == 58);
+    assert!(core::mem::offset_of!(Packet, hh_len) == 60);
+    assert!(core::mem::offset_of!(Packet, gso_segs) == 62);
+    assert!(core::mem::offset_of!(Packet, gso_size) == 64);
+    assert!(core::mem::offset_of!(Packet, hdr_len) == 66);
+    assert!(core::mem::offset_of!(Packet, family) == 68);
+    assert!(core::mem::offset_of!(Packet, proto) == 69);
+    assert!(core::mem::offset_of!(Packet, dir) == 70);
+    assert!(core::mem::offset_of!(Packet, gso) == 71);
+    assert!(core::mem::offset_of!(Packet, frag) == 72);
+    assert!(core::mem::offset_of!(Packet, transport) == 73);
+    assert!(core::mem::offset_of!(Packet, tcp_state) == 74);
+    assert!(core::mem::offset_of!(Packet, irqs_off) == 75);
 };
+
+/// The current task when the hook ran at `NF_INET_LOCAL_OUT` (the glue
+/// fills it only there): who may have sent the packet.
+///
+/// Mirrors `struct netatop_sender` in `netatop_glue.h`, checked like
+/// [`Packet`].
+#[repr(C)]
+pub(crate) struct Sender {
+    /// Start of the task's thread-group leader, ns since boot.
+    pub(crate) leader_start: u64,
+    /// Start of the task, ns since boot.
+    pub(crate) thread_start: u64,
+    /// The task's tgid (initial pid namespace).
+    pub(crate) tgid: i32,
+    /// The task's pid (initial pid namespace).
+    pub(crate) pid: i32,
+    /// Non-zero in interrupt context or with bottom halves off
+    /// (`in_interrupt()`).
+    pub(crate) in_interrupt: u8,
+    /// Non-zero when the task is exiting.
+    pub(crate) exiting: u8,
+}
+
+// As for `Packet`.
+const _: () = {
+    assert!(size_of::<Sender>() == 32);
+    assert!(core::mem::offset_of!(Sender, leader_start) == 0);
+    assert!(core::mem::offset_of!(Sender, thread_start) == 8);
+    assert!(core::mem::offset_of!(Sender, tgid) == 16);
+    assert!(core::mem::offset_of!(Sender, pid) == 20);
+    assert!(core::mem::offset_of!(Sender, in_interrupt) == 24);
+    assert!(core::mem::offset_of!(Sender, exiting) == 25);
+};
+
+impl Sender {
+    /// Whether this task sent the packet, the rule of netatop 3.2.2: it was
+    /// sent in process context with bottom halves enabled, by a task that
+    /// is not exiting. Tunnel devices re-enter LOCAL_OUT from the transmit
+    /// path with bottom halves disabled (the sender would be charged
+    /// twice), and an exiting task closing its sockets must not be
+    /// registered again.
+    pub(crate) fn sent_it(&self) -> bool {
+        self.in_interrupt == 0 && self.exiting == 0
+    }
+}
 
 /// Direction of a packet, seen from this host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,16 +217,6 @@ impl Packet {
             IPPROTO_ICMP | IPPROTO_ICMPV6 => Proto::Icmp,
             _ => Proto::Other,
         }
-    }
-
-    /// Whether the current task sent the packet (then `tgid`, `pid` and the
-    /// start times say who), the rule of netatop 3.2.2: a packet sent in
-    /// process context with bottom halves enabled, by a task that is not
-    /// exiting. Tunnel devices re-enter LOCAL_OUT from the transmit path
-    /// with bottom halves disabled (the sender would be charged twice), and
-    /// an exiting task closing its sockets must not be registered again.
-    pub(crate) fn in_task(&self) -> bool {
-        self.dir == DIR_OUT && self.in_interrupt == 0 && self.exiting == 0
     }
 
     /// Whether the hook ran where the tables' bottom-half locks must not be

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """The C/Rust mirror of the glue's structs, checked mechanically.
 
-The C hook fills `struct netatop_pkt` from rust/netatop_glue.h; Rust reads
-it as `Packet` (rust/packet.rs). Swapping two same-sized neighbours on one side
+The C hook fills `struct netatop_pkt` and `struct netatop_sender` from
+rust/netatop_glue.h; Rust reads them as `Packet` and `Sender` (rust/packet.rs). Swapping two same-sized neighbours on one side
 would still compile and silently mis-attribute packets, so:
 
 - the C compiler gives the C layout: the struct definitions are taken from
@@ -37,6 +37,7 @@ HEADER = os.path.join(TOP, "rust", "netatop_glue.h")
 # C struct -> (Rust file, Rust struct)
 MIRRORS = {
     "netatop_pkt": ("rust/packet.rs", "Packet"),
+    "netatop_sender": ("rust/packet.rs", "Sender"),
 }
 # The user ABI (include/netatop.h, what atop compiles against): each struct,
 # the fields whose offsets rust/uapi.rs asserts, and its size.
