@@ -12,6 +12,8 @@
 #                            with the module loaded, run CMD (or a shell)
 #   make bench               overhead vs no module and an empty hook, in one VM boot
 #                            (table + build/bench/summary.json; BENCH_QUICK=1: a short run)
+#   make insns               instructions per hook pass, netatop.ko vs an empty hook, exactly
+#                            (single-stepped through QEMU's gdb stub; INSNS_BASE_KO: a third build)
 #   make modules_install     install netatop.ko into /lib/modules (then: modprobe netatop)
 #   make install             modules_install + install-tools
 #   make install-tools       netatopd, netatop, netatop-exporter, netatop-dbus, man pages,
@@ -26,7 +28,7 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 SCRIPTS := $(TOP)/scripts
 
-.PHONY: all module modules setup kernel check stress check-debug vm demo bench modules_install \
+.PHONY: all module modules setup kernel check stress check-debug vm demo bench insns modules_install \
 	install install-tools install-tools-only tools deb clean
 
 PREFIX ?= /usr
@@ -63,6 +65,9 @@ demo:
 
 bench:
 	@$(SCRIPTS)/bench.sh
+
+insns:
+	@$(SCRIPTS)/insns.sh
 
 modules_install: module
 	@$(SCRIPTS)/module.sh "$(KDIR)" "" modules_install

@@ -14,7 +14,8 @@
 #                    stock-kernel path (scripts/kdir.sh)
 #   no CMD: an interactive shell in the guest.
 # Environment: VM_CPUS (2), VM_MEMORY (1G), NETATOP_KVM (auto|yes|no),
-# KERNEL (default for --kernel).
+# KERNEL (default for --kernel), VM_QEMU_OPTS (extra QEMU arguments, e.g.
+# a gdb stub for make insns), VM_APPEND (extra kernel command line).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -92,6 +93,9 @@ exec_args=(--exec "$top/tests/vm/guest.sh $ko $cmdfile")
 # flavour runs verbose (its boot log is in the output, before the tests').
 append_args=()
 if [ "$flavour" = debug ]; then append_args=(--append no5lvl --verbose); fi
+# vng puts --qemu-opts last on QEMU's command line, whatever the order here.
+if [ -n "${VM_QEMU_OPTS:-}" ]; then append_args+=("--qemu-opts=$VM_QEMU_OPTS"); fi
+if [ -n "${VM_APPEND:-}" ]; then append_args+=(--append "$VM_APPEND"); fi
 
 cd "$top"
 set +e

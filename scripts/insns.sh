@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make insns: how many instructions a hook pass executes, exactly, with
+# netatop.ko and with an empty netfilter hook (nf_empty.ko), per packet of
+# a steady loopback flow (UDP 64 B over IPv4 and IPv6, 1-byte TCP
+# request/response). Unlike make bench's rates and the profile build's ns,
+# the count does not depend on the host's load, so it compares two builds
+# exactly, and it is the same under TCG and KVM.
+#
+# It boots the test kernel with QEMU's gdb stub; the guest
+# (tests/bench/guest-insns.sh) runs each flow with each module loaded, and
+# gdb (tests/bench/insns-gdb.py) single-steps nf_hook_slow() calls from the
+# host: from its first instruction to its return is everything a
+# registered hook adds to a packet (with no hook registered, nf_hook() does
+# not call it).
+#
+# Environment: INSNS_BASE_KO (a netatop.ko built for the test kernel, e.g.
+# of the previous commit, counted as a third variant), INSNS_PASSES (9
+# passes per hook; the medians are printed), INSNS_PATTERNS
+# ("udp4 udp6 tcp_rr").
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/versions.sh"
+
+t0=$(date +%s)
+step() { echo "==> [$(( $(date +%s) - t0 ))s] $*"; }
+fail() { echo "insns: $*" >&2; exit 1; }
+
+step "setup"
+QUIET_OK=1 "$here/setup.sh"
+kdir=$("$here/kernel.sh" test)
+out=$top/build/insns
+mkdir -p "$out/nf_empty"
+step "modules: netatop.ko, nf_empty.ko"
+"$here/module.sh" "$kdir" "$out/netatop"
+llvm=()
+grep -q '^CONFIG_CC_IS_CLANG=y' "$kdir/.config" && llvm=(LLVM=1)
+make -s -C "$kdir" M="$top/tests/bench/nf_empty" MO="$out/nf_empty" "${llvm[@]}" modules
+
+stage=$(mktemp -d /tmp/netatop-insns.XXXXXX)
+vm=""
+cleanup() {
+	[ -n "$vm" ] && kill "$vm" 2>/dev/null
+	rm -rf "$stage"
+}
+trap cleanup EXIT
+cp "$out/netatop/netatop.ko" "$stage/netatop.ko"
+cp "$out/nf_empty/nf_empty.ko" "$stage/nf_empty.ko"
+words=(INSNS_DIR="'$stage'" INSNS_EMPTY_KO="'$stage/nf_empty.ko'"
+	INSNS_NETATOP_KO="'$stage/netatop.ko'"
+	INSNS_PATTERNS="'${INSNS_PATTERNS:-udp4 udp6 tcp_rr}'")
+if [ -n "${INSNS_BASE_KO:-}" ]; then
+	cp "$INSNS_BASE_KO" "$stage/base.ko"
+	words+=(INSNS_BASE_KO="'$stage/base.ko'")
+fi
+
+port=$(( 20000 + RANDOM % 20000 ))
+step "VM boot with a gdb stub on 127.0.0.1:$port"
+# Stepping stretches one hook pass, inside rcu_read_lock(), over seconds of
+# guest time, which RCU's stall detector reports: not in this VM.
+VM_QEMU_OPTS="-gdb tcp:127.0.0.1:$port" VM_APPEND="rcupdate.rcu_cpu_stall_suppress=1" \
+	"$here/vm.sh" --no-module -- \
+	"${words[@]}" "$top/tests/bench/guest-insns.sh" >"$out/vm.log" 2>&1 &
+vm=$!
+
+: >"$out/counts.txt"
+: >"$out/pcs.txt"
+done_lines=0
+while :; do
+	mapfile -t ready < <(sed -n 's/\r$//; s/^INSNS READY //p' "$out/vm.log")
+	while [ "$done_lines" -lt "${#ready[@]}" ]; do
+		read -r variant pattern slow rs <<<"${ready[$done_lines]}"
+		done_lines=$((done_lines + 1))
+		family=ipv4
+		[ "$pattern" = udp6 ] && family=ipv6
+		step "counting: $variant, $pattern"
+		INSNS_GDB="127.0.0.1:$port" INSNS_SLOW="$slow" INSNS_RS="$rs" \
+			INSNS_FAMILY="$family" INSNS_PASSES="${INSNS_PASSES:-9}" \
+			INSNS_TAG="$variant $pattern" INSNS_OUT="$out/counts.txt" INSNS_PCS="$out/pcs.txt" \
+			gdb -batch -nx -x "$top/tests/bench/insns-gdb.py" >"$out/gdb.log" 2>&1 \
+			|| { cat "$out/gdb.log"; fail "gdb failed ($variant, $pattern)"; }
+		touch "$stage/go-$variant-$pattern"
+	done
+	grep -q '^INSNS DONE' "$out/vm.log" && break
+	kill -0 "$vm" 2>/dev/null || { tail -20 "$out/vm.log"; fail "the VM ended early"; }
+	sleep 1
+done
+wait "$vm" || { tail -20 "$out/vm.log"; fail "the guest run failed (see $out/vm.log)"; }
+vm=""
+
+step "report"
+echo
+sed -n 's/\r$//; s/^INSNS SYM //p' "$out/vm.log" >"$out/syms.txt"
+python3 "$top/tests/bench/insns-report.py" "$out/counts.txt" "$out/pcs.txt" "$out/syms.txt" \
+	"$kdir/System.map" "$(sed -n 's/\r$//; s/^INSNS READY [^ ]* [^ ]* \([^ ]*\) .*/\1/p' "$out/vm.log" | head -1)" \
+	| tee "$out/table.txt"

@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The guest side of `make insns` (scripts/insns.sh). For each variant (an
+# empty netfilter hook, netatop.ko, optionally another build of netatop.ko)
+# and each traffic pattern, it loads the module, starts a slow steady flow
+# on loopback (one exchange every 20 ms, so every entry exists and is bound
+# before counting starts), prints
+#
+#   INSNS READY <variant> <pattern> <nf_hook_slow address> <netatop_rs_packet address or 0>
+#
+# (after "INSNS SYM <variant> <address> <name>" lines naming the module's
+# symbols)
+# and waits until the host, which meanwhile single-steps hook passes through
+# QEMU's gdb stub, creates $INSNS_DIR/go-<variant>-<pattern>.
+#
+# Environment (set by scripts/insns.sh): INSNS_DIR, INSNS_EMPTY_KO,
+# INSNS_NETATOP_KO, INSNS_BASE_KO (optional), INSNS_PATTERNS
+# ("udp4 udp6 tcp_rr").
+set -eu
+
+: "${INSNS_DIR:?}" "${INSNS_EMPTY_KO:?}" "${INSNS_NETATOP_KO:?}"
+patterns=${INSNS_PATTERNS:-udp4 udp6 tcp_rr}
+variants="empty netatop"
+[ -n "${INSNS_BASE_KO:-}" ] && variants="$variants base"
+
+# One exchange every 20 ms, forever: a UDP datagram of 64 bytes and its
+# receipt, or a 1-byte TCP request and its 1-byte answer. One process, so
+# one sockinfo per UDP port and one per TCP end, bound to it.
+flow() {
+	exec python3 - "$1" <<'EOF'
+import socket, sys, time
+kind = sys.argv[1]
+if kind in ("udp4", "udp6"):
+    fam, host = (socket.AF_INET, "127.0.0.1") if kind == "udp4" else (socket.AF_INET6, "::1")
+    rx = socket.socket(fam, socket.SOCK_DGRAM)
+    rx.bind((host, 0))
+    tx = socket.socket(fam, socket.SOCK_DGRAM)
+    while True:
+        tx.sendto(b"x" * 64, rx.getsockname())
+        rx.recv(128)
+        time.sleep(0.02)
+else:
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    c = socket.create_connection(ls.getsockname())
+    s, _ = ls.accept()
+    for sock in (c, s):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while True:
+        c.send(b"q")
+        s.recv(1)
+        s.send(b"a")
+        c.recv(1)
+        time.sleep(0.02)
+EOF
+}
+
+sym() { awk -v s="$1" '$3 == s { print $1; exit }' /proc/kallsyms; }
+
+slow=$(sym nf_hook_slow)
+[ -n "$slow" ] || { echo "insns: nf_hook_slow not in /proc/kallsyms" >&2; exit 1; }
+for v in $variants; do
+	case $v in
+	empty) ko=$INSNS_EMPTY_KO; mod=nf_empty ;;
+	netatop) ko=$INSNS_NETATOP_KO; mod=netatop ;;
+	base) ko=$INSNS_BASE_KO; mod=netatop ;;
+	esac
+	insmod "$ko"
+	rs=$(sym netatop_rs_packet)
+	# The module's symbols, to name the addresses stepped (make insns' report).
+	awk -v v="$v" -v m="[$mod]" '$4 == m { print "INSNS SYM", v, $1, $3 }' /proc/kallsyms
+	for p in $patterns; do
+		# Pinned to one CPU: the loopback receive runs on the sender's. The
+		# flow execs python, so killing $pid ends it.
+		taskset -c 0 bash -c "$(declare -f flow); flow $p" &
+		pid=$!
+		sleep 2
+		echo "INSNS READY $v $p $slow ${rs:-0}"
+		# Read the directory: a path lookup can keep answering from the
+		# negative dentry 9p cached while the file did not exist yet.
+		until ls "$INSNS_DIR" | grep -qx "go-$v-$p"; do sleep 0.5; done
+		kill "$pid"
+		wait "$pid" 2>/dev/null || true
+	done
+	rmmod "$mod"
+done
+echo "INSNS DONE"
