@@ -80,6 +80,7 @@ for v in $variants; do
 		echo "INSNS READY $v $p $slow ${rs:-0}"
 		# Read the directory: a path lookup can keep answering from the
 		# negative dentry 9p cached while the file did not exist yet.
+		# shellcheck disable=SC2010
 		until ls "$INSNS_DIR" | grep -qx "go-$v-$p"; do sleep 0.5; done
 		kill "$pid"
 		wait "$pid" 2>/dev/null || true
