@@ -55,10 +55,7 @@ mkdir -p "$out"
 step "modules: netatop.ko, its profile build, nf_empty.ko"
 "$here/module.sh" "$kdir" "$out/netatop"
 "$here/module.sh" "$kdir" "$out/profile" NETATOP_PROFILE=y
-llvm=()
-grep -q '^CONFIG_CC_IS_CLANG=y' "$kdir/.config" && llvm=(LLVM=1)
-mkdir -p "$out/nf_empty"
-make -s -C "$kdir" M="$top/tests/bench/nf_empty" MO="$out/nf_empty" "${llvm[@]}" modules
+"$here/nf-empty.sh" "$kdir" "$out/nf_empty"
 for ko in "$out/netatop/netatop.ko" "$out/profile/netatop.ko" "$out/nf_empty/nf_empty.ko"; do
 	[ -f "$ko" ] || fail "$ko was not built"
 done

@@ -33,12 +33,10 @@ step "setup"
 QUIET_OK=1 "$here/setup.sh"
 kdir=$("$here/kernel.sh" test)
 out=$top/build/insns
-mkdir -p "$out/nf_empty"
+mkdir -p "$out"
 step "modules: netatop.ko, nf_empty.ko"
 "$here/module.sh" "$kdir" "$out/netatop"
-llvm=()
-grep -q '^CONFIG_CC_IS_CLANG=y' "$kdir/.config" && llvm=(LLVM=1)
-make -s -C "$kdir" M="$top/tests/bench/nf_empty" MO="$out/nf_empty" "${llvm[@]}" modules
+"$here/nf-empty.sh" "$kdir" "$out/nf_empty"
 
 stage=$(mktemp -d /tmp/netatop-insns.XXXXXX)
 vm=""
