@@ -6,8 +6,9 @@
  * /proc/netatop and the periodic collection with the kernel, provides the
  * spin_lock_bh family and the per-CPU global counters, and hands every
  * packet to the Rust crate (netatop_main.rs) as a plain struct netatop_pkt of
- * raw facts (and, at LOCAL_OUT, struct netatop_sender). Every rule (who sent a packet, how many segments it stands
- * for, what has no transport header, what is counted where) is in Rust.
+ * raw facts (and, at LOCAL_OUT, struct netatop_sender). Every rule (who
+ * sent a packet, how many segments it stands for, what has no transport
+ * header, what is counted where) is in Rust.
  */
 #include <linux/cgroup.h>
 #include <linux/ip.h>
