@@ -33,7 +33,7 @@ impl Netatop {
         let dir = pkt.direction();
         let proto = pkt.proto();
         let segs = pkt.segments();
-        let Some(key) = SockKey::of(pkt) else {
+        let Some(key) = SockKey::of(pkt, proto) else {
             return Charge::packet(proto, dir, segs);
         };
         if pkt.irqs_off() {
@@ -51,64 +51,88 @@ impl Netatop {
         };
         let counted = bucket.with_entry(&key, make, &self.idle, |si| {
             si.touch(pkt.now);
-            if proto == Proto::Tcp && pkt.tcp_state != 0 && si.set_tcp_state(pkt.tcp_state) {
-                // Ended (FIN or RST): the first to go if the table fills up.
-                self.socks.note_ended(index);
+            let mut sooner = false;
+            if proto == Proto::Tcp && pkt.tcp_state != 0 {
+                let change = si.set_tcp_state(pkt.tcp_state);
+                if change.ended {
+                    // FIN or RST: the first to go if the table fills up.
+                    self.socks.note_ended(index);
+                }
+                sooner = change.changed;
             }
             if let Some(sender) = sender {
                 self.bind(si, sender, index);
             }
             si.count(dir, segs, bytes);
+            sooner
         });
-        match counted {
-            Some(()) => Charge::packet(proto, dir, segs),
+        if counted {
+            Charge::packet(proto, dir, segs)
+        } else {
             // Table full or out of memory: nobody can ever be charged.
-            None => Charge::unidentified(proto, dir, segs),
+            Charge::unidentified(proto, dir, segs)
         }
     }
 
     /// Binds `si` (in bucket `index`) to the sending process and thread
     /// (the last sender wins); the traffic seen before any binding goes to
-    /// the process.
+    /// the process. Only a new sender needs more than two comparisons.
     fn bind(&self, si: &mut SockInfo, sender: &Sender, index: usize) {
         let group = TaskId {
             id: sender.tgid,
             kind: TaskKind::Group,
             start: sender.leader_start,
         };
-        if si.group().is_none_or(|g| g.who() != group) {
-            let Some(g) = self.tasks.get_or_create(group, || {
-                let names = ffi::current_names();
-                NewTask {
-                    btime: names.boot_sec + group.start / NSEC_PER_SEC,
-                    command: names.leader_comm,
-                    cgroup: names.cgroup,
-                }
-            }) else {
-                return;
-            };
-            // The collector and readers find this connection through it.
-            let sees = g.hints().note(index);
-            self.socks.bind_group(si, g, sees);
+        if si.group().is_none_or(|g| g.who() != group) && !self.bind_group(si, group, index) {
+            return;
         }
-
         let thread = TaskId {
             id: sender.pid,
             kind: TaskKind::Thread,
             start: sender.thread_start,
         };
         if si.thread().is_none_or(|t| t.who() != thread) {
-            let t = self.tasks.get_or_create(thread, || {
-                let names = ffi::current_names();
-                NewTask {
-                    btime: names.boot_sec + thread.start / NSEC_PER_SEC,
-                    command: names.thread_comm,
-                    cgroup: names.cgroup,
-                }
-            });
-            let sees = t.as_ref().is_some_and(|t| t.hints().note(index));
-            si.bind_thread(t, sees);
+            self.bind_thread(si, thread, index);
         }
+    }
+
+    /// Binds `si` to the process `group` (`current`'s), making its taskinfo
+    /// if needed; `false` if it cannot be made. Out of line: once per
+    /// connection and sender, not per packet.
+    #[cold]
+    #[inline(never)]
+    fn bind_group(&self, si: &mut SockInfo, group: TaskId, index: usize) -> bool {
+        let Some(g) = self.tasks.get_or_create(group, || {
+            let names = ffi::current_names();
+            NewTask {
+                btime: names.boot_sec + group.start / NSEC_PER_SEC,
+                command: names.leader_comm,
+                cgroup: names.cgroup,
+            }
+        }) else {
+            return false;
+        };
+        // The collector and readers find this connection through it.
+        let sees = g.hints().note(index);
+        self.socks.bind_group(si, g, sees);
+        true
+    }
+
+    /// Binds `si` to the thread `thread` (`current`), as
+    /// [`Self::bind_group`]; without a taskinfo, to no thread.
+    #[cold]
+    #[inline(never)]
+    fn bind_thread(&self, si: &mut SockInfo, thread: TaskId, index: usize) {
+        let t = self.tasks.get_or_create(thread, || {
+            let names = ffi::current_names();
+            NewTask {
+                btime: names.boot_sec + thread.start / NSEC_PER_SEC,
+                command: names.thread_comm,
+                cgroup: names.cgroup,
+            }
+        });
+        let sees = t.as_ref().is_some_and(|t| t.hints().note(index));
+        si.bind_thread(t, sees);
     }
 
     /// Makes `task`'s counters exact: charges the traffic waiting in its

@@ -155,10 +155,14 @@ impl SockInfo {
         self.thread.as_ref()
     }
 
-    /// Notes a packet at `now` (`jiffies_64`).
+    /// Notes a packet at `now` (`jiffies_64`, read before the bucket lock,
+    /// so a packet from another CPU may have noted a later one).
+    ///
+    /// `lastact` only grows, and so does [`Self::drop_at`]: a packet never
+    /// makes an entry collectable sooner by its time alone.
     pub(crate) fn touch(&mut self, now: u64) {
         // Written only when it changes: most packets leave the line clean.
-        if self.lastact != now {
+        if now > self.lastact {
             self.lastact = now;
         }
     }
@@ -287,12 +291,14 @@ impl SockInfo {
         }
     }
 
-    /// Records the TCP state of the socket a packet came from; `true` when
-    /// this packet shows the connection has just ended.
-    pub(crate) fn set_tcp_state(&mut self, state: u8) -> bool {
-        let ended = tcp_ended(state) && !tcp_ended(self.last_state);
+    /// Records the TCP state of the socket a packet came from.
+    pub(crate) fn set_tcp_state(&mut self, state: u8) -> StateChange {
+        let change = StateChange {
+            changed: state != self.last_state,
+            ended: tcp_ended(state) && !tcp_ended(self.last_state),
+        };
         self.last_state = state;
-        ended
+        change
     }
 
     /// Whether the entry may go at once to make room for a new one: its TCP
@@ -307,6 +313,16 @@ impl SockInfo {
             SockKey::Udp { .. } => now >= self.drop_at(idle),
         }
     }
+}
+
+/// What a packet's TCP state did to a connection (see
+/// [`SockInfo::set_tcp_state`]).
+pub(crate) struct StateChange {
+    /// The state differs from the last one seen: [`SockInfo::drop_at`] may
+    /// have gone down.
+    pub(crate) changed: bool,
+    /// The connection has just ended (FIN or RST).
+    pub(crate) ended: bool,
 }
 
 /// A bucket: a singly linked chain of connections.
@@ -331,20 +347,22 @@ impl Chain {
 }
 
 /// Finds `key` in the chain from `head`, or appends a new entry made by
-/// `make` (which may refuse). One walk of the chain either way.
+/// `make` (which may refuse); returns the entry and whether it is new. One
+/// walk of the chain either way.
 fn find_or_insert<'a>(
     head: &'a mut Option<KBox<SockInfo>>,
     key: &SockKey,
     make: impl FnOnce() -> Option<KBox<SockInfo>>,
-) -> Option<&'a mut SockInfo> {
+) -> Option<(&'a mut SockInfo, bool)> {
     let mut cur = head;
     while cur.as_ref().is_some_and(|n| n.key != *key) {
         cur = &mut cur.as_mut()?.next;
     }
-    if cur.is_none() {
+    let new = cur.is_none();
+    if new {
         *cur = Some(make()?);
     }
-    cur.as_deref_mut()
+    Some((cur.as_deref_mut()?, new))
 }
 
 impl Chain {
@@ -434,31 +452,38 @@ pub(crate) struct Bucket {
 
 impl Bucket {
     /// Runs `f` on the entry of `key` under the bucket lock, first appending
-    /// one made by `make` if there is none; `None` (and `f` not called) if
-    /// `make` refuses. Afterwards the bucket is due no later than the
-    /// entry's [`SockInfo::drop_at`]: a new entry or a TCP state change can
-    /// make it collectable earlier than the bucket said.
-    pub(crate) fn with_entry<R>(
+    /// one made by `make` if there is none; `false` (and `f` not called) if
+    /// `make` refuses.
+    ///
+    /// `f` returns whether it may have made the entry collectable sooner
+    /// (changed its TCP state). Its packet's time ([`SockInfo::touch`]) and
+    /// a first binding only postpone [`SockInfo::drop_at`], so only then, or
+    /// for a new entry, is the bucket's `due` computed again: afterwards it
+    /// is no later than the entry's `drop_at`, as its invariant says.
+    pub(crate) fn with_entry(
         &self,
         key: &SockKey,
         make: impl FnOnce() -> Option<KBox<SockInfo>>,
         idle: &IdleLimits,
-        f: impl FnOnce(&mut SockInfo) -> R,
-    ) -> Option<R> {
+        f: impl FnOnce(&mut SockInfo) -> bool,
+    ) -> bool {
         // make bench's component profile (Kbuild): a second lock round trip.
         #[cfg(netatop_twice_lock)]
         drop(core::hint::black_box(self.chain.lock()));
         let mut guard = self.chain.lock();
         let Chain { head, due } = &mut *guard;
-        let si = find_or_insert(head, key, make)?;
-        let r = f(si);
-        let at = si.drop_at(idle);
-        if at < *due {
-            // INVARIANT: lowered to the changed entry's time.
-            *due = at;
-            self.due_hint.store(at, Relaxed);
+        let Some((si, new)) = find_or_insert(head, key, make) else {
+            return false;
+        };
+        if f(si) || new {
+            let at = si.drop_at(idle);
+            if at < *due {
+                // INVARIANT: lowered to the changed entry's time.
+                *due = at;
+                self.due_hint.store(at, Relaxed);
+            }
         }
-        Some(r)
+        true
     }
 }
 
@@ -588,6 +613,9 @@ impl SockTable {
     /// When the table is full, an entry never bound or whose connection has
     /// ended makes room. `None` when there is no room or the allocation
     /// fails (both counted as overflow).
+    ///
+    /// Out of line: the packet path only calls it for a new connection.
+    #[inline(never)]
     pub(crate) fn make(
         &self,
         key: SockKey,

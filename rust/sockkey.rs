@@ -34,10 +34,11 @@ pub(crate) enum SockKey {
 }
 
 impl SockKey {
-    /// The key of a TCP or UDP packet; `None` for other protocols.
-    pub(crate) fn of(pkt: &Packet) -> Option<Self> {
+    /// The key of a packet whose class is `proto` (its [`Packet::proto`]):
+    /// `None` unless TCP or UDP.
+    pub(crate) fn of(pkt: &Packet, proto: Proto) -> Option<Self> {
         let (local, lport, remote, rport) = pkt.local_remote();
-        match pkt.proto() {
+        match proto {
             Proto::Tcp => Some(SockKey::Tcp {
                 netns: pkt.netns,
                 local,
