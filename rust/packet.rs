@@ -258,13 +258,15 @@ impl Packet {
             return len + (segs - 1) * u64::from(self.hdr_len) + segs * link;
         }
         let mtu = u64::from(self.mtu);
-        let extra_pieces = if mtu > 0 && len > mtu { len / mtu } else { 0 };
+        if mtu == 0 || len <= mtu {
+            return len + link;
+        }
         let ip_header = if self.family == NFPROTO_IPV6 {
             IPV6_FRAG_HEADER
         } else {
             IPV4_FRAG_HEADER
         };
-        len + extra_pieces * (ip_header + link) + link
+        len + len / mtu * (ip_header + link) + link
     }
 
     /// (local address, local port, remote address, remote port).
