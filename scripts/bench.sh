@@ -33,9 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/versions.sh"
 
-t0=$(date +%s)
-step() { echo "==> [$(( $(date +%s) - t0 ))s] $*"; }
-fail() { echo "bench: $*" >&2; exit 1; }
+. "$here/steps.sh"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${BENCH_REPS:=2}" "${BENCH_DURATION:=1}" "${BENCH_WARMUP:=0.3}"

@@ -41,8 +41,7 @@ if [ -z "$kernels" ]; then
 fi
 has_kernel() { case " $kernels " in *" $1 "*) return 0 ;; esac; return 1; }
 
-t0=$(date +%s)
-step() { echo "==> [$(( $(date +%s) - t0 ))s] $*"; }
+. "$here/steps.sh"
 
 step "setup"
 QUIET_OK=1 "$here/setup.sh"

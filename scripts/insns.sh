@@ -25,9 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/versions.sh"
 
-t0=$(date +%s)
-step() { echo "==> [$(( $(date +%s) - t0 ))s] $*"; }
-fail() { echo "insns: $*" >&2; exit 1; }
+. "$here/steps.sh"
 
 step "setup"
 QUIET_OK=1 "$here/setup.sh"
