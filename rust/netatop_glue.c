@@ -38,6 +38,11 @@
 
 MODULE_VERSION(NETATOP_RS_VERSION);
 
+/* The protocol numbers packet.rs spells out (not every supported kernel's
+ * Rust bindings have them): the kernel's own, checked here. */
+static_assert(IPPROTO_ICMP == 1 && IPPROTO_TCP == 6 && IPPROTO_UDP == 17);
+static_assert(IPPROTO_ICMPV6 == 58 && NFPROTO_IPV4 == 2 && NFPROTO_IPV6 == 10);
+
 /* Set before anything is registered, cleared after everything is gone. */
 static const void *netatop_ctx;
 

@@ -29,7 +29,8 @@
 //!   (global counters), [`uapi`] (the user ABI), [`hash`], [`limits`],
 //!   [`bhlock`] (the tables' bottom-half spinlock), [`table`] (the bucket
 //!   array both tables are built on), [`ring`] (where room can be made),
-//!   and [`ffi`] (kernel services and the calls into the glue).
+//!   [`ffi`] (kernel services and the calls into the glue), and
+//!   [`compat`] (what differs between the supported kernels' crates).
 
 #![crate_name = "netatop"]
 
@@ -41,6 +42,7 @@ use kernel::uaccess::UserPtr;
 mod accounting;
 mod bhlock;
 mod cgroup;
+mod compat;
 mod exitlist;
 mod ffi;
 mod fifo;
@@ -111,13 +113,13 @@ struct NetatopModule {
 impl kernel::Module for NetatopModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let cfg = Config {
-            sock_hash_bits: module_parameters::sock_hash_bits.value(),
-            task_hash_bits: module_parameters::task_hash_bits.value(),
-            sockinfo_limit_kb: module_parameters::sockinfo_limit_kb.value(),
-            taskinfo_limit_kb: module_parameters::taskinfo_limit_kb.value(),
+            sock_hash_bits: compat::param(module_parameters::sock_hash_bits.value()),
+            task_hash_bits: compat::param(module_parameters::task_hash_bits.value()),
+            sockinfo_limit_kb: compat::param(module_parameters::sockinfo_limit_kb.value()),
+            taskinfo_limit_kb: compat::param(module_parameters::taskinfo_limit_kb.value()),
             seed: ffi::random_seed(),
-            gc_interval_ms: module_parameters::gc_interval_ms.value(),
-            cgroup_limit_kb: module_parameters::cgroup_limit_kb.value(),
+            gc_interval_ms: compat::param(module_parameters::gc_interval_ms.value()),
+            cgroup_limit_kb: compat::param(module_parameters::cgroup_limit_kb.value()),
         };
         if cfg.gc_interval_ms < 10 {
             pr_err!("gc_interval_ms must be at least 10\n");

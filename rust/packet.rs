@@ -4,14 +4,16 @@
 
 use core::mem::size_of;
 
-use kernel::bindings;
-
-// CAST: protocol numbers are below 256.
-const IPPROTO_ICMP: u8 = bindings::IPPROTO_ICMP as u8;
-const IPPROTO_TCP: u8 = bindings::IPPROTO_TCP as u8;
-const IPPROTO_UDP: u8 = bindings::IPPROTO_UDP as u8;
-const IPPROTO_ICMPV6: u8 = bindings::IPPROTO_ICMPV6 as u8;
-const NFPROTO_IPV6: u8 = bindings::NFPROTO_IPV6 as u8;
+// The protocol numbers the summary carries: the kernel's UAPI values
+// (`uapi/linux/in.h`, `in6.h`, `netfilter.h`), fixed for good. Not every
+// supported kernel's bindings have them, so they are written here, and
+// `netatop_glue.c` asserts each against the kernel's own headers at build
+// time.
+const IPPROTO_ICMP: u8 = 1;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+const IPPROTO_ICMPV6: u8 = 58;
+const NFPROTO_IPV6: u8 = 10;
 /// `NETATOP_DIR_OUT` (the glue's own constant).
 const DIR_OUT: u8 = 0;
 
