@@ -5,10 +5,12 @@
 #   make [KDIR=...]          build netatop.ko against a Rust-enabled kernel tree
 #   make demo                build everything, boot a VM and show the module working
 #   make check               run every test (host, then in VMs on the test kernel
-#                            and on Debian's own 7.3 kernel)
+#                            and on Debian's own 7.3 and 7.2 kernels: kernels.tsv)
+#   make check-kernels       the same on every kernel of the matrix (kernels.tsv)
 #   make stress              the stress suite (churn, floods, unload cycles, signals)
 #   make check-debug         everything on a KASAN/kmemleak/lockdep kernel
-#   make vm [KERNEL=debian] [CMD=...]  boot the test VM (or Debian's own 7.3 kernel)
+#   make vm [KERNEL=debian|<release>] [CMD=...]  boot the test VM (or one of
+#                            Debian's kernels of kernels.tsv; debian: 7.3.4+deb13-amd64)
 #                            with the module loaded, run CMD (or a shell)
 #   make bench               overhead vs no module and an empty hook, in one VM boot
 #                            (table + build/bench/summary.json; BENCH_QUICK=1: a short run)
@@ -28,7 +30,7 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 SCRIPTS := $(TOP)/scripts
 
-.PHONY: all module modules setup kernel check stress check-debug vm demo bench insns modules_install \
+.PHONY: all module modules setup kernel check check-kernels stress check-debug vm demo bench insns modules_install \
 	install install-tools install-tools-only tools deb clean
 
 PREFIX ?= /usr
@@ -48,6 +50,9 @@ kernel: setup
 
 check:
 	@$(SCRIPTS)/check.sh
+
+check-kernels:
+	@$(SCRIPTS)/check.sh --kernels all
 
 stress:
 	@$(SCRIPTS)/check.sh --suite stress

@@ -7,18 +7,21 @@
 #  3. host-side: rustfmt, clippy and cargo test of netatop_user,
 #  4. one VM boot on the test kernel: load the module, run the in-guest
 #     cargo test binaries as root, unload, and fail on any kernel splat;
-#  5. Debian's own kernel (make check only): the kernel-tree detection on
-#     fixtures of each layout (Debian, Ubuntu), the module built for Debian's
-#     7.3 kernel in the trixie root with Debian's rustc 1.85.1 (warnings and
-#     clippy), the README's Debian install commands (make deb, apt-get
-#     install, DKMS), and one VM boot of Debian's unmodified kernel image
-#     running the same in-guest tests.
+#  5. Debian's own kernels of the matrix (kernels.tsv; make check: those
+#     marked "check", 7.3.4+deb13-amd64 and 7.2.13+deb14-amd64): the
+#     kernel-tree detection on fixtures of each layout (Debian, Ubuntu, too
+#     old, too new), then for each kernel the module built in its suite's
+#     build root with the compilers its .config names (warnings and clippy),
+#     the README's Debian install commands there (make deb, apt-get install,
+#     DKMS, the one-line errors, removal), and one VM boot of Debian's
+#     unmodified kernel image running the same in-guest tests.
 #
-# usage: check.sh [--flavour test|debug] [--suite main|stress|all] [--kernels "test debian"]
-#   make check        = check.sh                 (main suite, test + Debian kernel)
-#   make stress       = check.sh --suite stress  (stress suite, test kernel)
-#   make check-debug  = check.sh --flavour debug --suite all
-#                       (KASAN, kmemleak, lockdep, ... kernel; slow)
+# usage: check.sh [--flavour test|debug] [--suite main|stress|all] [--kernels "test RELEASE..."|all]
+#   make check         = check.sh                 (main suite, test + the matrix's "check" kernels)
+#   make check-kernels = check.sh --kernels all   (main suite, test + every kernel of the matrix)
+#   make stress        = check.sh --suite stress  (stress suite, test kernel)
+#   make check-debug   = check.sh --flavour debug --suite all
+#                        (KASAN, kmemleak, lockdep, ... kernel; slow)
 set -euo pipefail
 
 flavour=test
@@ -36,18 +39,37 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/versions.sh"
+. "$here/matrix.sh"
 if [ -z "$kernels" ]; then
-	if [ "$flavour" = test ] && [ "$suite" = main ]; then kernels="test debian"; else kernels=test; fi
+	if [ "$flavour" = test ] && [ "$suite" = main ]; then kernels="test $(matrix_releases check)"; else kernels=test; fi
 fi
+[ "$kernels" = all ] && kernels="test $(matrix_releases all)"
 has_kernel() { case " $kernels " in *" $1 "*) return 0 ;; esac; return 1; }
+# Debian's kernels, as releases of the matrix ("debian": 7.3.4+deb13-amd64).
+debian_kernels=()
+for k in $kernels; do
+	[ "$k" = test ] || debian_kernels+=("$(matrix_resolve "$k")")
+done
 
 . "$here/steps.sh"
 
 step "setup"
 QUIET_OK=1 "$here/setup.sh"
-if has_kernel debian; then
-	step "host: kernel-tree detection on fixtures of each layout"
+# The build roots of Debian's kernels are made (debootstrap, apt: mostly
+# waiting on the network and the disk) while the test kernel compiles.
+roots_pid=""
+if [ ${#debian_kernels[@]} -gt 0 ]; then
+	mkdir -p "$top/build"
+	(
+		for k in "${debian_kernels[@]}"; do
+			"$here/debian-root.sh" "$(matrix_root "$(matrix_get "$k" suite)")" >/dev/null \
+				&& "$here/debian-kernel.sh" "$k" >/dev/null || exit 1
+		done
+	) >"$top/build/roots.log" 2>&1 &
+	roots_pid=$!
+	step "host: kernel-tree detection on fixtures of each layout; the README's kernel table"
 	bash "$top/tests/host/kdir-layouts.sh"
+	bash "$top/tests/host/readme-kernels.sh"
 fi
 
 step "$flavour kernel"
@@ -94,17 +116,21 @@ if has_kernel test; then
 		TEST_ARGS="'${TEST_ARGS:---test-threads=2}'" "$top/tests/vm/run-tests.sh" "${bins[@]}"
 fi
 
-if has_kernel debian; then
-	step "Debian's kernel: the trixie build root"
-	"$here/trixie-root.sh" >/dev/null
-	step "Debian's kernel: netatop.ko built for $DEBIAN_KREL with Debian's compilers (and clippy)"
-	"$here/debian-module.sh"
-	step "Debian's kernel: the README's install commands (make deb, apt-get install, DKMS)"
-	"$top/tests/host/debian-packages.sh"
-	step "Debian's kernel: fetched and unpacked"
-	"$here/debian-kernel.sh" >/dev/null
-	step "in-guest tests on Debian's kernel $DEBIAN_KREL: VM boot (${#bins[@]} binaries)"
-	"$here/vm.sh" --kernel debian --ko "$top/build/debian/netatop.ko" -- \
-		TEST_ARGS="'${TEST_ARGS:---test-threads=2}'" "$top/tests/vm/run-tests.sh" "${bins[@]}"
+if [ -n "$roots_pid" ]; then
+	step "Debian's kernels: build roots and kernel images (made beside the test kernel)"
+	wait "$roots_pid" || { cat "$top/build/roots.log" >&2; exit 1; }
+	for k in "${debian_kernels[@]}"; do
+		echo "    $k: $(matrix_get "$k" suite), root $NETATOP_CACHE/roots/$(matrix_root "$(matrix_get "$k" suite)")"
+	done
 fi
+for k in "${debian_kernels[@]}"; do
+	root=$(matrix_root "$(matrix_get "$k" suite)")
+	step "Debian's $k: netatop.ko built in the $root root with its compilers (and clippy)"
+	"$here/debian-module.sh" "$k"
+	step "Debian's $k: the README's install commands in the $root root (make deb, apt-get install, DKMS)"
+	"$top/tests/host/debian-packages.sh" "$k"
+	step "in-guest tests on Debian's kernel $k: VM boot (${#bins[@]} binaries)"
+	"$here/vm.sh" --kernel "$k" --ko "$top/build/kernel-$k/netatop.ko" -- \
+		TEST_ARGS="'${TEST_ARGS:---test-threads=2}'" "$top/tests/vm/run-tests.sh" "${bins[@]}"
+done
 step "all tests passed"

@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Builds netatop.ko for Debian's own 7.3 kernel the way a Debian 13 user's
-# `make` does: in the trixie build root (scripts/trixie-root.sh), with
-# linux-headers-7.3.4+deb13-amd64 as KDIR and Debian's rustc 1.85.1, bindgen
-# and gcc-14; the Rust metadata the headers lack is regenerated once into the
-# root's /var/cache/netatop-rs (scripts/kdir.sh). Also builds it with clippy
-# (CLIPPY=1, rustc 1.85's clippy), so the module stays warning- and
-# clippy-clean on the oldest compiler a 7.3 distribution kernel uses.
+# Builds netatop.ko for one of Debian's kernels (a release of the matrix,
+# kernels.tsv) the way a Debian user's `make` does: in that kernel's suite's
+# build root (scripts/debian-root.sh), with its headers as KDIR and the
+# compilers its .config names (e.g. trixie's rustc 1.85.1, bindgen 0.71.1 and
+# gcc-14 for 7.3.4+deb13-amd64; sid's rustc 1.97.1 and gcc-16 for
+# 7.2.13+deb14-amd64); the Rust metadata the headers lack is regenerated
+# once into the root's /var/cache/netatop-rs (scripts/kdir.sh). Also builds
+# it with clippy (CLIPPY=1, that rustc's clippy), so the module stays
+# warning- and clippy-clean with every compiler a supported kernel uses.
 #
-# usage: scripts/debian-module.sh        -> build/debian/netatop.ko
+# usage: scripts/debian-module.sh [RELEASE|debian]   -> build/kernel-RELEASE/netatop.ko
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/versions.sh"
+. "$here/matrix.sh"
 
-kdir=/lib/modules/$DEBIAN_KREL/build
-"$here/trixie-root.sh" run --bind "$top" -- "
+rel=$(matrix_resolve "${1:-debian}")
+root=$(matrix_root "$(matrix_get "$rel" suite)")
+kdir=/lib/modules/$rel/build
+out=build/kernel-$rel
+"$here/debian-root.sh" "$root" run --bind "$top" -- "
 	set -o pipefail
 	cd '$top'
 	mkdir -p build
-	scripts/module.sh '$kdir' build/debian 2>&1 | tee build/debian.log
-	scripts/module.sh '$kdir' build/clippy-debian CLIPPY=1 2>&1 | tee -a build/debian.log
-	! grep -E '^(warning|error)' build/debian.log
+	scripts/module.sh '$kdir' '$out' 2>&1 | tee '$out.log'
+	scripts/module.sh '$kdir' 'build/clippy-kernel-$rel' CLIPPY=1 2>&1 | tee -a '$out.log'
+	! grep -E '^(warning|error)' '$out.log'
 	rustc --version
-	modinfo -F vermagic build/debian/netatop.ko"
+	modinfo -F vermagic '$out/netatop.ko'"

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A Debian 13 (trixie) build root, made with debootstrap from Debian's
-# packages only and cached outside the checkout. The host is Debian 12, but a
-# module for Debian's own 7.3 kernel must be built by the compilers that built
-# that kernel (trixie's rustc 1.85.1, bindgen 0.71.1, gcc-14): they live here.
+# A Debian build root per suite of the kernel matrix (kernels.tsv): trixie
+# (for trixie-backports' kernels), forky, sid. Each is made with debootstrap
+# from Debian's packages only and cached outside the checkout. The host is
+# Debian 12, but a module for one of Debian's kernels must be built by the
+# very compilers that built that kernel (for 7.3.4+deb13: trixie's rustc
+# 1.85.1, bindgen 0.71.1, gcc-14; for 7.2.13+deb14: sid's rustc 1.97.1,
+# bindgen 0.72.1, gcc-16): they live here, with the headers and the
+# linux-source-X.Y of every matrix kernel of that suite.
 #
-#   trixie-root.sh            make (or reuse) the root; prints its path
-#   trixie-root.sh run [--overlay] [--bind DIR]... -- CMD...
+#   debian-root.sh ROOT       make (or reuse) the root; prints its path
+#   debian-root.sh ROOT run [--overlay] [--bind DIR]... -- CMD...
 #                             run CMD (a bash script string) as root inside it,
 #                             with /proc, /dev and each DIR (default: the
 #                             checkout) mounted at the same path; the mounts
@@ -15,34 +19,59 @@
 #                             with the command. --overlay: on a throw-away
 #                             overlay of the root, so what CMD installs or
 #                             changes is gone afterwards (package tests)
+#   ROOT: trixie, forky or sid (scripts/matrix.sh: matrix_root)
 #
-# The root is keyed by the suite and the package list below; a root whose key
-# differs is made anew. Debian's kernel packages come from trixie-backports.
+# A root is keyed by its suite and package list (which follows the matrix);
+# a root whose key differs is made anew.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/versions.sh"
+. "$here/matrix.sh"
 
-log() { echo "trixie-root: $*" >&2; }
-fail() { echo "trixie-root: ERROR: $*" >&2; exit 1; }
+name=${1:?usage: debian-root.sh ROOT [run [--overlay] [--bind DIR]... -- CMD]}
+shift
+log() { echo "$name-root: $*" >&2; }
+fail() { echo "$name-root: ERROR: $*" >&2; exit 1; }
 
-# What a Debian 13 user installs to build the module for the stock kernel
-# (README, "Install on Debian 13"), plus Debian's packaging tools and what the
-# tests run in the root.
-TRIXIE_PACKAGES="rustc rust-src rust-clippy bindgen libclang-dev gcc-14 make bc bison flex
+# The matrix kernels built in this root, and the suites apt needs for them.
+rels=()
+suites="$name"
+for rel in $(matrix_releases all); do
+	suite=$(matrix_get "$rel" suite)
+	[ "$(matrix_root "$suite")" = "$name" ] || continue
+	rels+=("$rel")
+	case " $suites " in *" $suite "*) ;; *) suites="$suites $suite" ;; esac
+done
+[ ${#rels[@]} -gt 0 ] || fail "no kernel of $MATRIX_FILE is built in a '$name' root (roots: $(matrix_roots all | tr '\n' ' '))"
+[ "$name" = sid ] || suites="$suites $name-updates"
+
+# What a Debian user installs to build the module for the kernel (README,
+# "Install on Debian"), plus Debian's packaging tools and what the tests run
+# in the root: the compilers the .config names (gcc-N from its CC text; rustc
+# and bindgen are the suite's own), and each kernel's headers and source of
+# the same version.
+PACKAGES="rustc rust-src rust-clippy bindgen libclang-dev make bc bison flex
  libelf-dev libssl-dev openssl kmod cpio xz-utils zstd python3 rsync ca-certificates
- dpkg-dev debhelper dkms fakeroot
- linux-headers-$DEBIAN_KREL linux-source-$KVER_MAJOR=$KSRC_DEB_VERSION"
+ dpkg-dev debhelper dkms fakeroot"
+for rel in "${rels[@]}"; do
+	ver=$(matrix_get "$rel" version)
+	gcc=$(matrix_get "$rel" cc | sed -n 's/^[^ ]*-\(gcc-[0-9][0-9]*\) .*/\1/p')
+	[ -n "$gcc" ] || fail "kernel $rel: no gcc-N in its cc field of $MATRIX_FILE"
+	series=$(echo "$rel" | cut -d. -f1-2)
+	case " $PACKAGES " in *" $gcc "*) ;; *) PACKAGES="$PACKAGES $gcc" ;; esac
+	PACKAGES="$PACKAGES linux-headers-$rel=$ver linux-source-$series=$ver"
+done
 
-key=$(printf '%s\n' "trixie v1" "$DEBIAN_MIRROR" $TRIXIE_PACKAGES | sha256sum | cut -c1-12)
-ROOT=$NETATOP_CACHE/trixie-root
+key=$(printf '%s\n' "$name v2" "$DEBIAN_MIRROR" "$suites" $PACKAGES | sha256sum | cut -c1-12)
+ROOT=$NETATOP_CACHE/roots/$name
 
 make_root() {
 	[ "$(cat "$ROOT/.netatop-complete" 2>/dev/null)" = "$key" ] && return 0
 	[ "$(id -u)" = 0 ] || fail "must run as root (debootstrap, chroot)"
 	mkdir -p "$NETATOP_CACHE"
-	exec 8>"$NETATOP_CACHE/.trixie-root.lock"
+	exec 8>"$NETATOP_CACHE/.root-$name.lock"
 	flock 8
 	[ "$(cat "$ROOT/.netatop-complete" 2>/dev/null)" = "$key" ] && return 0
 	command -v debootstrap >/dev/null || fail "debootstrap is missing (apt-get install debootstrap; make setup does)"
@@ -51,25 +80,48 @@ make_root() {
 	fi
 	local start
 	start=$(date +%s)
-	log "making a Debian 13 (trixie) build root in $ROOT (debootstrap, about 5 min)"
+	log "making a Debian $name build root in $ROOT (debootstrap, about 5 min)"
+	mkdir -p "$(dirname "$ROOT")"
 	rm -rf "$ROOT" "$ROOT.tmp"
-	debootstrap --variant=minbase trixie "$ROOT.tmp" "$DEBIAN_MIRROR" >"$NETATOP_CACHE/debootstrap.log" 2>&1 \
-		|| { tail -n 20 "$NETATOP_CACHE/debootstrap.log" >&2; fail "debootstrap trixie failed (log: $NETATOP_CACHE/debootstrap.log)"; }
+	# This host's debootstrap may predate the suite (forky): Debian's suites
+	# all bootstrap alike, with sid's script.
+	local script=()
+	[ -e "/usr/share/debootstrap/scripts/$name" ] || script=(/usr/share/debootstrap/scripts/sid)
+	debootstrap --variant=minbase "$name" "$ROOT.tmp" "$DEBIAN_MIRROR" "${script[@]}" \
+		>"$NETATOP_CACHE/debootstrap-$name.log" 2>&1 \
+		|| { tail -n 20 "$NETATOP_CACHE/debootstrap-$name.log" >&2; fail "debootstrap $name failed (log: $NETATOP_CACHE/debootstrap-$name.log)"; }
 	mv "$ROOT.tmp" "$ROOT"
 	cat >"$ROOT/etc/apt/sources.list.d/debian.sources" <<EOS
 Types: deb
 URIs: $DEBIAN_MIRROR
-Suites: trixie trixie-updates trixie-backports
+Suites: $suites
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOS
 	rm -f "$ROOT/etc/apt/sources.list"
+	# The registry's Release files of sid and forky can be past their
+	# Valid-Until date (a mirror snapshot); their signatures are still checked.
+	echo 'Acquire::Check-Valid-Until "false";' >"$ROOT/etc/apt/apt.conf.d/99netatop-valid-until"
 	# No daemons start inside the root.
 	printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 	chmod 755 "$ROOT/usr/sbin/policy-rc.d"
-	run_in "" "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(echo $TRIXIE_PACKAGES)" \
-		>"$NETATOP_CACHE/trixie-apt.log" 2>&1 \
-		|| { tail -n 20 "$NETATOP_CACHE/trixie-apt.log" >&2; fail "could not install the trixie packages (log: $NETATOP_CACHE/trixie-apt.log)"; }
+	run_in "" "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(echo $PACKAGES)" \
+		>"$NETATOP_CACHE/apt-$name.log" 2>&1 \
+		|| { tail -n 20 "$NETATOP_CACHE/apt-$name.log" >&2; fail "could not install the $name packages (log: $NETATOP_CACHE/apt-$name.log)"; }
+	# Each kernel's compilers must be the ones its .config names, byte for
+	# byte (the matrix says which): a suite that moved on is found here.
+	local rel want have
+	for rel in "${rels[@]}"; do
+		want=$(matrix_get "$rel" rustc)
+		have=$(run_in "" "rustc --version")
+		[ "$have" = "$want" ] || fail "kernel $rel was built by '$want', but $name's rustc is '$have': the matrix (kernels.tsv) is out of date"
+		want=$(matrix_get "$rel" bindgen)
+		have=$(run_in "" "bindgen --version")
+		[ "$have" = "$want" ] || fail "kernel $rel was built with '$want', but $name's is '$have': the matrix (kernels.tsv) is out of date"
+		want=$(matrix_get "$rel" cc)
+		have=$(run_in "" "${want%% *} --version | head -n1")
+		[ "$have" = "$want" ] || fail "kernel $rel was built by '$want', but $name's is '$have': the matrix (kernels.tsv) is out of date"
+	done
 	echo "$key" >"$ROOT/.netatop-complete"
 	log "made in $(( $(date +%s) - start )) s"
 }
@@ -122,10 +174,10 @@ run)
 		esac
 	done
 	[ -n "$binds" ] || binds=$top
-	[ $# -gt 0 ] || fail "usage: trixie-root.sh run [--bind DIR]... -- CMD"
+	[ $# -gt 0 ] || fail "usage: debian-root.sh $name run [--bind DIR]... -- CMD"
 	make_root
 	if [ -n "$overlay" ]; then
-		overlay=$(mktemp -d "$NETATOP_CACHE/trixie-overlay.XXXXXX")
+		overlay=$(mktemp -d "$NETATOP_CACHE/roots/$name-overlay.XXXXXX")
 		trap 'rm -rf "$overlay"' EXIT
 		run_in "$binds" "$*" "$overlay"
 	else
@@ -133,6 +185,6 @@ run)
 	fi
 	;;
 *)
-	fail "usage: trixie-root.sh [run [--bind DIR]... -- CMD]"
+	fail "usage: debian-root.sh ROOT [run [--bind DIR]... -- CMD]"
 	;;
 esac

@@ -24,8 +24,7 @@ export PATH=/usr/lib/llvm-$LLVM_VERSION/bin:$NETATOP_TOOLS/bin:$NETATOP_TOOLS/vn
 export LIBCLANG_PATH=/usr/lib/llvm-$LLVM_VERSION/lib
 export NETATOP_CACHE NETATOP_TOOLS
 
-# Debian's own 7.3 kernel (trixie-backports), the second kernel of the suite.
-DEBIAN_KREL=7.3.4+deb13-amd64
+# Debian's own kernels the suite also runs on: kernels.tsv (scripts/matrix.sh).
 
 # The Debian mirror this machine's apt already uses (bookworm's entry).
 debian_mirror() {

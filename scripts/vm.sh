@@ -5,13 +5,14 @@
 # root in the checkout's directory, unloads the module and checks the kernel
 # log. Exits with the command's status.
 #
-# usage: scripts/vm.sh [--kernel test|debian] [--ko PATH | --no-module]
+# usage: scripts/vm.sh [--kernel test|debian|RELEASE] [--ko PATH | --no-module]
 #                      [--flavour test|debug] [--] [CMD...]
 #   --kernel test    the test kernel built here (default; --flavour debug: the
 #                    KASAN/lockdep one)
-#   --kernel debian  Debian's own linux-image-7.3.4+deb13-amd64, unmodified,
-#                    with the module built for it in the trixie root by the
-#                    stock-kernel path (scripts/kdir.sh)
+#   --kernel RELEASE one of Debian's own kernels of the matrix (kernels.tsv),
+#                    unmodified, with the module built for it in its suite's
+#                    build root by the stock-kernel path (scripts/kdir.sh);
+#                    "debian" is 7.3.4+deb13-amd64
 #   no CMD: an interactive shell in the guest.
 # Environment: VM_CPUS (2), VM_MEMORY (1G), NETATOP_KVM (auto|yes|no),
 # KERNEL (default for --kernel), VM_QEMU_OPTS (extra QEMU arguments, e.g.
@@ -21,6 +22,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/versions.sh"
+. "$here/matrix.sh"
 
 ko=""
 flavour=test
@@ -47,19 +49,19 @@ test)
 		ko=$top/build/$flavour/netatop.ko
 	fi
 	;;
-debian)
-	[ "$flavour" = test ] || { echo "vm: Debian's kernel has no debug flavour" >&2; exit 2; }
-	kdir=$("$here/debian-kernel.sh")
+*)
+	[ "$flavour" = test ] || { echo "vm: Debian's kernels have no debug flavour" >&2; exit 2; }
+	kernel=$(matrix_resolve "$kernel") || exit 2
+	kdir=$("$here/debian-kernel.sh" "$kernel")
 	kimg=$kdir/vmlinuz
 	# The guest links /lib/modules/<release> to the unpacked modules; the
 	# guest's /var/cache is its own, so share that directory explicitly.
 	extra_args=(--rodir "$kdir")
 	if [ -z "$ko" ]; then
-		"$here/debian-module.sh"
-		ko=$top/build/debian/netatop.ko
+		"$here/debian-module.sh" "$kernel"
+		ko=$top/build/kernel-$kernel/netatop.ko
 	fi
 	;;
-*) echo "vm: unknown kernel '$kernel' (test|debian)" >&2; exit 2 ;;
 esac
 [ "$ko" = - ] || ko=$(cd "$(dirname "$ko")" && pwd)/$(basename "$ko")
 
