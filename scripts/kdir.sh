@@ -9,6 +9,7 @@
 # package with the very compilers the kernel's .config names.
 #
 # usage: kdir.sh [--plan] KDIR
+#        kdir.sh --forget RELEASE
 # Prints, one per line:
 #   kdir=TREE        the tree to run kbuild in (KDIR itself or the regenerated one)
 #   arg=ARG          a kbuild argument (CC=, RUSTC=, LLVM=, KRUSTFLAGS=, ...)
@@ -16,6 +17,10 @@
 # With --plan nothing is regenerated and no cache is written; the lines above
 # are printed with what would be done (plus src=, cache=), which is what the
 # host tests of this script check against fixtures of each layout.
+#
+# With --forget, the trees regenerated for RELEASE are deleted, and the
+# unpacked sources no other tree uses (DKMS runs it when the module is
+# removed for a kernel: dkms.conf's POST_REMOVE).
 #
 # Any missing or wrong piece stops with one line on stderr, "netatop: ...",
 # naming what is wrong and the package that fixes it (exit 2).
@@ -26,12 +31,30 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/matrix.sh"
 : "${NETATOP_CACHE:=/var/cache/netatop-rs}"
 : "${NETATOP_TOOLS:=/opt/netatop-rs}"
 R=${NETATOP_FS_ROOT:-}
 
 plan=0
 if [ "${1:-}" = --plan ]; then plan=1; shift; fi
+if [ "${1:-}" = --forget ]; then
+	rel=${2:?usage: kdir.sh --forget RELEASE}
+	stock=$NETATOP_CACHE/stock
+	[ -d "$stock" ] || exit 0
+	# A tree is RELEASE-VERSION-KEY; its source is src-VERSION.
+	for t in "$stock/$rel"-*; do
+		[ -e "$t" ] || continue
+		case "${t#"$stock/$rel"-}" in *-????????????|*-????????????.lock) rm -rf "$t" ;; esac
+	done
+	for src in "$stock"/src-*; do
+		[ -d "$src" ] || continue
+		v=${src#"$stock"/src-}
+		ls "$stock" | grep -q -- "-$v-[0-9a-f]\{12\}\$" || rm -rf "$src" "$src.tmp"
+	done
+	rmdir "$stock" 2>/dev/null || true
+	exit 0
+fi
 kdir=${1:?usage: kdir.sh [--plan] KDIR}
 
 fail() { echo "netatop: $*" >&2; exit 2; }
@@ -47,8 +70,19 @@ krel=$(cat "$kdir/include/config/kernel.release" 2>/dev/null \
 	|| sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' "$kdir/include/generated/utsrelease.h" 2>/dev/null || true)
 [ -n "$krel" ] || fail "KDIR=$kdir has no kernel release (include/config/kernel.release): the tree is not prepared; run 'make modules_prepare' in it."
 
+# The kernel crate's API changes with every release: the series netatop-rs
+# knows are those of its kernel matrix (kernels.tsv). Older ones are refused
+# here; a newer one is tried (scripts/module.sh says so in one line if its
+# API moved on).
+series=$(echo "$krel" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')
+known=$(matrix_series | paste -sd, | sed 's/,/, /g')
+oldest=$(matrix_series | head -n1)
+get_kernel="Debian: linux-image-amd64 from trixie-backports, forky or sid"
 [ "$(cfg CONFIG_RUST)" = y ] \
-	|| fail "kernel $krel is built without CONFIG_RUST=y, so it cannot load a Rust module; use a kernel with Rust enabled (Debian 13: linux-image-amd64 from trixie-backports, 7.3 or later)."
+	|| fail "kernel $krel is built without CONFIG_RUST=y, so it cannot load a Rust module; boot a kernel with Rust enabled of a series netatop-rs supports ($known; $get_kernel)."
+if [ -z "$series" ] || [ "$(printf '%s\n' "$series" "$oldest" | sort -V | head -n1)" != "$oldest" ]; then
+	fail "kernel $krel is older than the oldest series netatop-rs $(cat "$here/../rust/VERSION" 2>/dev/null) supports ($known), whose Rust kernel API it is written for; boot a kernel of a supported series ($get_kernel)."
+fi
 
 # Ubuntu and its derivatives (ID_LIKE) ship the metadata and versioned compilers.
 os=$(. "$R/etc/os-release" 2>/dev/null && echo " ${ID:-} ${ID_LIKE:-} " || true)
@@ -159,11 +193,21 @@ if [ -L "$kdir/rust" ] || [ "$os" = ubuntu ]; then
 	fail "kernel $krel has no Rust metadata ($kdir/rust$( [ -L "$kdir/rust" ] && echo " -> $(readlink "$kdir/rust")") has no libkernel.rmeta): apt-get install linux-lib-rust-$krel"
 fi
 
-# Debian: regenerate from linux-source-X.Y of the headers' exact version.
+# Debian: regenerate from linux-source-X.Y of the headers' exact version,
+# once per kernel (keyed by its .config, Module.symvers and compilers); a
+# tree regenerated before is used as it is, source or no source.
 hdr_pkg=linux-headers-$krel
 hv=$(pkg_version "$hdr_pkg")
 [ -n "$hv" ] || fail "KDIR=$kdir has CONFIG_RUST=y but no Rust metadata (rust/libkernel.rmeta) and is not from a headers package: run 'make modules_prepare' in that kernel tree with '$rust_want'."
-series=$(echo "$krel" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')
+bg_want=$(cfg_text CONFIG_BINDGEN_VERSION_TEXT)
+key=$( { echo "kdir.sh v1"; cat "$kdir/.config" "$kdir/Module.symvers" 2>/dev/null
+	echo "$rust_want"; echo "$bg_want"; echo "$cc_want"; } | sha256sum | cut -c1-12)
+tree=$NETATOP_CACHE/stock/$krel-${hv//\~/_}-$key
+if [ $plan = 0 ] && [ -f "$tree/.netatop-complete" ]; then
+	emit "$tree" regenerate
+	exit 0
+fi
+
 src_pkg=linux-source-$series
 sv=$(pkg_version "$src_pkg")
 [ -n "$sv" ] || fail "kernel $krel has no Rust metadata in its headers; it is regenerated from the kernel's source, which is not installed: apt-get install $src_pkg=$hv"
@@ -175,16 +219,11 @@ sysroot=$("$rustc" --print sysroot 2>/dev/null || true)
 [ -f "$sysroot/lib/rustlib/src/rust/library/core/src/lib.rs" ] \
 	|| fail "$rustc has no Rust library source, needed to rebuild the kernel crate for $krel: apt-get install ${rust_pkgs:-rust-src}"
 
-bg_want=$(cfg_text CONFIG_BINDGEN_VERSION_TEXT)
 bg_mm=$(echo "$bg_want" | awk '{print $2}'); bg_mm=${bg_mm%.*}
 pick "$bg_want" "${BINDGEN:-}" bindgen "bindgen-$bg_mm" "$R/usr/bin/bindgen" "$NETATOP_TOOLS/bin/bindgen" \
 	|| fail "kernel $krel was configured with '$bg_want', which is needed to regenerate its Rust metadata and is not installed$(found_list): apt-get install bindgen libclang-dev"
 bindgen=$PICKED
 args+=("BINDGEN=$bindgen")
-
-key=$( { echo "kdir.sh v1"; cat "$kdir/.config" "$kdir/Module.symvers" 2>/dev/null
-	echo "$rust_want"; echo "$bg_want"; echo "$cc_want"; } | sha256sum | cut -c1-12)
-tree=$NETATOP_CACHE/stock/$krel-${hv//\~/_}-$key
 srcdir=$NETATOP_CACHE/stock/src-${sv//\~/_}
 
 if [ $plan = 1 ]; then
@@ -194,7 +233,6 @@ if [ $plan = 1 ]; then
 	exit 0
 fi
 
-[ -f "$tree/.netatop-complete" ] && { emit "$tree" regenerate; exit 0; }
 [ -f "$kdir/Module.symvers" ] || fail "$kdir has no Module.symvers: reinstall $hdr_pkg"
 mkdir -p "$NETATOP_CACHE/stock" 2>/dev/null && [ -w "$NETATOP_CACHE/stock" ] \
 	|| fail "cannot write the cache $NETATOP_CACHE/stock to regenerate the Rust metadata of $krel: run as root, or set NETATOP_CACHE to a writable directory."

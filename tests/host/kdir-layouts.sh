@@ -183,8 +183,9 @@ debian_ok() { # the plan of a complete Debian fixture, with rustc at $1
 		"arg=BINDGEN=${2:-$B/bindgen}" "src=$R/usr/src/linux-source-7.3.tar.xz" "cache=$DKEY-<hash>"
 }
 
-# Ubuntu 24.04 with an HWE kernel: headers whose rust/ links to linux-lib-rust.
-UREL=6.17.0-8-generic
+# Ubuntu with a kernel of a supported series (a fixture: the layout is that
+# of Ubuntu's HWE kernels, headers whose rust/ links to linux-lib-rust).
+UREL=7.2.0-8-generic
 URUST="rustc 1.91.1 (ed61e7d7e 2025-11-07) (built from a source tarball)"
 UCC="x86_64-linux-gnu-gcc-13 (Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0"
 ubuntu() { # ubuntu LINK-TARGET: the headers' rust -> LINK-TARGET
@@ -195,7 +196,7 @@ ubuntu() { # ubuntu LINK-TARGET: the headers' rust -> LINK-TARGET
 		'CONFIG_BINDGEN_VERSION_TEXT="bindgen 0.66.1"' CONFIG_CC_IS_GCC=y \
 		"CONFIG_CC_VERSION_TEXT=\"$UCC\"" CONFIG_GCC_VERSION=130300
 	ln -s "$1" "$UK/rust"
-	pkg "linux-headers-$UREL" ii 6.17.0-8.8~24.04.1
+	pkg "linux-headers-$UREL" ii 7.2.0-8.8
 	fake "$B/x86_64-linux-gnu-gcc-13" "$UCC"
 }
 ubuntu_ok() { # the args of a complete Ubuntu fixture, with rustc at $1
@@ -252,6 +253,29 @@ if [ "$shape" = ok ] && [ "$k1" = "$k2" ] && [ "$k1" != "$k3" ] && [ "$k3" != "$
 else
 	result fail "$DKEY-<12 hex>, equal twice, then 2 new keys" "$(printf '%s\n' "$k1" "$k2" "$k3" "$k4")"
 fi
+
+begin 2d "debian sid 7.2: regenerate from linux-source-7.2, gcc-16"
+os_release "Debian GNU/Linux" debian
+SREL=7.2.13+deb14-amd64
+SRUST="rustc 1.97.1 (8bab26f4f 2026-07-14) (built from a source tarball)"
+SCC="x86_64-linux-gnu-gcc-16 (Debian 16.2.0-4) 16.2.0"
+SK=$R/usr/src/linux-headers-$SREL
+tree "$SK" "$SREL" CONFIG_RUST=y "CONFIG_RUSTC_VERSION_TEXT=\"$SRUST\"" \
+	'CONFIG_BINDGEN_VERSION_TEXT="bindgen 0.72.1"' CONFIG_CC_IS_GCC=y \
+	"CONFIG_CC_VERSION_TEXT=\"$SCC\"" CONFIG_GCC_VERSION=160200
+pkg "linux-headers-$SREL" ii 7.2.13-1
+pkg linux-source-7.2 ii 7.2.13-1
+pkg linux-source-7.3 ii "$DVER"
+: >"$R/usr/src/linux-source-7.2.tar.xz"
+: >"$R/usr/src/linux-source-7.3.tar.xz"
+sysroot "$C/sysroot" src
+fake "$B/rustc" "$SRUST" "$C/sysroot"
+fake "$B/bindgen" "bindgen 0.72.1"
+fake "$B/x86_64-linux-gnu-gcc-16" "$SCC"
+norm_hash=1
+expect_out "$SK" "kdir=$CACHE/stock/$SREL-7.2.13-1-<hash>" mode=regenerate "arg=RUSTC=$B/rustc" \
+	"arg=HOSTRUSTC=$B/rustc" "arg=CC=$B/x86_64-linux-gnu-gcc-16" "arg=HOSTCC=$B/x86_64-linux-gnu-gcc-16" \
+	"arg=BINDGEN=$B/bindgen" "src=$R/usr/src/linux-source-7.2.tar.xz" "cache=$CACHE/stock/$SREL-7.2.13-1-<hash>"
 
 begin 3 "debian: rustc from rustup, not Debian's"
 debian
@@ -355,10 +379,33 @@ mkdir -p "$ULIB" && : >"$ULIB/libkernel.rmeta"
 fake "$B/rustc" "rustc 1.75.0 (82e1608df 2023-12-21) (built from a source tarball)" "$C/sysroot"
 expect_err "$UK" "kernel $UREL was built by '$URUST', and a module must be built by exactly that rustc, but none is installed (found: 'rustc 1.75.0 (82e1608df 2023-12-21) (built from a source tarball)' at $B/rustc): apt-get install rustc-1.91 rust-1.91-src"
 
+# The series netatop-rs supports, as kdir.sh names them: the matrix's.
+KNOWN=$(awk -F'\t' '!/^#/ && NF >= 7 && $1 != "release" { split($1, v, "."); print v[1] "." v[2] }' \
+	"$here/../../kernels.tsv" | sort -u -V | paste -sd, | sed 's/,/, /g')
+OLDEST=${KNOWN%%,*}
+GET="Debian: linux-image-amd64 from trixie-backports, forky or sid"
+VERSION=$(cat "$here/../../rust/VERSION")
+
 begin 13 "kernel without CONFIG_RUST"
 debian
 sed -i 's/^CONFIG_RUST=y$/# CONFIG_RUST is not set/' "$DK/.config"
-expect_err "$DK" "kernel $DREL is built without CONFIG_RUST=y, so it cannot load a Rust module; use a kernel with Rust enabled (Debian 13: linux-image-amd64 from trixie-backports, 7.3 or later)."
+expect_err "$DK" "kernel $DREL is built without CONFIG_RUST=y, so it cannot load a Rust module; boot a kernel with Rust enabled of a series netatop-rs supports ($KNOWN; $GET)."
+
+begin 13c "trixie's own 6.12 kernel (no Rust)"
+debian
+tree "$DK" 6.12.57+deb13-amd64 "# CONFIG_RUST is not set" CONFIG_CC_IS_GCC=y "CONFIG_CC_VERSION_TEXT=\"$DCC\""
+expect_err "$DK" "kernel 6.12.57+deb13-amd64 is built without CONFIG_RUST=y, so it cannot load a Rust module; boot a kernel with Rust enabled of a series netatop-rs supports ($KNOWN; $GET)."
+
+begin 13d "ubuntu 24.04 HWE 6.17: Rust, but older than the oldest series ($OLDEST)"
+ubuntu ../linux-lib-rust-6.17.0-8-generic/rust
+tree "$UK" 6.17.0-8-generic CONFIG_RUST=y "CONFIG_RUSTC_VERSION_TEXT=\"$URUST\"" CONFIG_CC_IS_GCC=y "CONFIG_CC_VERSION_TEXT=\"$UCC\""
+fake "$B/rustc-1.91" "$URUST" "$C/sysroot"
+expect_err "$UK" "kernel 6.17.0-8-generic is older than the oldest series netatop-rs $VERSION supports ($KNOWN), whose Rust kernel API it is written for; boot a kernel of a supported series ($GET)."
+
+begin 13e "a 7.1 kernel: one series before the oldest"
+debian
+echo 7.1.9+deb13-amd64 >"$DK/include/config/kernel.release"
+expect_err "$DK" "kernel 7.1.9+deb13-amd64 is older than the oldest series netatop-rs $VERSION supports ($KNOWN), whose Rust kernel API it is written for; boot a kernel of a supported series ($GET)."
 
 begin 13b "CONFIG_RUST=y without CONFIG_RUSTC_VERSION_TEXT"
 debian
@@ -398,6 +445,64 @@ fake "$B/rustc" "rustc 1.75.0 (82e1608df 2023-12-21) (built from a source tarbal
 mapfile -t want < <(ubuntu_ok "$RB/rustc")
 expect_out "$UK" "kdir=$UK" mode=tree "${want[@]:0:2}" "arg=CLIPPY_DRIVER=$RB/clippy-driver" \
 	"arg=RUSTDOC=$RB/rustdoc" "${want[@]:2}"
+
+# ------------------------------------------- module.sh: a newer series
+# A tree of a series newer than the matrix's newest: module.sh tries the
+# build (a fake make here) and reports its outcome in one line.
+NEWEST=${KNOWN##*, }
+NEXT=${NEWEST%%.*}.$(( ${NEWEST#*.} + 1 ))
+newer_tree() { # a self-built clang tree of series $NEXT; make exits with $1
+	os_release "Debian GNU/Linux" debian
+	K=$C/build
+	tree "$K" "$NEXT.1" CONFIG_RUST=y "CONFIG_RUSTC_VERSION_TEXT=\"$CRUST\"" \
+		'CONFIG_BINDGEN_VERSION_TEXT="bindgen 0.72.1"' CONFIG_CC_IS_CLANG=y \
+		CONFIG_CLANG_VERSION=190107 "CONFIG_CC_VERSION_TEXT=\"$CCC\""
+	mkdir -p "$K/rust" && : >"$K/rust/libkernel.rmeta"
+	fake "$B/rustc" "$CRUST" "$C/sysroot"
+	fake "$B/clang-19" "$CCC"
+	printf '#!/bin/sh\necho "error[E0308]: mismatched types"\necho "  --> rust/netatop_main.rs:116:29"\nexit %s\n' "$1" >"$B/make"
+	chmod +x "$B/make"
+}
+build() { # module.sh KDIR OUTDIR in the fixture's environment
+	env -i PATH="$B:/usr/bin:/bin" HOME="$C/home" LC_ALL=C \
+		NETATOP_FS_ROOT="$R" NETATOP_CACHE="$CACHE" NETATOP_TOOLS="$C/opt" \
+		"$here/../../scripts/module.sh" "$1" "$2" >"$C/out" 2>"$C/err"
+	rc=$?
+}
+module_sh_expect() { # RC LINE: module.sh exits RC with exactly LINE on stderr
+	build "$K" "$C/out-dir"
+	if [ "$rc" = "$1" ] && [ ! -s "$C/out" ] && printf '%s\n' "$2" | cmp -s - "$C/err"; then
+		result ok
+	else
+		result fail "$(printf 'exit %s\nstdout:\n\nstderr:\n%s' "$1" "$2")" "$(actual)"
+	fi
+}
+
+begin 16 "module.sh: a $NEXT kernel whose crate moved on: one line, the messages in a log"
+newer_tree 2
+module_sh_expect 2 "netatop: kernel $NEXT.1 is newer than the series netatop-rs $VERSION supports ($KNOWN), and its Rust kernel API changed in a way rust/compat.rs does not know (the compiler's messages: $C/out-dir/netatop-build.log); use a newer netatop-rs, or boot a kernel of a supported series."
+begin 16a "module.sh: ... and the compiler's messages are in that log"
+newer_tree 2
+build "$K" "$C/out-dir"
+if grep -q '^error\[E0308\]: mismatched types$' "$C/out-dir/netatop-build.log" 2>/dev/null; then result ok; else
+	result fail "the compiler's messages in $C/out-dir/netatop-build.log" "$(cat "$C/out-dir/netatop-build.log" 2>&1)"; fi
+
+begin 16b "module.sh: a $NEXT kernel whose crate still fits: built, with a note"
+newer_tree 0
+module_sh_expect 0 "netatop: note: kernel $NEXT.1 is newer than the series netatop-rs $VERSION was tested on ($KNOWN); the module built, but report how it runs."
+
+# --------------------------------------------------- kdir.sh --forget
+begin 17 "--forget RELEASE: its trees go, other kernels' stay, unused sources go"
+S=$CACHE/stock
+mkdir -p "$S/$DREL-7.3.4-1_bpo13+1-0123456789ab" "$S/7.3.4+deb13-rt-amd64-7.3.4-1_bpo13+1-abcdefabcdef" \
+	"$S/7.2.13+deb14-amd64-7.2.13-1-0123456789ab" "$S/src-7.3.4-1_bpo13+1" "$S/src-7.2.13-1"
+: >"$S/7.2.13+deb14-amd64-7.2.13-1-0123456789ab.lock"
+forget() { NETATOP_CACHE=$CACHE "$kdir_sh" --forget "$1"; ls -A "$S" 2>/dev/null | tr '\n' ' '; echo "."; }
+got=$(forget "$DREL"; forget 7.2.13+deb14-amd64; forget 7.3.4+deb13-rt-amd64; ls -A "$CACHE")
+want="7.2.13+deb14-amd64-7.2.13-1-0123456789ab 7.2.13+deb14-amd64-7.2.13-1-0123456789ab.lock 7.3.4+deb13-rt-amd64-7.3.4-1_bpo13+1-abcdefabcdef src-7.2.13-1 src-7.3.4-1_bpo13+1 .
+7.3.4+deb13-rt-amd64-7.3.4-1_bpo13+1-abcdefabcdef src-7.3.4-1_bpo13+1 .
+."
+if [ "$got" = "$want" ]; then result ok; else result fail "$want" "$got"; fi
 
 # ---------------------------------------------------------------- summary
 echo "kdir-layouts: $passed passed, $failed failed"
