@@ -67,7 +67,8 @@ echo \"kernel-depends: \$(dpkg-query -W -f='\${Depends}' netatop-rs-dkms | tr ',
 echo \"unit: \$(dpkg -L netatop-rs | grep -cE 'systemd/system/netatop(d|-exporter|-dbus)\\.service')\"
 echo \"man: \$(dpkg -L netatop-rs | grep -c '/man[148]/netatop')\"
 echo \"dbus: \$(dpkg -L netatop-rs | grep -cE 'dbus-1/(system\\.d|system-services)/org\\.gnome\\.GTopNetStats\\.(conf|service)')\"
-echo \"stock: \$(ls /var/cache/netatop-rs/stock | grep -c '^$rel-')\"
+trees() { find /var/cache/netatop-rs/stock -mindepth 1 -maxdepth 1 -type d -name \"\$1\" 2>/dev/null | wc -l; }
+echo \"stock: \$(trees '$rel-*')\"
 set +e
 # A wrong compiler, as a user with rustup's build of the same version first
 # on PATH and Debian's rustc removed would have it: one line, naming the
@@ -89,7 +90,7 @@ echo \"no-source: \$(head -n1 /tmp/nosrc.out)\"
 # Removing: dkms remove forgets the kernel's regenerated tree, purging the
 # package every tree it made.
 dkms remove netatop-rs/$pkg_version -k $rel >/dev/null 2>&1
-echo \"removed: \$? stock: \$(ls /var/cache/netatop-rs/stock | grep -c '^$rel-')\"
+echo \"removed: \$? stock: \$(trees '$rel-*')\"
 apt-get purge -y -qq netatop-rs-dkms >/dev/null 2>&1
 echo \"purged: \$? stock: \$(ls -A /var/cache/netatop-rs/stock 2>/dev/null | wc -l)\"
 " >"$out" 2>&1
@@ -102,7 +103,7 @@ grep -E '^\+ |Building module|Building for|Installing to|^(dkms|module|vermagic|
 [ "$rc" = 0 ] || tail -n 30 "$out"
 
 pass=0 fail=0
-re() { printf '%s' "$1" | sed 's/[][.+()~]/\\&/g'; }
+re() { printf '%s' "$1" | sed 's/[].+()~[]/\\&/g'; }
 krel_re=$(re "$rel")
 v_re=$(re "$pkg_version")
 check() { # check NAME REGEX
