@@ -7,53 +7,61 @@
 //! `rcu_read_lock`: it never sleeps, allocates only with
 //! `GFP_ATOMIC | __GFP_NOWARN`, and a failed allocation or a full table only
 //! makes the packet "unidentified" (and counts an overflow; nothing is
-//! printed).
-//! The tables' locks disable bottom halves (see [`crate::bhlock`]).
+//! printed). The tables' locks keep bottom halves off, and take the hook's
+//! context token (see `kernel_services::lock`).
 
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use crate::ffi;
+use crate::kernel_services::context::{Hook, Process};
+use crate::kernel_services::stats::Charge;
+use crate::kernel_services::task;
 use crate::packet::{Packet, Proto, Sender};
 use crate::sockinfo::SockInfo;
 use crate::sockkey::SockKey;
 use crate::state::Netatop;
-use crate::stats::Charge;
+use crate::stats;
 use crate::taskinfo::{NewTask, TaskId, TaskInfo, TaskKind};
 
 /// Nanoseconds per second.
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
 impl Netatop {
-    /// Accounts one packet; `current` is the task the hook ran in at
-    /// LOCAL_OUT (`None` at LOCAL_IN). Returns what the hook adds to the
-    /// global counters.
-    pub(crate) fn packet(&self, pkt: &Packet, current: Option<&Sender>) -> Charge {
+    /// Accounts one packet; `sender` is the task the hook ran in at
+    /// LOCAL_OUT (`None` at LOCAL_IN), `cx` the hook's context (`None` with
+    /// interrupts off, where no table lock may be taken). Returns what the
+    /// hook adds to the global counters.
+    pub(crate) fn packet(
+        &self,
+        pkt: &Packet<'_>,
+        sender: Option<Sender<'_>>,
+        cx: Option<Hook>,
+    ) -> Charge {
         let dir = pkt.direction();
         let proto = pkt.proto();
         let segs = pkt.segments();
         let Some(key) = SockKey::of(pkt, proto) else {
-            return Charge::packet(proto, dir, segs);
+            return stats::packet(proto, dir, segs);
         };
-        if pkt.irqs_off() {
-            // The bucket locks are bottom-half locks (see `bhlock`): not
-            // here. No stock kernel path gets here; count it, charge nobody.
-            return Charge::unidentified(proto, dir, segs);
-        }
-        let bytes = pkt.wire_bytes();
-        let sender = current.filter(|s| s.sent_it());
+        let Some(cx) = cx else {
+            // No stock kernel path gets here: count it, charge nobody.
+            return stats::unidentified(proto, dir, segs);
+        };
+        let bytes = pkt.wire_bytes(segs);
+        let sender = sender.filter(|s| s.sent(pkt));
+        let now = pkt.now();
 
         let (index, bucket) = self.socks.bucket(&key);
         let make = || {
             self.socks
-                .make(key, index, sender.is_some(), pkt.now, &self.idle)
+                .make(&cx, key, index, sender.is_some(), now, &self.idle)
         };
-        let counted = bucket.with_entry(&key, make, &self.idle, |si| {
-            si.touch(pkt.now);
+        let counted = bucket.with_entry(&cx, &key, make, &self.idle, |si| {
+            si.touch(now);
             let mut sooner = false;
-            if proto == Proto::Tcp && pkt.tcp_state != 0 {
-                let change = si.set_tcp_state(pkt.tcp_state);
+            if proto == Proto::Tcp && pkt.tcp_state() != 0 {
+                let change = si.set_tcp_state(pkt.tcp_state());
                 if change.ended {
                     // FIN or RST: the first to go if the table fills up.
                     self.socks.note_ended(index);
@@ -61,38 +69,39 @@ impl Netatop {
                 sooner = change.changed;
             }
             if let Some(sender) = sender {
-                self.bind(si, sender, index);
+                self.bind(&cx, si, sender, index);
             }
             si.count(dir, segs, bytes);
             sooner
         });
         if counted {
-            Charge::packet(proto, dir, segs)
+            stats::packet(proto, dir, segs)
         } else {
             // Table full or out of memory: nobody can ever be charged.
-            Charge::unidentified(proto, dir, segs)
+            stats::unidentified(proto, dir, segs)
         }
     }
 
     /// Binds `si` (in bucket `index`) to the sending process and thread
     /// (the last sender wins); the traffic seen before any binding goes to
     /// the process. Only a new sender needs more than two comparisons.
-    fn bind(&self, si: &mut SockInfo, sender: &Sender, index: usize) {
+    #[inline]
+    fn bind(&self, cx: &Hook, si: &mut SockInfo, sender: Sender<'_>, index: usize) {
         let group = TaskId {
-            id: sender.tgid,
+            id: sender.tgid(),
             kind: TaskKind::Group,
-            start: sender.leader_start,
+            start: sender.leader_start(),
         };
-        if si.group().is_none_or(|g| g.who() != group) && !self.bind_group(si, group, index) {
+        if si.group().is_none_or(|g| g.who() != group) && !self.bind_group(cx, si, group, index) {
             return;
         }
         let thread = TaskId {
-            id: sender.pid,
+            id: sender.pid(),
             kind: TaskKind::Thread,
-            start: sender.thread_start,
+            start: sender.thread_start(),
         };
         if si.thread().is_none_or(|t| t.who() != thread) {
-            self.bind_thread(si, thread, index);
+            self.bind_thread(cx, si, thread, index);
         }
     }
 
@@ -101,9 +110,9 @@ impl Netatop {
     /// connection and sender, not per packet.
     #[cold]
     #[inline(never)]
-    fn bind_group(&self, si: &mut SockInfo, group: TaskId, index: usize) -> bool {
-        let Some(g) = self.tasks.get_or_create(group, || {
-            let names = ffi::current_names();
+    fn bind_group(&self, cx: &Hook, si: &mut SockInfo, group: TaskId, index: usize) -> bool {
+        let Some(g) = self.tasks.get_or_create(cx, group, || {
+            let names = task::current_names();
             NewTask {
                 btime: names.boot_sec + group.start / NSEC_PER_SEC,
                 command: names.leader_comm,
@@ -122,9 +131,9 @@ impl Netatop {
     /// [`Self::bind_group`]; without a taskinfo, to no thread.
     #[cold]
     #[inline(never)]
-    fn bind_thread(&self, si: &mut SockInfo, thread: TaskId, index: usize) {
-        let t = self.tasks.get_or_create(thread, || {
-            let names = ffi::current_names();
+    fn bind_thread(&self, cx: &Hook, si: &mut SockInfo, thread: TaskId, index: usize) {
+        let t = self.tasks.get_or_create(cx, thread, || {
+            let names = task::current_names();
             NewTask {
                 btime: names.boot_sec + thread.start / NSEC_PER_SEC,
                 command: names.thread_comm,
@@ -138,9 +147,9 @@ impl Netatop {
     /// Makes `task`'s counters exact: charges the traffic waiting in its
     /// connections (in the buckets it remembers). Process context; takes
     /// sockinfo bucket locks, so no taskinfo bucket lock may be held.
-    pub(crate) fn settle(&self, task: &TaskInfo) {
+    pub(crate) fn settle(&self, cx: &Process, task: &TaskInfo) {
         for index in task.hints().remembered() {
-            self.socks.flush_bound(index, task);
+            self.socks.flush_bound(cx, index, task);
         }
     }
 
@@ -148,7 +157,7 @@ impl Netatop {
     /// them remembers once (many processes often share buckets: a server's
     /// listening socket, a socket passed to children). Process context, as
     /// [`Self::settle`]; `ENOMEM` if the list of buckets cannot be made.
-    pub(crate) fn settle_all(&self, tasks: &[Arc<TaskInfo>]) -> Result {
+    pub(crate) fn settle_all(&self, cx: &Process, tasks: &[Arc<TaskInfo>]) -> Result {
         // One bit per sockinfo bucket: each is flushed once, in order.
         let words = self.socks.buckets().div_ceil(64);
         let mut seen = KVVec::from_elem(0u64, words, GFP_KERNEL)?;
@@ -164,7 +173,7 @@ impl Netatop {
             while bits != 0 {
                 // CAST: a bit number, below 64.
                 let bit = bits.trailing_zeros() as usize;
-                self.socks.flush_bucket(i * 64 + bit);
+                self.socks.flush_bucket(cx, i * 64 + bit);
                 bits &= bits - 1;
             }
         }

@@ -17,12 +17,14 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 
+use crate::uapi::TaskCount;
+
 /// The finished processes' totals of one cgroup.
 struct Entry {
     /// cgroup id.
     id: u64,
-    /// `struct taskcount` order.
-    tc: [u64; 8],
+    /// Their counters.
+    tc: TaskCount,
     /// `jiffies_64` when the collector first found the cgroup gone.
     gone_since: Option<u64>,
 }
@@ -73,25 +75,18 @@ impl Cgroups {
     }
 }
 
-/// Adds `b` to `a`, counter by counter.
-pub(crate) fn add(a: &mut [u64; 8], b: &[u64; 8]) {
-    for (x, y) in a.iter_mut().zip(b) {
-        *x = x.wrapping_add(*y);
-    }
-}
-
 impl Totals {
     /// Adds a finished process's counters to its cgroup's totals. A process
     /// that never counted a packet leaves nothing. Past the cap (or out of
     /// memory) the counters are lost and an overflow counted.
-    pub(crate) fn retire(&mut self, id: u64, tc: &[u64; 8]) {
-        if tc.iter().all(|&v| v == 0) {
+    pub(crate) fn retire(&mut self, id: u64, tc: &TaskCount) {
+        if tc.is_zero() {
             return;
         }
         match self.entries.binary_search_by_key(&id, |e| e.id) {
             Ok(i) => {
                 if let Some(e) = self.entries.get_mut(i) {
-                    add(&mut e.tc, tc);
+                    e.tc.add(tc);
                 }
             }
             Err(i) => {
@@ -112,13 +107,13 @@ impl Totals {
     }
 
     /// The finished processes' totals of cgroup `id`, if any are kept.
-    pub(crate) fn get(&self, id: u64) -> Option<[u64; 8]> {
+    pub(crate) fn get(&self, id: u64) -> Option<TaskCount> {
         let i = self.entries.binary_search_by_key(&id, |e| e.id).ok()?;
         self.entries.get(i).map(|e| e.tc)
     }
 
     /// Every kept cgroup and its totals, in id order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, &[u64; 8])> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, &TaskCount)> {
         self.entries.iter().map(|e| (e.id, &e.tc))
     }
 

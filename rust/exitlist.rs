@@ -11,8 +11,9 @@ use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::time::Jiffies;
 use kernel::{new_condvar, new_mutex};
 
-use crate::ffi::{self, jiffies_of_ms};
 use crate::fifo::Fifo;
+use crate::kernel_services::context::Process;
+use crate::kernel_services::time::{jiffies, jiffies_of_ms};
 use crate::limits::Limit;
 use crate::taskinfo::TaskInfo;
 
@@ -136,13 +137,18 @@ impl ExitList {
     /// nothing is lost. From the moment it leaves the list until this
     /// reader comes back, the record counts as handed out: EMPTY_EXIT waits
     /// for it (the list alone looks empty while it is being copied).
-    pub(crate) fn take(&self, limit: &Limit, write: impl Fn(&TaskInfo) -> Result) -> Result {
+    pub(crate) fn take(
+        &self,
+        _cx: &mut Process,
+        limit: &Limit,
+        write: impl Fn(&TaskInfo) -> Result,
+    ) -> Result {
         let mut inner = self.inner.lock();
         // The reader is back: the previous record, if any, is dealt with.
         inner.handed_out = None;
         let entry = loop {
             if let Some(entry) = inner.entries.pop_front() {
-                inner.handed_out = Some(ffi::jiffies());
+                inner.handed_out = Some(jiffies());
                 break entry;
             }
             // Empty, and the reader that drained it is here: the handshake
@@ -160,7 +166,7 @@ impl ExitList {
             Ok(()) => {
                 limit.release(1);
                 // Handed out until this reader comes back for the next one.
-                inner.handed_out = Some(ffi::jiffies());
+                inner.handed_out = Some(jiffies());
                 Ok(())
             }
             Err(e) => {
@@ -184,11 +190,11 @@ impl ExitList {
     /// EMPTY_EXIT: blocks until the list is empty and the reader of the last
     /// record has come back for the next one (so that record is in
     /// netatopd's log), or has not come back within `HANDOFF_MS`.
-    pub(crate) fn wait_empty(&self) -> Result {
+    pub(crate) fn wait_empty(&self, _cx: &mut Process) -> Result {
         let handoff = jiffies_of_ms(HANDOFF_MS);
         let mut inner = self.inner.lock();
         loop {
-            let now = ffi::jiffies();
+            let now = jiffies();
             let pending = inner.handed_out.filter(|&t| since(now, t) < handoff);
             if inner.entries.is_empty() && pending.is_none() {
                 return Ok(());

@@ -13,7 +13,9 @@ use kernel::prelude::*;
 use kernel::sync::CondVarTimeoutResult;
 use kernel::time::Jiffies;
 
-use crate::ffi::{self, jiffies_of_ms};
+use crate::kernel_services::context::Process;
+use crate::kernel_services::task;
+use crate::kernel_services::time::{jiffies, jiffies_of_ms};
 use crate::state::Netatop;
 
 /// Minimum time between the starts of two collections.
@@ -27,7 +29,7 @@ impl Netatop {
     /// call has completed. Callers arriving together share one collection; a
     /// collection starts at most every 500 ms, so a caller may wait that long
     /// (interruptibly: a signal gives `ERESTARTSYS`, and nothing is lost).
-    pub(crate) fn force_gc(&self) -> Result {
+    pub(crate) fn force_gc(&self, cx: &mut Process) -> Result {
         let gap = jiffies_of_ms(GC_MIN_GAP_MS);
         let mut gc = self.gc.lock();
         // No collection is running while we hold the mutex: any collection
@@ -38,7 +40,7 @@ impl Netatop {
                 // Another caller's collection covers ours.
                 return Ok(());
             }
-            let now = ffi::jiffies();
+            let now = jiffies();
             match gc.last_start {
                 Some(last) if now.saturating_sub(last) < gap => {
                     // CAST: less than `gap`, which came from a Jiffies.
@@ -52,8 +54,8 @@ impl Netatop {
                 _ => break,
             }
         }
-        gc.last_start = Some(ffi::jiffies());
-        self.collect(false);
+        gc.last_start = Some(jiffies());
+        self.collect(cx, false);
         gc.completed += 1;
         drop(gc);
         self.gc_wait.notify_all();
@@ -63,10 +65,10 @@ impl Netatop {
     /// The periodic collection; the only one that also drops the totals of
     /// removed cgroups (a kernel worker sees every cgroup, while a
     /// FORCE_GC caller in a cgroup namespace would see only its own).
-    pub(crate) fn periodic_gc(&self) {
+    pub(crate) fn periodic_gc(&self, cx: &mut Process) {
         let mut gc = self.gc.lock();
-        gc.last_start = Some(ffi::jiffies());
-        self.collect(true);
+        gc.last_start = Some(jiffies());
+        self.collect(cx, true);
         gc.completed += 1;
         drop(gc);
         self.gc_wait.notify_all();
@@ -83,42 +85,37 @@ impl Netatop {
     /// go in this collection, as in 3.2.2, before the processes reach the
     /// exit list, and their counters, final then, are added to their
     /// cgroup's totals as they leave the task table for the exit list.
-    fn collect(&self, prune_cgroups: bool) {
-        let now = ffi::jiffies();
+    fn collect(&self, cx: &mut Process, prune_cgroups: bool) {
+        let now = jiffies();
         // Held until the finished processes' counters are in their cgroups'
         // totals (see `Cgroups`).
         let mut cgroups = self.cgroups.lock();
         if prune_cgroups {
-            cgroups.prune(now, self.gc_interval, ffi::cgroup_exists);
+            cgroups.prune(now, self.gc_interval, task::cgroup_exists);
         }
         self.exits.expire(now, EXIT_TTL_MS, self.tasks.limit());
         // A finished thread's bindings are cleared where its hints point.
-        // SAFETY: the collector runs in process context (a workqueue, or a
-        // getsockopt caller) and holds only its mutex.
-        let finished = unsafe {
-            self.tasks.collect_finished(|thread| {
-                if let Some(buckets) = thread.hints().buckets() {
-                    buckets.for_each(|i| self.socks.make_due(i));
-                }
-            })
-        };
+        let finished = self.tasks.collect_finished(cx, |cx, thread| {
+            if let Some(buckets) = thread.hints().buckets() {
+                buckets.for_each(|i| self.socks.make_due(cx, i));
+            }
+        });
         let mut sweep = false;
         for t in finished.iter() {
             match t.hints().buckets() {
-                Some(buckets) => buckets.for_each(|i| self.socks.make_due(i)),
+                Some(buckets) => buckets.for_each(|i| self.socks.make_due(cx, i)),
                 None => sweep = true,
             }
         }
         // The finished processes' connections go now, their waiting traffic
         // charged (see `SockInfo::keep`): the exit records are final before
         // a reader can see them.
-        // SAFETY: as above.
-        unsafe { self.socks.collect(now, sweep, &self.idle) };
+        self.socks.collect(cx, now, sweep, &self.idle);
         let unqueued = self.exits.push_all(finished, now, |t| {
             cgroups.retire(t.cgroup(), &t.counters().snapshot());
         });
         // Back in the task table before a cgroup reader can look.
-        self.tasks.requeue(unqueued);
+        self.tasks.requeue(cx, unqueued);
         drop(cgroups);
     }
 }

@@ -3,12 +3,13 @@
  * netatop_glue.c - thin C glue of netatop.ko.
  *
  * Mechanism only: registers the netfilter hooks, the getsockopt range,
- * /proc/netatop and the periodic collection with the kernel, provides the
- * spin_lock_bh family and the per-CPU global counters, and hands every
- * packet to the Rust crate (netatop_main.rs) as a plain struct netatop_pkt of
- * raw facts (and, at LOCAL_OUT, struct netatop_sender). Every rule (who
- * sent a packet, how many segments it stands for, what has no transport
- * header, what is counted where) is in Rust.
+ * /proc/netatop and the periodic collection with the kernel, keeps the
+ * per-CPU global counters, and reads the kernel's structures for the Rust
+ * crate (netatop_main.rs) into plain values: a packet's headers and facts
+ * (struct netatop_pkt, at LOCAL_OUT struct netatop_sender), a task's start
+ * and liveness, the current task's names and cgroup. Every rule (who sent a
+ * packet, which connection it belongs to, how many segments and bytes it
+ * stands for, what is counted where) is in Rust.
  */
 #include <linux/cgroup.h>
 #include <linux/ip.h>
@@ -16,9 +17,12 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <linux/percpu.h>
+#include <linux/pid.h>
 #include <linux/proc_fs.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/tcp.h>
+#include <linux/timekeeping.h>
 #include <linux/udp.h>
 #include <linux/workqueue.h>
 #include <net/ipv6.h>
@@ -30,7 +34,7 @@
 #ifdef NETATOP_PROFILE
 #include "netatop_profile.h"	/* make bench's profile build (Kbuild) */
 #else
-#define NETATOP_PROF_START(skb, state, pkt, sender)
+#define NETATOP_PROF_START(state)
 #define NETATOP_PROF_END()
 #define NETATOP_PROF_REGISTER()
 #define NETATOP_PROF_UNREGISTER()
@@ -42,6 +46,7 @@ MODULE_VERSION(NETATOP_RS_VERSION);
  * Rust bindings have them): the kernel's own, checked here. */
 static_assert(IPPROTO_ICMP == 1 && IPPROTO_TCP == 6 && IPPROTO_UDP == 17);
 static_assert(IPPROTO_ICMPV6 == 58 && NFPROTO_IPV4 == 2 && NFPROTO_IPV6 == 10);
+static_assert(NETATOP_NO_TRANSPORT == IPPROTO_RAW && TASK_COMM_LEN == 16);
 
 /* Set before anything is registered, cleared after everything is gone. */
 static const void *netatop_ctx;
@@ -51,7 +56,8 @@ static DEFINE_PER_CPU(u64[NETATOP_NR_STATS], netatop_stats);
 
 void netatop_glue_stat_add(unsigned int slot, u64 n)
 {
-	this_cpu_add(netatop_stats[slot], n);
+	if (slot < NETATOP_NR_STATS)
+		this_cpu_add(netatop_stats[slot], n);
 }
 
 void netatop_glue_stats_read(u64 *sum)
@@ -63,125 +69,87 @@ void netatop_glue_stats_read(u64 *sum)
 			sum[i] += READ_ONCE(per_cpu(netatop_stats, cpu)[i]);
 }
 
-/* Drops a reference from cgroup_get_from_id() (cgroup_put() is inline). */
-void netatop_glue_cgroup_put(struct cgroup *cgrp)
-{
-	cgroup_put(cgrp);
-}
-
 /*
- * Reads the ports and header length of a TCP or UDP packet at @thoff into
- * @pkt; returns whether it did. Both headers start with the source and
- * destination ports; a UDP header is the first 8 bytes of @buf.
+ * Where the transport header of @skb at @thoff is: in the skb, or copied to
+ * @buf; NULL unless TCP or UDP and readable (skb_header_pointer()).
  */
-static bool netatop_glue_transport(const struct sk_buff *skb, int thoff,
-				   struct netatop_pkt *pkt)
+static const u8 *netatop_glue_transport(const struct sk_buff *skb, int thoff, u8 proto,
+					struct tcphdr *buf)
 {
-	bool tcp = pkt->proto == IPPROTO_TCP;
-	const struct tcphdr *th;
-	struct tcphdr buf __uninitialized;	/* only if not linear: filled */
-
-	if (thoff < 0 || (!tcp && pkt->proto != IPPROTO_UDP))
-		return false;
-	th = skb_header_pointer(skb, thoff, tcp ? sizeof(buf) : sizeof(struct udphdr), &buf);
-	if (!th)
-		return false;
-	pkt->sport = ntohs(th->source);
-	pkt->dport = ntohs(th->dest);
-	pkt->hdr_len = thoff - skb_network_offset(skb) +
-		       (tcp ? th->doff * 4 : sizeof(struct udphdr));
-	return true;
-}
-
-/*
- * Fills every field of @pkt, once, from @skb and the hook, and at LOCAL_OUT
- * @sender from the current task; returns @sender there, else NULL. Reads
- * are bounds-checked.
- */
-static const struct netatop_sender *
-netatop_glue_summarise(const struct sk_buff *skb, const struct nf_hook_state *state,
-		       struct netatop_pkt *pkt, struct netatop_sender *sender)
-{
-	const struct skb_shared_info *shinfo = skb_shinfo(skb);
-	bool out = state->hook == NF_INET_LOCAL_OUT;
-	const struct net_device *dev = out ? state->out : state->in;
-	int thoff;
-
-	if (!dev)
-		dev = skb->dev;
-	pkt->dir = out ? NETATOP_DIR_OUT : NETATOP_DIR_IN;
-	pkt->netns = state->net->net_cookie;
-	pkt->now = get_jiffies_64();
-	pkt->len = skb->len;
-	pkt->mtu = dev ? READ_ONCE(dev->mtu) : 0;
-	pkt->hh_len = dev ? dev->hard_header_len : 0;
-	pkt->family = state->pf;
-
-	if (state->pf == NFPROTO_IPV4) {
-		const struct iphdr *iph = ip_hdr(skb);
-
-		memcpy(pkt->saddr, &iph->saddr, sizeof(iph->saddr));
-		memset(pkt->saddr + sizeof(iph->saddr), 0, sizeof(pkt->saddr) - sizeof(iph->saddr));
-		memcpy(pkt->daddr, &iph->daddr, sizeof(iph->daddr));
-		memset(pkt->daddr + sizeof(iph->daddr), 0, sizeof(pkt->daddr) - sizeof(iph->daddr));
-		pkt->proto = iph->protocol;
-		thoff = skb_network_offset(skb) + iph->ihl * 4;
-		pkt->frag = !!(ntohs(iph->frag_off) & IP_OFFSET);
-	} else {
-		const struct ipv6hdr *ip6h = ipv6_hdr(skb);
-		__be16 frag_off = 0;
-		u8 nexthdr = ip6h->nexthdr;
-
-		memcpy(pkt->saddr, &ip6h->saddr, sizeof(ip6h->saddr));
-		memcpy(pkt->daddr, &ip6h->daddr, sizeof(ip6h->daddr));
-		thoff = skb_network_offset(skb) + sizeof(*ip6h);
-		/* ipv6_ext_hdr() is out of line; TCP and UDP are never one. */
-		if (nexthdr != IPPROTO_TCP && nexthdr != IPPROTO_UDP && ipv6_ext_hdr(nexthdr))
-			thoff = ipv6_skip_exthdr(skb, thoff, &nexthdr, &frag_off);
-		pkt->proto = nexthdr;
-		pkt->frag = thoff < 0 || (frag_off & htons(~0x7));
-	}
-	pkt->transport = !pkt->frag && netatop_glue_transport(skb, thoff, pkt);
-	if (!pkt->transport)
-		pkt->sport = pkt->dport = pkt->hdr_len = 0;
-
-	pkt->gso = skb_is_gso(skb);
-	pkt->gso_segs = shinfo->gso_segs;
-	pkt->gso_size = shinfo->gso_size;
-	pkt->tcp_state = skb->sk ? READ_ONCE(skb->sk->sk_state) : 0;
-	pkt->irqs_off = in_hardirq() || in_nmi() || irqs_disabled();
-
-	if (!out)
+	if (thoff < 0 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
 		return NULL;
-	sender->in_interrupt = !!in_interrupt();
-	sender->exiting = !!(current->flags & PF_EXITING);
-	sender->tgid = current->tgid;
-	sender->pid = current->pid;
-	sender->thread_start = current->start_boottime;
-	/* Hooks run under rcu_read_lock(): the leader cannot be freed. */
-	sender->leader_start = READ_ONCE(current->group_leader)->start_boottime;
-	return sender;
+	return skb_header_pointer(skb, thoff,
+				  proto == IPPROTO_TCP ? sizeof(*buf) : sizeof(struct udphdr), buf);
 }
 
 static unsigned int netatop_glue_hook(void *priv, struct sk_buff *skb,
 				      const struct nf_hook_state *state)
 {
 	/*
-	 * Not cleared by CONFIG_INIT_STACK_ALL_ZERO: the summary writes every
-	 * field Rust reads, and clearing them first was a third of its stores.
+	 * Not cleared by CONFIG_INIT_STACK_ALL_ZERO: every field Rust reads is
+	 * written below, and the buffer only where a header is copied to it.
 	 */
-	struct netatop_sender sender __uninitialized;
 	struct netatop_pkt pkt __uninitialized;
-	const struct netatop_sender *from;
-	u32 charge;
+	struct netatop_sender sender __uninitialized;
+	struct tcphdr thbuf __uninitialized;
+	bool out = state->hook == NF_INET_LOCAL_OUT;
+	const struct net_device *dev = (out ? state->out : state->in) ?: skb->dev;
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+	struct netatop_charge charge;
+	int thoff;
 
-	NETATOP_PROF_START(skb, state, &pkt, &sender);
-	from = netatop_glue_summarise(skb, state, &pkt, &sender);
-	charge = netatop_rs_packet(priv, &pkt, from);
-	/* Rust names the slots (< NETATOP_NR_STATS) and the count. */
-	this_cpu_add(netatop_stats[charge & 0xff], charge >> 16);
-	if (((charge >> 8) & 0xff) != NETATOP_STAT_NONE)
-		this_cpu_add(netatop_stats[(charge >> 8) & 0xff], charge >> 16);
+	NETATOP_PROF_START(state);
+	pkt.nh = skb_network_header(skb);
+	pkt.netns = state->net->net_cookie;
+	pkt.now = get_jiffies_64();
+	pkt.len = skb->len;
+	pkt.mtu = dev ? READ_ONCE(dev->mtu) : 0;
+	pkt.hh_len = dev ? dev->hard_header_len : 0;
+	pkt.gso_size = shinfo->gso_size;
+	pkt.gso_segs = shinfo->gso_segs;
+	pkt.family = state->pf;
+	pkt.dir = out ? NETATOP_DIR_OUT : NETATOP_DIR_IN;
+	pkt.tcp_state = skb->sk ? READ_ONCE(skb->sk->sk_state) : 0;
+	pkt.context = (in_hardirq() || in_nmi() || irqs_disabled() ? NETATOP_CX_IRQS_OFF : 0) |
+		      (softirq_count() ? NETATOP_CX_BH_OFF : 0) |
+		      (in_interrupt() ? NETATOP_CX_INTERRUPT : 0);
+
+	if (state->pf == NFPROTO_IPV4) {
+		const struct iphdr *iph = ip_hdr(skb);
+
+		pkt.proto = iph->protocol;
+		thoff = iph->frag_off & htons(IP_OFFSET) ? -1 : skb_network_offset(skb) + iph->ihl * 4;
+	} else {
+		__be16 frag_off = 0;
+		u8 nexthdr = ipv6_hdr(skb)->nexthdr;
+
+		thoff = skb_network_offset(skb) + sizeof(struct ipv6hdr);
+		/* ipv6_ext_hdr() is out of line; TCP and UDP are never one. */
+		if (nexthdr != IPPROTO_TCP && nexthdr != IPPROTO_UDP && ipv6_ext_hdr(nexthdr)) {
+			thoff = ipv6_skip_exthdr(skb, thoff, &nexthdr, &frag_off);
+			if (frag_off & htons(~0x7))
+				thoff = -1;
+		}
+		pkt.proto = nexthdr;
+	}
+	pkt.th = netatop_glue_transport(skb, thoff, pkt.proto, &thbuf);
+	pkt.th_off = pkt.th ? thoff - skb_network_offset(skb) : 0;
+	if (!pkt.th && (pkt.proto == IPPROTO_TCP || pkt.proto == IPPROTO_UDP || thoff < 0))
+		pkt.proto = NETATOP_NO_TRANSPORT;
+
+	if (out) {
+		sender.exiting = !!(current->flags & PF_EXITING);
+		sender.tgid = current->tgid;
+		sender.pid = current->pid;
+		sender.thread_start = current->start_boottime;
+		/* Hooks run under rcu_read_lock(): the leader cannot be freed. */
+		sender.leader_start = READ_ONCE(current->group_leader)->start_boottime;
+	}
+	charge = netatop_rs_packet(priv, &pkt, out ? &sender : NULL);
+	if (charge.slot < NETATOP_NR_STATS)
+		this_cpu_add(netatop_stats[charge.slot], charge.count);
+	if (charge.extra < NETATOP_NR_STATS)
+		this_cpu_add(netatop_stats[charge.extra], charge.count);
 	NETATOP_PROF_END();
 	return NF_ACCEPT;
 }
@@ -204,6 +172,47 @@ static struct pernet_operations netatop_net_ops = {
 	.init	= netatop_glue_net_init,
 	.exit	= netatop_glue_net_exit,
 };
+
+bool netatop_glue_task(int nr, bool group, struct netatop_task *out)
+{
+	struct task_struct *task;
+	bool found;
+
+	rcu_read_lock();
+	task = pid_task(find_pid_ns(nr, &init_pid_ns), group ? PIDTYPE_TGID : PIDTYPE_PID);
+	found = task;
+	if (found) {
+		out->start = task->start_boottime;
+		/* A process lives while any thread does; a thread until it exits. */
+		out->live = group ? atomic_read(&task->signal->live) > 0
+				  : !(READ_ONCE(task->flags) & PF_EXITING);
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+void netatop_glue_current(struct netatop_current *out)
+{
+	struct timespec64 boot;
+
+	get_task_comm(out->thread_comm, current);
+	get_task_comm(out->leader_comm, current->group_leader);
+	getboottime64(&boot);
+	out->boot_sec = boot.tv_sec > 0 ? boot.tv_sec : 0;
+	rcu_read_lock();
+	out->cgroup = cgroup_id(task_dfl_cgroup(current));
+	rcu_read_unlock();
+}
+
+bool netatop_glue_cgroup_exists(u64 id)
+{
+	struct cgroup *cgrp = cgroup_get_from_id(id);
+
+	if (IS_ERR(cgrp))
+		return false;
+	cgroup_put(cgrp);
+	return true;
+}
 
 static unsigned long netatop_gc_interval;
 
@@ -228,33 +237,19 @@ void netatop_glue_cond_resched(void)
 	cond_resched();
 }
 
-/*
- * Where bottom halves are already off (softirq context, or disabled by the
- * caller), spin_lock_bh() would only add a local_bh_enable() round trip on
- * unlock, so the plain lock is taken; the result says which.
- */
-bool netatop_glue_spin_lock_bh(spinlock_t *lock)
+void netatop_glue_spin_lock_bh(spinlock_t *lock)
 {
-	if (softirq_count()) {
-		spin_lock(lock);
-		return false;
-	}
 	spin_lock_bh(lock);
-	return true;
 }
 
-void netatop_glue_spin_unlock_bh(spinlock_t *lock, bool bh)
+void netatop_glue_spin_unlock_bh(spinlock_t *lock)
 {
-	if (bh)
-		spin_unlock_bh(lock);
-	else
-		spin_unlock(lock);
+	spin_unlock_bh(lock);
 }
 
-bool netatop_glue_spin_trylock_bh(spinlock_t *lock, bool *bh)
+bool netatop_glue_spin_trylock_bh(spinlock_t *lock)
 {
-	*bh = !softirq_count();
-	return *bh ? spin_trylock_bh(lock) : spin_trylock(lock);
+	return spin_trylock_bh(lock);
 }
 
 static int netatop_glue_get(struct sock *sk, int cmd, void __user *user, int *len)

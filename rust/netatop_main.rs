@@ -9,13 +9,14 @@
 //!
 //! The crate holds all state and logic. A thin C object (`netatop_glue.c`)
 //! registers with the kernel APIs that have no Rust abstraction yet
-//! (netfilter hooks, the sockopt range and procfs), summarises each packet
-//! into a plain struct, and forwards each call to the `#[no_mangle]`
-//! entry points at the end of this file.
+//! (netfilter hooks, the sockopt range and procfs), reads the kernel's
+//! structures into plain values (a packet's facts and where its headers
+//! are, tasks, cgroups), and calls the entry points of
+//! [`kernel_services::entry`].
 //!
 //! One file per concept, dependencies pointing down only (`make check`
 //! fails on a cycle, tests/host/check-deps.py):
-//! - this file: the module and the entry points from C;
+//! - this file: the module and its parameters;
 //! - the algorithms, each an `impl Netatop` block: [`accounting`] (the
 //!   per-packet path), [`gc`] (the collector), [`sockopt`] (the getsockopt
 //!   commands), [`snapshot`] (exact reads of many processes or a cgroup),
@@ -25,29 +26,27 @@
 //!   [`taskinfo`] (processes and threads), [`exitlist`] (finished
 //!   processes, a [`fifo`]), [`cgroup`] (finished processes' per-cgroup
 //!   totals);
-//! - leaves: [`packet`] (the summary the hooks hand over), [`stats`]
-//!   (global counters), [`uapi`] (the user ABI), [`hash`], [`limits`],
-//!   [`bhlock`] (the tables' bottom-half spinlock), [`table`] (the bucket
-//!   array both tables are built on), [`ring`] (where room can be made),
-//!   [`ffi`] (kernel services and the calls into the glue), and
-//!   [`compat`] (what differs between the supported kernels' crates).
+//! - leaves: [`packet`] (the rules of a packet), [`stats`] (the global
+//!   counters' slots), [`uapi`] (the user ABI), [`hash`], [`limits`],
+//!   [`table`] (the bucket array both tables are built on), [`ring`]
+//!   (where room can be made);
+//! - [`kernel_services`]: the only code with `unsafe`, `kernel::bindings`
+//!   or calls into the glue: the entry points and the registration,
+//!   context tokens, the tables' lock, the packet's headers, tasks,
+//!   per-CPU counters, time, and what differs between kernels.
 
 #![crate_name = "netatop"]
 
 use kernel::prelude::*;
-use kernel::seq_file::SeqFile;
 use kernel::sync::Arc;
-use kernel::uaccess::UserPtr;
 
 mod accounting;
-mod bhlock;
 mod cgroup;
-mod compat;
 mod exitlist;
-mod ffi;
 mod fifo;
 mod gc;
 mod hash;
+mod kernel_services;
 mod limits;
 mod packet;
 mod procfs;
@@ -62,7 +61,8 @@ mod table;
 mod taskinfo;
 mod uapi;
 
-use packet::{Packet, Sender};
+use kernel_services::compat;
+use kernel_services::entry::Registration;
 use state::{Config, Netatop};
 
 module! {
@@ -117,7 +117,7 @@ impl kernel::Module for NetatopModule {
             task_hash_bits: compat::param(module_parameters::task_hash_bits.value()),
             sockinfo_limit_kb: compat::param(module_parameters::sockinfo_limit_kb.value()),
             taskinfo_limit_kb: compat::param(module_parameters::taskinfo_limit_kb.value()),
-            seed: ffi::random_seed(),
+            seed: kernel_services::task::random_seed(),
             gc_interval_ms: compat::param(module_parameters::gc_interval_ms.value()),
             cgroup_limit_kb: compat::param(module_parameters::cgroup_limit_kb.value()),
         };
@@ -142,142 +142,4 @@ impl Drop for NetatopModule {
     fn drop(&mut self) {
         pr_info!("netatop-rs {} unloaded\n", uapi::VERSION);
     }
-}
-
-/// The module's registration with the kernel (hooks, getsockopt range,
-/// `/proc`, periodic collection).
-///
-/// # Invariants
-///
-/// From [`Registration::register`] until `drop` returns, the C glue holds a
-/// pointer to the [`Netatop`] owned by `_state` and passes it to the entry
-/// points below; `drop` unregisters before `_state` is released.
-struct Registration {
-    _state: Arc<Netatop>,
-}
-
-// The state is shared by every CPU through the raw context pointer, which
-// erases the compiler's check: make it explicit.
-const _: fn() = || {
-    fn shared<T: Send + Sync>() {}
-    shared::<Netatop>();
-};
-
-impl Registration {
-    /// Registers `state` with the kernel and starts the periodic collection
-    /// every `gc_interval_ms`.
-    fn register(state: Arc<Netatop>, gc_interval_ms: u32) -> Result<Self> {
-        // SAFETY: the pointer stays valid until `ffi::unregister` is called
-        // in `drop`, since `Self` keeps the `Arc` until then.
-        unsafe { ffi::register(Arc::as_ptr(&state).cast()) }?;
-        // SAFETY: registered just above; `drop` unregisters.
-        unsafe { ffi::start_gc(gc_interval_ms) };
-        // INVARIANT: registered above with a pointer into `state`.
-        Ok(Self { _state: state })
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        // SAFETY: registered in `register` (type invariant), once; after
-        // this call no entry point runs, so `self._state` may be released.
-        unsafe { ffi::unregister() };
-    }
-}
-
-/// Recovers the state from the context pointer of an entry point.
-///
-/// # Safety
-///
-/// `ctx` must be the pointer given to `ffi::register`, and the registration
-/// must not have been dropped yet.
-unsafe fn state<'a>(ctx: *const c_void) -> &'a Netatop {
-    // SAFETY: by the function's safety requirements `ctx` points to the live
-    // `Netatop` of the registration (see `Registration`'s invariants), which
-    // is `Sync` (checked above), so sharing it between CPUs is sound.
-    unsafe { &*ctx.cast::<Netatop>() }
-}
-
-/// getsockopt entry point (`netatop_rs_getsockopt` in `netatop_glue.h`);
-/// errors become negative errno values here and nowhere else.
-///
-/// # Safety
-///
-/// Called by the glue only while registered, with `ctx` from
-/// `ffi::register` and `len` pointing to the kernel's optlen copy.
-#[no_mangle]
-unsafe extern "C" fn netatop_rs_getsockopt(
-    ctx: *const c_void,
-    cmd: c_int,
-    user: *mut c_void,
-    len: *mut c_int,
-) -> c_int {
-    // SAFETY: the glue calls this only while registered (safety contract).
-    let state = unsafe { state(ctx) };
-    // SAFETY: `len` points to `nf_getsockopt`'s caller's local `int`, valid
-    // and exclusively ours for the duration of the call.
-    let len = unsafe { &mut *len };
-    kernel::error::from_result(|| {
-        state.getsockopt(cmd, UserPtr::from_ptr(user), len)?;
-        Ok(0)
-    })
-}
-
-/// Packet entry point of the netfilter hooks (`netatop_rs_packet`): returns
-/// the global counter slots the hook adds the packet to (see
-/// [`stats::Charge`]).
-///
-/// # Safety
-///
-/// Called by the glue only while registered, with `ctx` from
-/// `ffi::register`, `pkt` pointing to a summary whose every field is
-/// written, and `sender` null or pointing to a fully written sender; both
-/// valid for the duration of the call.
-#[no_mangle]
-unsafe extern "C" fn netatop_rs_packet(
-    ctx: *const c_void,
-    pkt: *const Packet,
-    sender: *const Sender,
-) -> u32 {
-    // SAFETY: the glue calls this only while registered (safety contract).
-    let state = unsafe { state(ctx) };
-    // SAFETY: `pkt` points to the hook's local summary, every field written,
-    // alive during the call (safety contract).
-    let pkt = unsafe { &*pkt };
-    // SAFETY: `sender` is null or points to the hook's local, fully written
-    // sender, alive during the call (safety contract).
-    let sender = unsafe { sender.as_ref() };
-    state.packet(pkt, sender).raw()
-}
-
-/// Periodic collection entry point (`netatop_rs_gc`), from a workqueue.
-///
-/// # Safety
-///
-/// Called by the glue only while registered, with `ctx` from
-/// `ffi::register`.
-#[no_mangle]
-unsafe extern "C" fn netatop_rs_gc(ctx: *const c_void) {
-    // SAFETY: the glue calls this only while registered (safety contract).
-    let state = unsafe { state(ctx) };
-    state.periodic_gc();
-}
-
-/// `/proc/netatop` entry point (`netatop_rs_proc_show` in `netatop_glue.h`).
-///
-/// # Safety
-///
-/// Called by the glue only while registered, with `ctx` from
-/// `ffi::register` and `m` the seq_file being filled by this thread.
-#[no_mangle]
-unsafe extern "C" fn netatop_rs_proc_show(
-    ctx: *const c_void,
-    m: *mut kernel::bindings::seq_file,
-) -> c_int {
-    // SAFETY: the glue calls this only while registered (safety contract).
-    let state = unsafe { state(ctx) };
-    // SAFETY: `m` is valid and used by this thread only during the call.
-    let m = unsafe { SeqFile::from_raw(m) };
-    state.proc_show(m);
-    0
 }

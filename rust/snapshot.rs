@@ -12,10 +12,10 @@ use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use crate::cgroup;
+use crate::kernel_services::context::Process;
 use crate::state::Netatop;
 use crate::taskinfo::TaskInfo;
-use crate::uapi::{CgroupCount, ProcInfo};
+use crate::uapi::{CgroupCount, ProcInfo, TaskCount};
 
 /// Attempts at capturing the task table while it grows.
 const ATTEMPTS: usize = 4;
@@ -26,7 +26,7 @@ impl Netatop {
     /// Every process in the task table, its counters settled: the live
     /// ones and the finished ones the exit list could not take yet.
     /// `EAGAIN` if the table kept growing faster than it could be captured.
-    fn groups(&self) -> Result<KVVec<Arc<TaskInfo>>> {
+    fn groups(&self, cx: &mut Process) -> Result<KVVec<Arc<TaskInfo>>> {
         for _ in 0..ATTEMPTS {
             // The table's size counts threads and finished processes too:
             // an upper bound of the processes in it, unless it grows.
@@ -34,12 +34,9 @@ impl Netatop {
                 .map_err(|_| ENOMEM)?
                 .saturating_add(SLACK);
             let mut out = KVVec::with_capacity(want, GFP_KERNEL)?;
-            // SAFETY: getsockopt runs in process context, outside any RCU
-            // read-side section, with no spinlock held (the cgroup mutex a
-            // caller may hold is a sleeping lock).
-            let total = unsafe { self.tasks.groups(&mut out) };
+            let total = self.tasks.groups(cx, &mut out);
             if total <= out.len() {
-                self.settle_all(&out)?;
+                self.settle_all(cx, &out)?;
                 return Ok(out);
             }
         }
@@ -47,22 +44,23 @@ impl Netatop {
     }
 
     /// GETCNT_TASKS: every live process and the taskinfo overflow counter.
-    pub(crate) fn live_processes(&self) -> Result<(KVVec<Arc<TaskInfo>>, u64)> {
-        let mut tasks = self.groups()?;
+    pub(crate) fn live_processes(&self, cx: &mut Process) -> Result<(KVVec<Arc<TaskInfo>>, u64)> {
+        let mut tasks = self.groups(cx)?;
         tasks.retain(|t| !t.is_dead());
         Ok((tasks, self.tasks.overflows()))
     }
 
     /// GETCNT_CGROUP: the totals of cgroup `id`; `ESRCH` if no process is
     /// counted for it and no finished one's totals are kept.
-    pub(crate) fn cgroup_count(&self, id: u64) -> Result<CgroupCount> {
+    pub(crate) fn cgroup_count(&self, cx: &mut Process, id: u64) -> Result<CgroupCount> {
         // Held while the task table is read (see `Cgroups`).
         let totals = self.cgroups.lock();
-        let groups = self.groups()?;
+        let groups = self.groups(cx)?;
         let mut tc = totals.get(id);
         let mut nprocs = 0u32;
         for t in groups.iter().filter(|t| t.cgroup() == id) {
-            cgroup::add(tc.get_or_insert([0; 8]), &t.counters().snapshot());
+            tc.get_or_insert_with(TaskCount::default)
+                .add(&t.counters().snapshot());
             if !t.is_dead() {
                 nprocs = nprocs.saturating_add(1);
             }
@@ -78,9 +76,9 @@ impl Netatop {
 
     /// GETCNT_CGROUPS: every cgroup with a process counted for it or kept
     /// totals, in id order, and the cgroup table's overflow counter.
-    pub(crate) fn cgroup_list(&self) -> Result<(KVVec<CgroupCount>, u64)> {
+    pub(crate) fn cgroup_list(&self, cx: &mut Process) -> Result<(KVVec<CgroupCount>, u64)> {
         let totals = self.cgroups.lock();
-        let groups = self.groups()?;
+        let groups = self.groups(cx)?;
         let mut list = KVVec::new();
         for (id, tc) in totals.iter() {
             let entry = CgroupCount {
@@ -100,7 +98,7 @@ impl Netatop {
                         id,
                         nprocs: 0,
                         pad: 0,
-                        tc: [0; 8],
+                        tc: TaskCount::default(),
                     };
                     list.reserve(1, GFP_KERNEL)?;
                     list.insert_within_capacity(i, entry).map_err(|_| ENOMEM)?;
@@ -108,7 +106,7 @@ impl Netatop {
                 }
             };
             if let Some(c) = list.get_mut(i) {
-                cgroup::add(&mut c.tc, &t.counters().snapshot());
+                c.tc.add(&t.counters().snapshot());
                 if !t.is_dead() {
                     c.nprocs = c.nprocs.saturating_add(1);
                 }

@@ -21,10 +21,10 @@ use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::Arc;
 
-use crate::bhlock::SpinLockBh;
-
-use crate::ffi::jiffies_of_ms;
 use crate::hash::Hasher;
+use crate::kernel_services::context::{LockContext, Process};
+use crate::kernel_services::lock::BhLock;
+use crate::kernel_services::time::jiffies_of_ms;
 use crate::limits::Limit;
 use crate::packet::{Direction, Proto};
 use crate::ring::{BucketRing, Offer};
@@ -443,7 +443,7 @@ impl Drop for Chain {
 pub(crate) struct Bucket {
     /// The chain.
     #[pin]
-    chain: SpinLockBh<Chain>,
+    chain: BhLock<Chain>,
     /// A copy of the chain's `due`, written under the lock and read without
     /// it by the collector to skip buckets with nothing to do. A stale read
     /// only postpones the bucket to the next collection.
@@ -462,15 +462,13 @@ impl Bucket {
     /// is no later than the entry's `drop_at`, as its invariant says.
     pub(crate) fn with_entry(
         &self,
+        cx: &impl LockContext,
         key: &SockKey,
         make: impl FnOnce() -> Option<KBox<SockInfo>>,
         idle: &IdleLimits,
         f: impl FnOnce(&mut SockInfo) -> bool,
     ) -> bool {
-        // make bench's component profile (Kbuild): a second lock round trip.
-        #[cfg(netatop_twice_lock)]
-        drop(core::hint::black_box(self.chain.lock()));
-        let mut guard = self.chain.lock();
+        let mut guard = self.chain.lock(cx);
         let Chain { head, due } = &mut *guard;
         let Some((si, new)) = find_or_insert(head, key, make) else {
             return false;
@@ -512,7 +510,7 @@ impl SockTable {
     pub(crate) fn new(bits: u32, max: usize, hasher: Hasher) -> Result<Self> {
         let table = BucketTable::new(bits, max, hasher, || {
             try_pin_init!(Bucket {
-                chain <- crate::new_spinlock_bh!(Chain::new(), "netatop_sock_bucket"),
+                chain <- crate::new_bhlock!(Chain::new(), "netatop_sock_bucket"),
                 due_hint: Atomic::new(u64::MAX),
             }? Error)
         })?;
@@ -528,18 +526,15 @@ impl SockTable {
     /// The bucket of `key` and its index.
     pub(crate) fn bucket(&self, key: &SockKey) -> (usize, &Bucket) {
         let (words, n) = key.words();
-        // make bench's component profile (Kbuild): hashing twice.
-        #[cfg(netatop_twice_hash)]
-        core::hint::black_box(self.table.bucket_of(core::hint::black_box(&words[..n])));
         self.table.bucket_of(&words[..n])
     }
 
     /// Makes the collection about to run visit bucket `index` (which holds a
     /// connection of a finished process). Under the bucket lock, so that a
     /// packet cannot raise the hint again before the visit.
-    pub(crate) fn make_due(&self, index: usize) {
+    pub(crate) fn make_due(&self, cx: &Process, index: usize) {
         if let Some(bucket) = self.table.get(index) {
-            let mut chain = bucket.chain.lock();
+            let mut chain = bucket.chain.lock(cx);
             // INVARIANT: 0 is at most every entry's `drop_at`.
             chain.due = 0;
             bucket.due_hint.store(0, Relaxed);
@@ -563,11 +558,16 @@ impl SockTable {
     /// Offers bucket `index` to `pick` (see [`Chain::reclaim_one`]): tried
     /// without waiting, since the caller holds another bucket lock (atomic
     /// context, and no lock order among buckets).
-    fn offer(&self, index: usize, pick: impl Fn(&SockInfo) -> bool) -> Offer<bool> {
+    fn offer(
+        &self,
+        cx: &impl LockContext,
+        index: usize,
+        pick: impl Fn(&SockInfo) -> bool,
+    ) -> Offer<bool> {
         let Some(bucket) = self.table.get(index) else {
             return Offer::Empty;
         };
-        let Some(mut chain) = bucket.chain.try_lock() else {
+        let Some(mut chain) = bucket.chain.try_lock(cx) else {
             return Offer::Busy;
         };
         match chain.reclaim_one(pick) {
@@ -578,13 +578,13 @@ impl SockTable {
 
     /// Frees one entry to make room in a full table: one never bound (the
     /// oldest noted first), else one that [`SockInfo::reclaimable`] allows.
-    fn reclaim(&self, now: u64, idle: &IdleLimits) -> bool {
+    fn reclaim(&self, cx: &impl LockContext, now: u64, idle: &IdleLimits) -> bool {
         let freed = self
             .fresh
-            .search(|i| self.offer(i, |si| si.group.is_none()))
+            .search(|i| self.offer(cx, i, |si| si.group.is_none()))
             .or_else(|| {
                 self.ended
-                    .search(|i| self.offer(i, |si| si.reclaimable(now, idle)))
+                    .search(|i| self.offer(cx, i, |si| si.reclaimable(now, idle)))
             });
         freed.inspect(|&unbound| self.freed(unbound)).is_some()
     }
@@ -594,13 +594,13 @@ impl SockTable {
     /// their notes gone), the place is taken past the share rather than the
     /// packet refused while the table has room: the new entry's own note
     /// lets the next one evict again, so the excess stays a few entries.
-    fn reserve_unbound(&self) {
+    fn reserve_unbound(&self, cx: &impl LockContext) {
         if self.share.try_reserve() {
             return;
         }
         let evicted = self
             .fresh
-            .search(|i| self.offer(i, |si| si.group.is_none()));
+            .search(|i| self.offer(cx, i, |si| si.group.is_none()));
         if evicted.inspect(|&unbound| self.freed(unbound)).is_none() || !self.share.try_reserve() {
             self.share.force_reserve();
         }
@@ -618,6 +618,7 @@ impl SockTable {
     #[inline(never)]
     pub(crate) fn make(
         &self,
+        cx: &impl LockContext,
         key: SockKey,
         index: usize,
         local: bool,
@@ -627,10 +628,10 @@ impl SockTable {
         if local {
             self.share.force_reserve();
         } else {
-            self.reserve_unbound();
+            self.reserve_unbound(cx);
         }
         let room = self.table.limit().try_reserve()
-            || (self.reclaim(now, idle) && self.table.limit().try_reserve());
+            || (self.reclaim(cx, now, idle) && self.table.limit().try_reserve());
         if !room {
             self.share.release(1);
             self.table.limit().refuse();
@@ -676,18 +677,14 @@ impl SockTable {
 
     /// Drops closed, idle and orphaned connections (see [`SockInfo::keep`]).
     /// Visits only the buckets that are due, or all of them when `sweep`,
-    /// taking the lock of each in turn.
-    ///
-    /// # Safety
-    ///
-    /// Process context with no spinlock held and outside any RCU read-side
-    /// section: it lets other tasks run between buckets.
-    pub(crate) unsafe fn collect(&self, now: u64, sweep: bool, idle: &IdleLimits) {
-        let visit = |_, bucket: &Bucket| {
+    /// taking the lock of each in turn and letting other tasks run between
+    /// buckets.
+    pub(crate) fn collect(&self, cx: &mut Process, now: u64, sweep: bool, idle: &IdleLimits) {
+        let visit = |cx: &Process, _, bucket: &Bucket| {
             if !sweep && bucket.due_hint.load(Relaxed) > now {
                 return;
             }
-            let mut chain = bucket.chain.lock();
+            let mut chain = bucket.chain.lock(cx);
             let (dropped, unbound) = chain.collect(now, idle);
             bucket.due_hint.store(chain.due, Relaxed);
             drop(chain);
@@ -696,26 +693,24 @@ impl SockTable {
                 self.share.release(unbound);
             }
         };
-        // SAFETY: the function's safety requirements; `visit` releases the
-        // bucket lock it takes.
-        unsafe { self.table.visit(visit) };
+        self.table.visit(cx, visit);
     }
 
     /// Charges the traffic waiting in bucket `index`, whoever it is bound
     /// to: a reader of many tasks calls it once for each bucket one of them
     /// remembers. Process context.
-    pub(crate) fn flush_bucket(&self, index: usize) {
+    pub(crate) fn flush_bucket(&self, cx: &Process, index: usize) {
         if let Some(bucket) = self.table.get(index) {
-            bucket.chain.lock().flush_all();
+            bucket.chain.lock(cx).flush_all();
         }
     }
 
     /// Charges the traffic waiting in bucket `index` for `task` (see the
     /// module documentation); a reader calls it for each bucket the task
     /// remembers before it reads the task's counters. Process context.
-    pub(crate) fn flush_bound(&self, index: usize, task: &TaskInfo) {
+    pub(crate) fn flush_bound(&self, cx: &Process, index: usize, task: &TaskInfo) {
         if let Some(bucket) = self.table.get(index) {
-            bucket.chain.lock().flush_bound(task);
+            bucket.chain.lock(cx).flush_bound(task);
         }
     }
 

@@ -35,21 +35,32 @@ pub(crate) enum SockKey {
 
 impl SockKey {
     /// The key of a packet whose class is `proto` (its [`Packet::proto`]):
-    /// `None` unless TCP or UDP.
-    pub(crate) fn of(pkt: &Packet, proto: Proto) -> Option<Self> {
-        let (local, lport, remote, rport) = pkt.local_remote();
+    /// `None` unless TCP or UDP (with a readable header).
+    #[inline]
+    pub(crate) fn of(pkt: &Packet<'_>, proto: Proto) -> Option<Self> {
+        let out = pkt.outgoing();
+        let (sport, dport) = (pkt.source_port(), pkt.dest_port());
         match proto {
-            Proto::Tcp => Some(SockKey::Tcp {
-                netns: pkt.netns,
-                local,
-                remote,
-                lport,
-                rport,
-                family: pkt.family,
-            }),
+            Proto::Tcp => {
+                let (src, dst) = (pkt.source(), pkt.destination());
+                let (local, remote) = if out { (src, dst) } else { (dst, src) };
+                let (lport, rport) = if out {
+                    (sport?, dport?)
+                } else {
+                    (dport?, sport?)
+                };
+                Some(SockKey::Tcp {
+                    netns: pkt.netns(),
+                    local,
+                    remote,
+                    lport,
+                    rport,
+                    family: pkt.family(),
+                })
+            }
             Proto::Udp => Some(SockKey::Udp {
-                netns: pkt.netns,
-                lport,
+                netns: pkt.netns(),
+                lport: if out { sport? } else { dport? },
             }),
             Proto::Icmp | Proto::Other => None,
         }

@@ -8,7 +8,8 @@ use kernel::prelude::*;
 use kernel::transmute::AsBytes;
 use kernel::uaccess::{UserPtr, UserSlice};
 
-use crate::ffi;
+use crate::kernel_services::context::Process;
+use crate::kernel_services::task;
 use crate::snapshot::procinfo;
 use crate::state::Netatop;
 use crate::taskinfo::TaskKind;
@@ -31,19 +32,25 @@ impl Netatop {
     /// answer (GETCNT_CGROUP) or header (GETCNT_TASKS, GETCNT_CGROUPS);
     /// `ERESTARTSYS`
     /// (EINTR for the caller) when a signal interrupts a blocking command.
-    pub(crate) fn getsockopt(&self, cmd: c_int, user: UserPtr, len: &mut c_int) -> Result {
+    pub(crate) fn getsockopt(
+        &self,
+        cx: &mut Process,
+        cmd: c_int,
+        user: UserPtr,
+        len: &mut c_int,
+    ) -> Result {
         let state = self;
-        if !ffi::capable_net_admin() {
+        if !task::capable_net_admin() {
             return Err(EPERM);
         }
         let cmd = Command::from_raw(cmd).ok_or(EINVAL)?;
         match cmd {
             Command::Probe => Ok(()),
-            Command::ForceGc => state.force_gc(),
-            Command::EmptyExit => state.exits.wait_empty(),
+            Command::ForceGc => state.force_gc(cx),
+            Command::EmptyExit => state.exits.wait_empty(cx),
             Command::GetcntExit => {
                 let n = answer_len(*len)?;
-                state.exits.take(state.tasks.limit(), |task| {
+                state.exits.take(cx, state.tasks.limit(), |task| {
                     write_answer(user, &task.netpertask(), n)
                 })?;
                 // CAST: `n` is at most 96.
@@ -58,8 +65,8 @@ impl Netatop {
                 } else {
                     TaskKind::Thread
                 };
-                let task = state.tasks.lookup(id, kind).ok_or(ESRCH)?;
-                state.settle(&task);
+                let task = state.tasks.lookup(cx, id, kind).ok_or(ESRCH)?;
+                state.settle(cx, &task);
                 write_answer(user, &task.netpertask(), n)?;
                 // CAST: `n` is at most 96.
                 *len = n as c_int;
@@ -74,18 +81,18 @@ impl Netatop {
                 UserSlice::new(user, id.len())
                     .reader()
                     .read_slice(&mut id)?;
-                let answer = state.cgroup_count(u64::from_ne_bytes(id))?;
+                let answer = state.cgroup_count(cx, u64::from_ne_bytes(id))?;
                 UserSlice::new(user, n).writer().write(&answer)?;
                 *len = c_int::try_from(n).map_err(|_| EINVAL)?;
                 Ok(())
             }
             Command::GetcntTasks => {
-                let (tasks, overflow) = state.live_processes()?;
+                let (tasks, overflow) = state.live_processes(cx)?;
                 let entries = tasks.iter().map(|t| procinfo(t));
                 write_list::<ProcInfo, _>(user, len, tasks.len(), overflow, entries)
             }
             Command::GetcntCgroups => {
-                let (cgroups, overflow) = state.cgroup_list()?;
+                let (cgroups, overflow) = state.cgroup_list(cx)?;
                 write_list::<CgroupCount, _>(user, len, cgroups.len(), overflow, cgroups.iter())
             }
         }

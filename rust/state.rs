@@ -6,9 +6,13 @@ use kernel::prelude::*;
 use kernel::sync::{CondVar, Mutex};
 use kernel::{new_condvar, new_mutex};
 
+use kernel::sync::Arc;
+
 use crate::cgroup::Cgroups;
 use crate::exitlist::ExitList;
 use crate::hash::Hasher;
+use crate::kernel_services::mem::slab_size;
+use crate::kernel_services::time::jiffies_of_ms;
 use crate::sockinfo::{IdleLimits, SockInfo, SockTable};
 use crate::stats::{self, Snapshot};
 use crate::taskinfo::{TaskInfo, TaskTable};
@@ -81,21 +85,16 @@ pub(crate) struct Netatop {
 /// Entries that fit in `kb` KiB when each costs `bytes` of allocation
 /// (rounded up to the slab size actually used).
 fn entries(kb: u32, bytes: usize) -> usize {
-    // SAFETY: pure function of its argument.
-    let real = unsafe { kernel::bindings::kmalloc_size_roundup(bytes) }.max(1);
+    let real = slab_size(bytes).max(1);
     // CAST: u32 fits in usize on every Linux target.
     (kb as usize).saturating_mul(1024) / real
 }
 
-/// Bytes of the allocation that holds one taskinfo: the `Arc`'s refcount (a
-/// 4-byte `refcount_t`, padded to the value's alignment) followed by the
-/// value. The bucket vectors' pointer slots are per-bucket storage, like the
-/// bucket arrays, and are not counted.
-const TASKINFO_BYTES: usize = {
-    let align = core::mem::align_of::<TaskInfo>();
-    let refcount = core::mem::size_of::<u32>();
-    refcount.div_ceil(align) * align + core::mem::size_of::<TaskInfo>()
-};
+/// Bytes of the allocation that holds one taskinfo: the `Arc`'s own
+/// allocation, its header up to the value (`Arc::DATA_OFFSET`, the kernel
+/// crate's) and the value. The bucket vectors' pointer slots are
+/// per-bucket storage, like the bucket arrays, and are not counted.
+const TASKINFO_BYTES: usize = Arc::<TaskInfo>::DATA_OFFSET + core::mem::size_of::<TaskInfo>();
 
 impl Netatop {
     /// Creates the empty state.
@@ -112,7 +111,7 @@ impl Netatop {
             hasher,
         )?;
         let cgroup_limit_kb = cfg.cgroup_limit_kb;
-        let gc_interval = crate::ffi::jiffies_of_ms(cfg.gc_interval_ms);
+        let gc_interval = jiffies_of_ms(cfg.gc_interval_ms);
         Ok(try_pin_init!(Self {
             socks,
             tasks,

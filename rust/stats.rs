@@ -1,23 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Global counters, as shown in `/proc/netatop`.
-//!
-//! They are per-CPU counters kept by the glue (`netatop_stats`): the packet
-//! path writes only its own CPU's line, with no atomic and no call (the hook
-//! adds the packet to the slots [`Charge`] names when the accounting
-//! returns), and a reader sums the CPUs. This file decides what the slots
-//! mean.
+//! Global counters, as shown in `/proc/netatop`: what each of the per-CPU
+//! slots the glue keeps means (see `kernel_services::stats`). The packet
+//! path hands the hook a [`Charge`], which it adds on its own CPU with no
+//! atomic and no call; a reader sums the CPUs.
 
-use crate::ffi;
+use crate::kernel_services::stats::{self as slots, Charge, Slot};
 use crate::packet::{Direction, Proto};
 
-/// First slot of the unidentified packets: the [`ffi::NR_STATS`] slots are
-/// packets by protocol class and direction (8), then unidentified packets
-/// by TCP/UDP and direction (4).
+/// The packets by protocol class and direction ([`Proto::index`] * 2 +
+/// [`Direction::index`]): 8 slots, then the unidentified TCP and UDP
+/// packets by direction: 4.
 const UNIDENT_BASE: usize = 8;
-const _: () = assert!(UNIDENT_BASE + 4 == ffi::NR_STATS);
-/// `NETATOP_STAT_NONE`: no second slot.
-const NO_SLOT: u32 = 0xff;
+const _: () = assert!(UNIDENT_BASE + 4 == crate::kernel_services::stats::NR_STATS);
 
 /// A copy of the global counters plus the table sizes, for `/proc/netatop`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -35,61 +30,41 @@ pub(crate) struct Snapshot {
     pub(crate) exits: u64,
 }
 
-/// The slot of packets of `proto` in direction `dir` (below 8).
-fn packets_slot(proto: Proto, dir: Direction) -> usize {
-    proto.index() * 2 + dir.index()
+/// The slot of packets of `proto` in direction `dir`.
+const fn packets_slot(proto: Proto, dir: Direction) -> Slot {
+    Slot::new(proto.index() * 2 + dir.index())
 }
 
 /// The slot of unidentified packets of `proto` in direction `dir`, if the
-/// protocol has one (TCP and UDP; below 12).
-fn unident_slot(proto: Proto, dir: Direction) -> Option<usize> {
+/// protocol has one (TCP and UDP).
+const fn unident_slot(proto: Proto, dir: Direction) -> Option<Slot> {
     match proto {
-        Proto::Tcp | Proto::Udp => Some(UNIDENT_BASE + proto.index() * 2 + dir.index()),
+        Proto::Tcp | Proto::Udp => Some(Slot::new(UNIDENT_BASE + proto.index() * 2 + dir.index())),
         Proto::Icmp | Proto::Other => None,
     }
 }
 
-/// What one packet adds to the global counters: the value the packet entry
-/// point returns to the hook, which adds the count in bits 16-31 (the
-/// packet's wire segments) to the slot in bits 0-7 and, unless it is
-/// [`NO_SLOT`], to the one in bits 8-15.
-///
-/// # Invariants
-///
-/// Both slots are below [`ffi::NR_STATS`] (or the second is [`NO_SLOT`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Charge(u32);
-
-/// A packet count in bits 16-31 (segments are at most 65535).
-fn count(segs: u64) -> u32 {
-    // CAST: clamped to 16 bits.
-    (segs.min(0xffff) as u32) << 16
+/// A packet count as the hook adds it (segments are at most 65535).
+fn count(segs: u64) -> u16 {
+    u16::try_from(segs).unwrap_or(u16::MAX)
 }
 
-/// A slot number as the glue takes it.
-fn slot(s: usize) -> u32 {
-    // CAST: slots are below `ffi::NR_STATS` (12).
-    s as u32
+/// `segs` packets of `proto` in direction `dir`.
+pub(crate) fn packet(proto: Proto, dir: Direction, segs: u64) -> Charge {
+    Charge {
+        slot: packets_slot(proto, dir),
+        extra: None,
+        count: count(segs),
+    }
 }
 
-impl Charge {
-    /// `segs` packets of `proto` in direction `dir`.
-    pub(crate) fn packet(proto: Proto, dir: Direction, segs: u64) -> Self {
-        // INVARIANT: `packets_slot` is below 8.
-        Self(slot(packets_slot(proto, dir)) | (NO_SLOT << 8) | count(segs))
-    }
-
-    /// The same packets, also counted as unidentified (no process will ever
-    /// be charged for them).
-    pub(crate) fn unidentified(proto: Proto, dir: Direction, segs: u64) -> Self {
-        let second = unident_slot(proto, dir).map_or(NO_SLOT, slot);
-        // INVARIANT: `unident_slot` is below 12.
-        Self(slot(packets_slot(proto, dir)) | (second << 8) | count(segs))
-    }
-
-    /// The value handed to the glue.
-    pub(crate) fn raw(self) -> u32 {
-        self.0
+/// The same packets, also counted as unidentified (no process will ever be
+/// charged for them).
+pub(crate) fn unidentified(proto: Proto, dir: Direction, segs: u64) -> Charge {
+    Charge {
+        slot: packets_slot(proto, dir),
+        extra: unident_slot(proto, dir),
+        count: count(segs),
     }
 }
 
@@ -98,20 +73,21 @@ impl Charge {
 pub(crate) fn unident(proto: Proto, dir: Direction, packets: u64) {
     if let Some(slot) = unident_slot(proto, dir) {
         if packets > 0 {
-            ffi::stat_add(slot, packets);
+            slots::add(slot, packets);
         }
     }
 }
 
 /// Reads every counter; the table sizes are left at zero for the caller.
 pub(crate) fn snapshot() -> Snapshot {
-    let v = ffi::stats_read();
+    let v = slots::read();
+    let read = |slot: Slot| v.get(slot.index()).copied().unwrap_or(0);
     let mut s = Snapshot::default();
     for proto in [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Other] {
         for dir in [Direction::Send, Direction::Receive] {
-            s.packets[proto.index()][dir.index()] = v[packets_slot(proto, dir)];
+            s.packets[proto.index()][dir.index()] = read(packets_slot(proto, dir));
             if let Some(slot) = unident_slot(proto, dir) {
-                s.unident[proto.index()][dir.index()] = v[slot];
+                s.unident[proto.index()][dir.index()] = read(slot);
             }
         }
     }

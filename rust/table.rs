@@ -7,8 +7,8 @@
 use kernel::alloc::KVBox;
 use kernel::prelude::*;
 
-use crate::ffi;
 use crate::hash::Hasher;
+use crate::kernel_services::context::Process;
 use crate::limits::Limit;
 
 /// Buckets visited between two chances for other tasks to run.
@@ -60,21 +60,15 @@ impl<B> BucketTable<B> {
     }
 
     /// Calls `f` with each bucket and its index in turn, letting other tasks
-    /// run every [`RESCHED_EVERY`] buckets.
-    ///
-    /// # Safety
-    ///
-    /// Process context with no spinlock held and outside any RCU read-side
-    /// section (it may sleep between buckets); `f` must release whatever
-    /// lock it takes before it returns.
-    pub(crate) unsafe fn visit(&self, mut f: impl FnMut(usize, &B)) {
+    /// run every [`RESCHED_EVERY`] buckets (`f` gets the context to lock
+    /// with, and releases what it locks before it returns: its guards
+    /// borrow the context).
+    pub(crate) fn visit(&self, cx: &mut Process, mut f: impl FnMut(&Process, usize, &B)) {
         for (i, bucket) in self.buckets.iter().enumerate() {
             if i % RESCHED_EVERY == RESCHED_EVERY - 1 {
-                // SAFETY: the function's safety requirements; `f` holds no
-                // lock between calls.
-                unsafe { ffi::cond_resched() };
+                cx.cond_resched();
             }
-            f(i, bucket);
+            f(cx, i, bucket);
         }
     }
 

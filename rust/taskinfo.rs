@@ -4,17 +4,17 @@
 
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
-use kernel::sync::atomic::{Atomic, Relaxed};
+use kernel::sync::atomic::{Acquire, Atomic, Relaxed, Release};
 use kernel::sync::Arc;
 
-use crate::bhlock::SpinLockBh;
-
-use crate::ffi;
 use crate::hash::Hasher;
+use crate::kernel_services::context::{LockContext, Process};
+use crate::kernel_services::lock::BhLock;
+use crate::kernel_services::task;
 use crate::limits::Limit;
 use crate::packet::{Direction, Proto};
 use crate::table::BucketTable;
-use crate::uapi::{NetPerTask, COMLEN};
+use crate::uapi::{NetPerTask, TaskCount, COMLEN};
 
 /// Whether a taskinfo describes a whole process or one thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,26 +25,44 @@ pub(crate) enum TaskKind {
     Thread,
 }
 
-/// The eight counters of `struct taskcount`, in its order.
+/// A task's counters ([`TaskCount`]), shared: each an atomic, added to
+/// from any CPU.
 pub(crate) struct Counters {
-    v: [Atomic<u64>; 8],
+    tcp_snd_packets: Atomic<u64>,
+    tcp_snd_bytes: Atomic<u64>,
+    tcp_rcv_packets: Atomic<u64>,
+    tcp_rcv_bytes: Atomic<u64>,
+    udp_snd_packets: Atomic<u64>,
+    udp_snd_bytes: Atomic<u64>,
+    udp_rcv_packets: Atomic<u64>,
+    udp_rcv_bytes: Atomic<u64>,
 }
 
 impl Counters {
     /// All zero.
     pub(crate) const fn new() -> Self {
         Self {
-            v: [const { Atomic::new(0) }; 8],
+            tcp_snd_packets: Atomic::new(0),
+            tcp_snd_bytes: Atomic::new(0),
+            tcp_rcv_packets: Atomic::new(0),
+            tcp_rcv_bytes: Atomic::new(0),
+            udp_snd_packets: Atomic::new(0),
+            udp_snd_bytes: Atomic::new(0),
+            udp_rcv_packets: Atomic::new(0),
+            udp_rcv_bytes: Atomic::new(0),
         }
     }
 
-    /// Index of the packet counter for `proto` and `dir` (bytes follow it):
-    /// TCP then UDP, each send then receive.
-    fn index(proto: Proto, dir: Direction) -> Option<usize> {
-        match proto {
-            Proto::Tcp | Proto::Udp => Some(proto.index() * 4 + dir.index() * 2),
-            Proto::Icmp | Proto::Other => None,
-        }
+    /// The packet and byte counters of `proto` in direction `dir` (TCP and
+    /// UDP have them).
+    fn pair(&self, proto: Proto, dir: Direction) -> Option<(&Atomic<u64>, &Atomic<u64>)> {
+        Some(match (proto, dir) {
+            (Proto::Tcp, Direction::Send) => (&self.tcp_snd_packets, &self.tcp_snd_bytes),
+            (Proto::Tcp, Direction::Receive) => (&self.tcp_rcv_packets, &self.tcp_rcv_bytes),
+            (Proto::Udp, Direction::Send) => (&self.udp_snd_packets, &self.udp_snd_bytes),
+            (Proto::Udp, Direction::Receive) => (&self.udp_rcv_packets, &self.udp_rcv_bytes),
+            (Proto::Icmp | Proto::Other, _) => return None,
+        })
     }
 
     /// Adds `packets` and `bytes`; lock-free, callable from any context.
@@ -52,15 +70,24 @@ impl Counters {
         if packets == 0 && bytes == 0 {
             return;
         }
-        if let Some(i) = Self::index(proto, dir) {
-            self.v[i].add(packets, Relaxed);
-            self.v[i + 1].add(bytes, Relaxed);
+        if let Some((p, b)) = self.pair(proto, dir) {
+            p.add(packets, Relaxed);
+            b.add(bytes, Relaxed);
         }
     }
 
-    /// A copy, in `struct taskcount` order.
-    pub(crate) fn snapshot(&self) -> [u64; 8] {
-        core::array::from_fn(|i| self.v[i].load(Relaxed))
+    /// A copy.
+    pub(crate) fn snapshot(&self) -> TaskCount {
+        TaskCount {
+            tcp_snd_packets: self.tcp_snd_packets.load(Relaxed),
+            tcp_snd_bytes: self.tcp_snd_bytes.load(Relaxed),
+            tcp_rcv_packets: self.tcp_rcv_packets.load(Relaxed),
+            tcp_rcv_bytes: self.tcp_rcv_bytes.load(Relaxed),
+            udp_snd_packets: self.udp_snd_packets.load(Relaxed),
+            udp_snd_bytes: self.udp_snd_bytes.load(Relaxed),
+            udp_rcv_packets: self.udp_rcv_packets.load(Relaxed),
+            udp_rcv_bytes: self.udp_rcv_bytes.load(Relaxed),
+        }
     }
 }
 
@@ -72,16 +99,14 @@ impl Counters {
 ///
 /// Packed in one word, updated lock-free from any CPU: indices in bits 0-19,
 /// 20-39 and 40-59 (bucket indices are below 2^20: `sock_hash_bits` is at
-/// most 20), their number in bits 60-61, overflow in bit 62. Bit 63 is the
-/// task's "finished" flag, set by the collector: kept in this word so that a
-/// taskinfo with its cgroup id still fills one 128-byte slab object.
+/// most 20), their number in bits 60-61, overflow in bit 62.
 ///
 /// # Invariants
 ///
 /// The number only grows and a slot, once written, never changes: a bucket
 /// remembered stays remembered for the task's lifetime (readers that
 /// flush a task's batched connections rely on it, see `sockinfo.rs`).
-/// Overflow and the finished flag, once set, stay set.
+/// Overflow, once set, stays set.
 pub(crate) struct BucketHints(Atomic<u64>);
 
 /// Bucket indices a [`BucketHints`] remembers.
@@ -90,7 +115,6 @@ const HINT_BITS: u64 = 20;
 const HINT_MASK: u64 = (1 << HINT_BITS) - 1;
 const HINT_COUNT_SHIFT: u64 = 60;
 const HINT_OVERFLOW: u64 = 1 << 62;
-const FINISHED: u64 = 1 << 63;
 
 impl BucketHints {
     const fn new() -> Self {
@@ -124,22 +148,6 @@ impl BucketHints {
                 Err(now) => cur = now,
             }
         }
-    }
-
-    /// Sets the finished flag.
-    fn set_finished(&self) {
-        let mut cur = self.0.load(Relaxed);
-        while cur & FINISHED == 0 {
-            match self.0.cmpxchg(cur, cur | FINISHED, Relaxed) {
-                Ok(_) => return,
-                Err(now) => cur = now,
-            }
-        }
-    }
-
-    /// Whether the finished flag is set.
-    fn finished(&self) -> bool {
-        self.0.load(Relaxed) & FINISHED != 0
     }
 
     /// The buckets remembered (at most [`HINT_SLOTS`]), whether or not the
@@ -176,16 +184,21 @@ pub(crate) struct TaskId {
 
 /// The counters of one process or thread.
 pub(crate) struct TaskInfo {
-    /// Identity.
-    who: TaskId,
+    /// tgid or pid (initial pid namespace).
+    id: i32,
+    /// Process or thread.
+    kind: TaskKind,
+    /// Set by the collector when it finds the task finished; never cleared.
+    finished: Atomic<bool>,
+    /// Start time, ns since boot: tells a reused pid from its predecessor.
+    start: u64,
     /// Start time in seconds since the epoch (as `ps` and atop compute it).
     btime: u64,
     /// Command name at the time the task was first seen, NUL-padded.
     command: [u8; COMLEN],
     /// Packets and bytes.
     counters: Counters,
-    /// Buckets of the connections bound to this task, and whether the
-    /// collector found it finished.
+    /// Buckets of the connections bound to this task.
     hints: BucketHints,
     /// The cgroup (v2, default hierarchy) id the process is counted for:
     /// that of the thread whose send created this taskinfo. A later move to
@@ -193,13 +206,23 @@ pub(crate) struct TaskInfo {
     cgroup: u64,
 }
 
-// With the `Arc` refcount, a taskinfo fills a 128-byte slab object exactly.
-const _: () = assert!(core::mem::size_of::<TaskInfo>() <= 120);
+// With the `Arc`'s refcount, a taskinfo fills a 128-byte slab object
+// (`state.rs` counts the real allocation, `Arc::DATA_OFFSET` included).
+const _: () = assert!(Arc::<TaskInfo>::DATA_OFFSET + core::mem::size_of::<TaskInfo>() <= 128);
 
 impl TaskInfo {
     /// Who the task is.
     pub(crate) fn who(&self) -> TaskId {
-        self.who
+        TaskId {
+            id: self.id,
+            kind: self.kind,
+            start: self.start,
+        }
+    }
+
+    /// Whether it is `who`.
+    fn is(&self, who: TaskId) -> bool {
+        self.id == who.id && self.kind == who.kind && self.start == who.start
     }
 
     /// Its packet and byte counters (not counting what waits in batched
@@ -215,7 +238,7 @@ impl TaskInfo {
 
     /// Whether the collector found the task finished.
     pub(crate) fn is_dead(&self) -> bool {
-        self.hints.finished()
+        self.finished.load(Acquire)
     }
 
     /// The cgroup id it is counted for.
@@ -236,7 +259,7 @@ impl TaskInfo {
     /// The `netpertask` answer for this task.
     pub(crate) fn netpertask(&self) -> NetPerTask {
         NetPerTask {
-            id: self.who.id,
+            id: self.id,
             pad: [0; 4],
             btime: self.btime,
             command: self.command,
@@ -259,7 +282,7 @@ pub(crate) struct NewTask {
 #[pin_data]
 pub(crate) struct Bucket {
     #[pin]
-    tasks: SpinLockBh<KVec<Arc<TaskInfo>>>,
+    tasks: BhLock<KVec<Arc<TaskInfo>>>,
 }
 
 /// All taskinfos, hashed by (id, kind).
@@ -275,13 +298,13 @@ impl TaskTable {
     pub(crate) fn new(bits: u32, max: usize, hasher: Hasher) -> Result<Self> {
         let table = BucketTable::new(bits, max, hasher, || {
             try_pin_init!(Bucket {
-                tasks <- crate::new_spinlock_bh!(KVec::new(), "netatop_task_bucket"),
+                tasks <- crate::new_bhlock!(KVec::new(), "netatop_task_bucket"),
             }? Error)
         })?;
         Ok(Self { table })
     }
 
-    fn bucket(&self, id: i32, kind: TaskKind) -> &SpinLockBh<KVec<Arc<TaskInfo>>> {
+    fn bucket(&self, id: i32, kind: TaskKind) -> &BhLock<KVec<Arc<TaskInfo>>> {
         let kind = match kind {
             TaskKind::Group => 1,
             TaskKind::Thread => 2,
@@ -297,11 +320,12 @@ impl TaskTable {
     /// overflow, and nothing printed).
     pub(crate) fn get_or_create(
         &self,
+        cx: &impl LockContext,
         who: TaskId,
         make: impl FnOnce() -> NewTask,
     ) -> Option<Arc<TaskInfo>> {
-        let mut bucket = self.bucket(who.id, who.kind).lock();
-        if let Some(t) = bucket.iter().find(|t| t.who == who) {
+        let mut bucket = self.bucket(who.id, who.kind).lock(cx);
+        if let Some(t) = bucket.iter().find(|t| t.is(who)) {
             return Some(t.clone());
         }
         if !self.table.limit().reserve() {
@@ -309,7 +333,10 @@ impl TaskTable {
         }
         let new = make();
         let info = TaskInfo {
-            who,
+            id: who.id,
+            kind: who.kind,
+            finished: Atomic::new(false),
+            start: who.start,
             btime: new.btime,
             command: new.command,
             counters: Counters::new(),
@@ -331,12 +358,12 @@ impl TaskTable {
     }
 
     /// The newest taskinfo with this id and kind (for GETCNT_TGID/PID).
-    pub(crate) fn lookup(&self, id: i32, kind: TaskKind) -> Option<Arc<TaskInfo>> {
-        let bucket = self.bucket(id, kind).lock();
+    pub(crate) fn lookup(&self, cx: &Process, id: i32, kind: TaskKind) -> Option<Arc<TaskInfo>> {
+        let bucket = self.bucket(id, kind).lock(cx);
         bucket
             .iter()
-            .filter(|t| t.who.id == id && t.who.kind == kind)
-            .max_by_key(|t| t.who.start)
+            .filter(|t| t.id == id && t.kind == kind)
+            .max_by_key(|t| t.start)
             .cloned()
     }
 
@@ -353,26 +380,23 @@ impl TaskTable {
     ///
     /// `freeing_thread` runs with no task bucket lock held, so it may take a
     /// sockinfo bucket lock: the packet path takes a sockinfo bucket lock
-    /// and then a task bucket lock, never the other way round.
-    ///
-    /// # Safety
-    ///
-    /// Process context with no spinlock held and outside any RCU read-side
-    /// section: it lets other tasks run between buckets.
-    pub(crate) unsafe fn collect_finished(
+    /// and then a task bucket lock, never the other way round. It lets
+    /// other tasks run between buckets.
+    pub(crate) fn collect_finished(
         &self,
-        mut freeing_thread: impl FnMut(&TaskInfo),
+        cx: &mut Process,
+        mut freeing_thread: impl FnMut(&Process, &TaskInfo),
     ) -> KVec<Arc<TaskInfo>> {
         let mut finished = KVec::new();
         let mut threads = KVec::new();
-        let visit = |_, bucket: &Bucket| {
-            let mut tasks = bucket.tasks.lock();
+        let visit = |cx: &Process, _, bucket: &Bucket| {
+            let mut tasks = bucket.tasks.lock(cx);
             tasks.retain(|t| {
-                let group = t.who.kind == TaskKind::Group;
-                if ffi::task_alive(t.who.id, t.who.start, group) {
+                let group = t.kind == TaskKind::Group;
+                if task::task_alive(t.id, t.start, group) {
                     return true;
                 }
-                t.hints.set_finished();
+                t.finished.store(true, Release);
                 // Keep it for the next collection if there is no memory.
                 let list = if group { &mut finished } else { &mut threads };
                 list.push(t.clone(), GFP_ATOMIC | __GFP_NOWARN).is_err()
@@ -384,13 +408,11 @@ impl TaskTable {
             // CAST: a length fits in u64.
             let freed = threads.len() as u64;
             for t in threads.drain_all() {
-                freeing_thread(&t);
+                freeing_thread(cx, &t);
             }
             self.table.limit().release(freed);
         };
-        // SAFETY: the function's safety requirements; `visit` releases the
-        // bucket lock it takes.
-        unsafe { self.table.visit(visit) };
+        self.table.visit(cx, visit);
         finished
     }
 
@@ -398,34 +420,28 @@ impl TaskTable {
     /// as its spare capacity goes (no allocation under the bucket locks);
     /// returns how many there are. Finished processes the exit list could
     /// not take yet are included (see [`Self::requeue`]): until they reach
-    /// it, their counters are only here. Takes each bucket lock in turn.
-    ///
-    /// # Safety
-    ///
-    /// Process context with no spinlock held and outside any RCU read-side
-    /// section: it lets other tasks run between buckets.
-    pub(crate) unsafe fn groups(&self, out: &mut KVVec<Arc<TaskInfo>>) -> usize {
+    /// it, their counters are only here. Takes each bucket lock in turn,
+    /// letting other tasks run between buckets.
+    pub(crate) fn groups(&self, cx: &mut Process, out: &mut KVVec<Arc<TaskInfo>>) -> usize {
         let mut total = 0;
-        let visit = |_, bucket: &Bucket| {
-            let tasks = bucket.tasks.lock();
-            for t in tasks.iter().filter(|t| t.who.kind == TaskKind::Group) {
+        let visit = |cx: &Process, _, bucket: &Bucket| {
+            let tasks = bucket.tasks.lock(cx);
+            for t in tasks.iter().filter(|t| t.kind == TaskKind::Group) {
                 total += 1;
                 // Past the capacity the caller only learns the number.
                 let _ = out.push_within_capacity(t.clone());
             }
         };
-        // SAFETY: the function's safety requirements; `visit` releases the
-        // bucket lock it takes.
-        unsafe { self.table.visit(visit) };
+        self.table.visit(cx, visit);
         total
     }
 
     /// Puts back finished processes the exit list could not take (out of
     /// memory), to be retried by the next collection; drops them if even that
     /// fails.
-    pub(crate) fn requeue(&self, tasks: KVec<Arc<TaskInfo>>) {
+    pub(crate) fn requeue(&self, cx: &Process, tasks: KVec<Arc<TaskInfo>>) {
         for t in tasks {
-            let mut bucket = self.bucket(t.who.id, t.who.kind).lock();
+            let mut bucket = self.bucket(t.id, t.kind).lock(cx);
             if bucket.push(t, GFP_ATOMIC | __GFP_NOWARN).is_err() {
                 self.table.limit().release(1);
             }

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The user ABI shared with atop (see `include/netatop.h`).
+//! The user ABI shared with atop. Its one source is `include/netatop.h`:
+//! every struct here is checked against the C compiler's layout of it, and
+//! every constant taken from it, at build time.
 
-use kernel::prelude::*;
+use kernel::ffi::c_int;
+
+use crate::kernel_services::layout::{self, check_layout};
+use crate::kernel_services::mem::as_bytes;
 
 /// The module's version, as printed in `/proc/netatop` ("modversion") and by
 /// modinfo: `rust/VERSION`, the one source (Kbuild hands it to the glue as
 /// `NETATOP_RS_VERSION`; a guest test checks that both agree).
 pub(crate) const VERSION: &str = include_str!("VERSION");
-
-/// First getsockopt command number (`NETATOP_BASE_CTL`).
-const NETATOP_BASE_CTL: c_int = 15661;
 
 /// A getsockopt command of the netatop ABI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,23 +40,98 @@ pub(crate) enum Command {
 impl Command {
     /// Decodes a getsockopt option name; `None` outside the netatop range.
     pub(crate) fn from_raw(cmd: c_int) -> Option<Self> {
-        Some(match cmd.checked_sub(NETATOP_BASE_CTL)? {
-            0 => Self::Probe,
-            1 => Self::ForceGc,
-            2 => Self::EmptyExit,
-            3 => Self::GetcntExit,
-            4 => Self::GetcntTgid,
-            5 => Self::GetcntPid,
-            6 => Self::GetcntCgroup,
-            7 => Self::GetcntTasks,
-            8 => Self::GetcntCgroups,
+        let cmd = usize::try_from(cmd).ok()?;
+        Some(match cmd {
+            layout::NETATOP_PROBE => Self::Probe,
+            layout::NETATOP_FORCE_GC => Self::ForceGc,
+            layout::NETATOP_EMPTY_EXIT => Self::EmptyExit,
+            layout::NETATOP_GETCNT_EXIT => Self::GetcntExit,
+            layout::NETATOP_GETCNT_TGID => Self::GetcntTgid,
+            layout::NETATOP_GETCNT_PID => Self::GetcntPid,
+            layout::NETATOP_GETCNT_CGROUP => Self::GetcntCgroup,
+            layout::NETATOP_GETCNT_TASKS => Self::GetcntTasks,
+            layout::NETATOP_GETCNT_CGROUPS => Self::GetcntCgroups,
             _ => return None,
         })
     }
 }
 
+// The glue registers the getsockopt range NETATOP_BASE_CTL ..
+// NETATOP_BASE_CTL + NETATOP_NR_CMDS: the commands decoded above are
+// exactly those numbers, consecutive in this order (netatop 3.2.2's six,
+// then netatop-rs's three).
+const _: () = {
+    let commands = [
+        layout::NETATOP_PROBE,
+        layout::NETATOP_FORCE_GC,
+        layout::NETATOP_EMPTY_EXIT,
+        layout::NETATOP_GETCNT_EXIT,
+        layout::NETATOP_GETCNT_TGID,
+        layout::NETATOP_GETCNT_PID,
+        layout::NETATOP_GETCNT_CGROUP,
+        layout::NETATOP_GETCNT_TASKS,
+        layout::NETATOP_GETCNT_CGROUPS,
+    ];
+    assert!(commands.len() == layout::NETATOP_NR_CMDS);
+    let mut i = 0;
+    while i < commands.len() {
+        assert!(commands[i] == layout::NETATOP_BASE_CTL + i);
+        i += 1;
+    }
+};
+
 /// Length of a command name (`COMLEN`), including the terminating NUL.
-pub(crate) const COMLEN: usize = 16;
+pub(crate) const COMLEN: usize = layout::COMLEN;
+
+/// The counters of one process, thread or cgroup (`struct taskcount`):
+/// TCP and UDP packets and bytes, each way.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TaskCount {
+    /// TCP packets sent.
+    pub(crate) tcp_snd_packets: u64,
+    /// TCP bytes sent.
+    pub(crate) tcp_snd_bytes: u64,
+    /// TCP packets received.
+    pub(crate) tcp_rcv_packets: u64,
+    /// TCP bytes received.
+    pub(crate) tcp_rcv_bytes: u64,
+    /// UDP packets sent.
+    pub(crate) udp_snd_packets: u64,
+    /// UDP bytes sent.
+    pub(crate) udp_snd_bytes: u64,
+    /// UDP packets received.
+    pub(crate) udp_rcv_packets: u64,
+    /// UDP bytes received.
+    pub(crate) udp_rcv_bytes: u64,
+}
+
+check_layout!(TaskCount, taskcount, [
+    tcp_snd_packets: tcpsndpacks, tcp_snd_bytes: tcpsndbytes,
+    tcp_rcv_packets: tcprcvpacks, tcp_rcv_bytes: tcprcvbytes,
+    udp_snd_packets: udpsndpacks, udp_snd_bytes: udpsndbytes,
+    udp_rcv_packets: udprcvpacks, udp_rcv_bytes: udprcvbytes,
+]);
+
+impl TaskCount {
+    /// Adds `other`, counter by counter (wrapping, as the C counters do).
+    pub(crate) fn add(&mut self, other: &TaskCount) {
+        let add = |a: &mut u64, b: u64| *a = a.wrapping_add(b);
+        add(&mut self.tcp_snd_packets, other.tcp_snd_packets);
+        add(&mut self.tcp_snd_bytes, other.tcp_snd_bytes);
+        add(&mut self.tcp_rcv_packets, other.tcp_rcv_packets);
+        add(&mut self.tcp_rcv_bytes, other.tcp_rcv_bytes);
+        add(&mut self.udp_snd_packets, other.udp_snd_packets);
+        add(&mut self.udp_snd_bytes, other.udp_snd_bytes);
+        add(&mut self.udp_rcv_packets, other.udp_rcv_packets);
+        add(&mut self.udp_rcv_bytes, other.udp_rcv_bytes);
+    }
+
+    /// Whether every counter is zero.
+    pub(crate) fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
 
 /// The answer to GETCNT_EXIT, GETCNT_TGID and GETCNT_PID
 /// (`struct netpertask`, 96 bytes on 64-bit).
@@ -72,21 +149,11 @@ pub(crate) struct NetPerTask {
     pub(crate) btime: u64,
     /// Command name, NUL-terminated.
     pub(crate) command: [u8; COMLEN],
-    /// `struct taskcount`: tcp snd packs/bytes, tcp rcv packs/bytes, then udp.
-    pub(crate) tc: [u64; 8],
+    /// Its counters.
+    pub(crate) tc: TaskCount,
 }
 
-const _: () = {
-    assert!(core::mem::size_of::<NetPerTask>() == 96);
-    assert!(core::mem::offset_of!(NetPerTask, btime) == 8);
-    assert!(core::mem::offset_of!(NetPerTask, command) == 16);
-    assert!(core::mem::offset_of!(NetPerTask, tc) == 32);
-};
-
-// SAFETY: `NetPerTask` is `repr(C)` with only integer and byte-array fields
-// whose sizes add up to its size (asserted above): it has no padding, so all
-// of its bytes are initialised.
-unsafe impl kernel::transmute::AsBytes for NetPerTask {}
+check_layout!(NetPerTask, netpertask, [id: id, btime: btime, command: command, tc: tc]);
 
 /// The answer to GETCNT_CGROUP and an entry of GETCNT_CGROUPS
 /// (`struct netatop_cgroupcount`, 80 bytes).
@@ -98,9 +165,11 @@ pub(crate) struct CgroupCount {
     pub(crate) nprocs: u32,
     /// Padding, zero.
     pub(crate) pad: u32,
-    /// Its live and finished processes' counters, as `struct taskcount`.
-    pub(crate) tc: [u64; 8],
+    /// Its live and finished processes' counters.
+    pub(crate) tc: TaskCount,
 }
+
+check_layout!(CgroupCount, netatop_cgroupcount, [id: id, nprocs: nprocs, pad: pad, tc: tc]);
 
 /// The header of the GETCNT_TASKS and GETCNT_CGROUPS answers
 /// (`struct netatop_listhdr`, 16 bytes); the entries follow it.
@@ -113,6 +182,8 @@ pub(crate) struct ListHeader {
     /// The overflow counter of the table listed.
     pub(crate) overflow: u64,
 }
+
+check_layout!(ListHeader, netatop_listhdr, [total: total, count: count, overflow: overflow]);
 
 /// An entry of GETCNT_TASKS (`struct netatop_procinfo`, 104 bytes).
 #[repr(C)]
@@ -127,30 +198,21 @@ pub(crate) struct ProcInfo {
     pub(crate) command: [u8; COMLEN],
     /// The cgroup v2 id it is counted for.
     pub(crate) cgroup: u64,
-    /// `struct taskcount`.
-    pub(crate) tc: [u64; 8],
+    /// Its counters.
+    pub(crate) tc: TaskCount,
 }
 
-const _: () = {
-    assert!(core::mem::size_of::<CgroupCount>() == 80);
-    assert!(core::mem::offset_of!(CgroupCount, nprocs) == 8);
-    assert!(core::mem::offset_of!(CgroupCount, pad) == 12);
-    assert!(core::mem::offset_of!(CgroupCount, tc) == 16);
-    assert!(core::mem::size_of::<ListHeader>() == 16);
-    assert!(core::mem::offset_of!(ListHeader, count) == 4);
-    assert!(core::mem::offset_of!(ListHeader, overflow) == 8);
-    assert!(core::mem::size_of::<ProcInfo>() == 104);
-    assert!(core::mem::offset_of!(ProcInfo, pad) == 4);
-    assert!(core::mem::offset_of!(ProcInfo, btime) == 8);
-    assert!(core::mem::offset_of!(ProcInfo, command) == 16);
-    assert!(core::mem::offset_of!(ProcInfo, cgroup) == 32);
-    assert!(core::mem::offset_of!(ProcInfo, tc) == 40);
-};
+check_layout!(ProcInfo, netatop_procinfo, [
+    id: id, pad: pad, btime: btime, command: command, cgroup: cgroup, tc: tc,
+]);
 
-// SAFETY: `repr(C)`, integer fields only, sizes adding up to the size
-// (asserted above): no padding, every byte initialised.
-unsafe impl kernel::transmute::AsBytes for CgroupCount {}
-// SAFETY: as above.
-unsafe impl kernel::transmute::AsBytes for ListHeader {}
-// SAFETY: as above.
-unsafe impl kernel::transmute::AsBytes for ProcInfo {}
+as_bytes! {
+    TaskCount {
+        tcp_snd_packets: u64, tcp_snd_bytes: u64, tcp_rcv_packets: u64, tcp_rcv_bytes: u64,
+        udp_snd_packets: u64, udp_snd_bytes: u64, udp_rcv_packets: u64, udp_rcv_bytes: u64,
+    };
+    NetPerTask { id: i32, pad: [u8; 4], btime: u64, command: [u8; COMLEN], tc: TaskCount };
+    CgroupCount { id: u64, nprocs: u32, pad: u32, tc: TaskCount };
+    ListHeader { total: u32, count: u32, overflow: u64 };
+    ProcInfo { id: i32, pad: u32, btime: u64, command: [u8; COMLEN], cgroup: u64, tc: TaskCount };
+}

@@ -20,9 +20,9 @@
 #
 # Environment: BENCH_PROFILE_BASE_KO (a profile build of netatop.ko, e.g.
 # of the previous commit, that the profile workload alternates with this
-# one's, or a component build whose difference is one part's cost:
-#   scripts/module.sh KDIR build/prof-lock NETATOP_PROFILE=y NETATOP_PROFILE_TWICE=lock
-# with summary, lock or hash, see Kbuild); BENCH_QUICK=1 (2 repetitions of 1 s: checks that everything
+# one's: scripts/module.sh KDIR build/prof-base NETATOP_PROFILE=y; what each
+# part of a hook pass costs is counted exactly by make insns);
+# BENCH_QUICK=1 (2 repetitions of 1 s: checks that everything
 # runs, the numbers mean little); BENCH_WORKLOADS (subset of "udp4 udp6
 # tcp_rr tcp_crr ab flood scale gc profile"); the knobs of tests/bench/guest-bench.sh
 # (BENCH_REPS, BENCH_DURATION, BENCH_AB_*, BENCH_SCALE_*, BENCH_GC_*, ...);

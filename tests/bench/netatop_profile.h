@@ -49,28 +49,11 @@ static int netatop_prof_show(struct seq_file *m, void *v)
 	return 0;
 }
 
-/*
- * The component profile (NETATOP_PROFILE_TWICE=summary, see Kbuild): the
- * packet is summarised one extra time inside the timed region, so the
- * difference to the plain profile build is what summarising costs. The
- * barrier keeps the compiler from dropping the first, overwritten summary.
- */
-#ifdef NETATOP_PROFILE_TWICE_summary
-#define NETATOP_PROF_SUMMARY_AGAIN(skb, state, pkt, sender)			\
-	do {									\
-		netatop_glue_summarise(skb, state, pkt, sender);		\
-		barrier();							\
-	} while (0)
-#else
-#define NETATOP_PROF_SUMMARY_AGAIN(skb, state, pkt, sender) do { } while (0)
-#endif
-
 /* Opens a timed region in the hook: two clock reads, the second one's start. */
-#define NETATOP_PROF_START(skb, state, pkt, sender)				\
+#define NETATOP_PROF_START(state)						\
 	unsigned int prof_slot = ((state)->pf == NFPROTO_IPV6) * 2 +		\
 				 ((state)->hook != NF_INET_LOCAL_OUT);		\
-	u64 prof_t0 = local_clock(), prof_t1 = local_clock();			\
-	NETATOP_PROF_SUMMARY_AGAIN(skb, state, pkt, sender)
+	u64 prof_t0 = local_clock(), prof_t1 = local_clock()
 
 /* Closes it and adds it to this CPU's figures. */
 #define NETATOP_PROF_END()							\
