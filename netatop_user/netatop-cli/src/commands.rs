@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use netatop::{NetPerTask, Netatop, ProcCounters};
+use netatop::{NetPerTask, Netatop, ProcCounters, TaskCount};
 use serde::Serialize;
 
 use crate::cgroups::{
@@ -13,7 +13,7 @@ use crate::cli::{Command, TopArgs};
 use crate::error::{CliError, Result};
 use crate::procfs::Proc;
 use crate::rates::View;
-use crate::record::{exit_header, exit_line, CgroupRecord, Counters, Kind, TaskRecord};
+use crate::record::{exit_header, exit_line, CgroupRecord, Kind, TaskRecord};
 use crate::sample::{CounterSource, Sample, Sampler};
 use crate::table::{render_text, sort_rows, TopJson};
 use crate::tui;
@@ -262,7 +262,7 @@ pub fn lookup<S: CounterSource>(
                 btime: None,
                 btime_iso: None,
                 tracked: Some(false),
-                counters: Counters::default(),
+                counters: TaskCount::default(),
             })
         }
         Err(e) => Err(e.into()),
@@ -349,7 +349,7 @@ pub fn show_cgroup<S: CounterSource>(
         path,
         id,
         processes: c.nprocs,
-        counters: c.tc.into(),
+        counters: c.tc,
     };
     let text = if json {
         to_json(&rec, true)?
@@ -668,7 +668,7 @@ exited, unread              11
         // Exists, no traffic: a zero record.
         let r = lookup(&fake, &proc, pid, false).unwrap();
         assert_eq!(r.tracked, Some(false));
-        assert_eq!(r.counters, Counters::default());
+        assert_eq!(r.counters, TaskCount::default());
         assert_eq!(r.btime, None);
         assert_eq!(Some(r.command), proc.comm(pid));
         // Does not exist.

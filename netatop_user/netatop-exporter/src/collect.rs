@@ -129,22 +129,13 @@ impl Source {
     }
 }
 
-/// All bytes of a process, sent and received, TCP and UDP.
-pub fn total_bytes(p: &ProcInfo) -> u64 {
-    let tc = &p.tc;
-    tc.tcpsndbytes
-        .saturating_add(tc.tcprcvbytes)
-        .saturating_add(tc.udpsndbytes)
-        .saturating_add(tc.udprcvbytes)
-}
-
 /// The indices of the `n` processes with the most bytes since they
 /// started, most first (ties: lower pid first). Linear in the number of
 /// processes.
 pub fn top_indices(processes: &[ProcInfo], n: usize) -> Vec<usize> {
     let key = |&i: &usize| {
         let p = &processes[i];
-        (std::cmp::Reverse(total_bytes(p)), p.id)
+        (std::cmp::Reverse(p.tc.total_bytes()), p.id)
     };
     if n == 0 {
         return Vec::new();
@@ -196,7 +187,7 @@ mod tests {
         // Every counter of the four byte counters counts; saturating.
         let mut p = proc_bytes(9, u64::MAX);
         p.tc.tcpsndbytes = 5;
-        assert_eq!(total_bytes(&p), u64::MAX);
+        assert_eq!(p.tc.total_bytes(), u64::MAX);
     }
 
     #[test]
@@ -210,9 +201,9 @@ mod tests {
         assert_eq!(top.len(), 20);
         assert!(top
             .windows(2)
-            .all(|w| total_bytes(w[0]) >= total_bytes(w[1])));
-        let max = ps.iter().map(total_bytes).max().unwrap();
-        assert_eq!(total_bytes(top[0]), max);
+            .all(|w| w[0].tc.total_bytes() >= w[1].tc.total_bytes()));
+        let max = ps.iter().map(|p| p.tc.total_bytes()).max().unwrap();
+        assert_eq!(top[0].tc.total_bytes(), max);
     }
 
     /// Without the module (the normal test host) a scrape still works:
