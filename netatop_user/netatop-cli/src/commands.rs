@@ -440,9 +440,6 @@ fn top(args: TopArgs, out: &mut dyn Write) -> Result<()> {
     check_sort(&args)?;
     let batch = args.batch || args.json;
     let netatop = connect()?;
-    if batch && args.cgroups {
-        return top_cgroups_batch(&netatop, &args, out);
-    }
     if batch {
         return top_batch(&netatop, Proc::default(), &args, out);
     }
@@ -464,53 +461,68 @@ fn top(args: TopArgs, out: &mut dyn Write) -> Result<()> {
     )
 }
 
-/// `netatop top --cgroups --batch`: as [`top_batch`], one row per cgroup.
-pub fn top_cgroups_batch<S: CounterSource>(
-    source: &S,
-    args: &TopArgs,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let mut prev: CgroupSample = sample_cgroups(source)?;
-    for i in 0..args.iterations.unwrap_or(1) {
-        std::thread::sleep(args.interval);
-        let cur = sample_cgroups(source)?;
-        let mut view = CgroupView::build(Some(&prev), &cur);
-        sort_cgroup_rows(&mut view.rows, args.sort);
-        let text = if args.json {
-            to_json(&CgroupTopJson::new(&view, args.sort), false)?
-        } else if i == 0 {
-            render_cgroup_text(&view, args.sort)
-        } else {
-            format!("\n{}", render_cgroup_text(&view, args.sort))
-        };
-        out.write_all(text.as_bytes()).map_err(output)?;
-        out.flush().map_err(output)?;
-        prev = cur;
-    }
-    Ok(())
-}
-
-/// `netatop top --batch`: a baseline sample, then `iterations` (default 1)
-/// times: wait an interval, sample, print the table (or a JSON document).
+/// `netatop top --batch` (and `--json`): a baseline sample, then
+/// `iterations` (default 1) times: wait an interval, sample, print the
+/// table (or one JSON document per line). One row per process, per thread
+/// (`--threads`) or per cgroup (`--cgroups`).
 pub fn top_batch<S: CounterSource>(
     source: &S,
     proc: Proc,
     args: &TopArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let sort = args.sort;
+    if args.cgroups {
+        return batch_loop(
+            args,
+            out,
+            || sample_cgroups(source),
+            |prev: &CgroupSample, cur| {
+                let mut view = CgroupView::build(Some(prev), cur);
+                sort_cgroup_rows(&mut view.rows, sort);
+                if args.json {
+                    to_json(&CgroupTopJson::new(&view, sort), false)
+                } else {
+                    Ok(render_cgroup_text(&view, sort))
+                }
+            },
+        );
+    }
     let sampler = Sampler::new(source, proc);
-    let mut prev: Sample = sampler.sample(args.threads)?;
+    batch_loop(
+        args,
+        out,
+        || sampler.sample(args.threads),
+        |prev: &Sample, cur| {
+            let mut view = View::build(Some(prev), cur);
+            sort_rows(&mut view.rows, sort);
+            if args.json {
+                to_json(&TopJson::new(&view, sort), false)
+            } else {
+                Ok(render_text(&view, sort))
+            }
+        },
+    )
+}
+
+/// The loop of [`top_batch`]: `sample` takes a sample, `render` the text of
+/// the view between two samples; tables are separated by an empty line,
+/// JSON documents are one per line.
+fn batch_loop<T>(
+    args: &TopArgs,
+    out: &mut dyn Write,
+    mut sample: impl FnMut() -> Result<T>,
+    render: impl Fn(&T, &T) -> Result<String>,
+) -> Result<()> {
+    let mut prev = sample()?;
     for i in 0..args.iterations.unwrap_or(1) {
         std::thread::sleep(args.interval);
-        let cur = sampler.sample(args.threads)?;
-        let mut view = View::build(Some(&prev), &cur);
-        sort_rows(&mut view.rows, args.sort);
-        let text = if args.json {
-            to_json(&TopJson::new(&view, args.sort), false)?
-        } else if i == 0 {
-            render_text(&view, args.sort)
+        let cur = sample()?;
+        let text = render(&prev, &cur)?;
+        let text = if args.json || i == 0 {
+            text
         } else {
-            format!("\n{}", render_text(&view, args.sort))
+            format!("\n{text}")
         };
         out.write_all(text.as_bytes()).map_err(output)?;
         out.flush().map_err(output)?;
@@ -963,7 +975,7 @@ exited, unread              11
         args.cgroups = true;
         args.sort = SortKey::Path;
         let mut out = Vec::new();
-        top_cgroups_batch(&fake, &args, &mut out).unwrap();
+        top_batch(&fake, Proc::default(), &args, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.matches("netatop top ").count(), 2, "{text}");
         let rows: Vec<&str> = text
@@ -980,7 +992,7 @@ exited, unread              11
         args.json = true;
         args.iterations = None;
         let mut out = Vec::new();
-        top_cgroups_batch(&fake, &args, &mut out).unwrap();
+        top_batch(&fake, Proc::default(), &args, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 1);
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
