@@ -633,7 +633,8 @@ exited, unread              11
             serde_json::to_string(&r).unwrap(),
             r#"{"module":"not-loaded","probe_error":"the netatop kernel module is not loaded (try: modprobe netatop)","proc":null,"proc_error":null}"#
         );
-        // Unprivileged without the module: EPERM from socket(), no /proc file.
+        // EPERM without /proc/netatop (from a socket the caller may not
+        // open): the module is not loaded.
         let r = StatusReport::new(
             Err(netatop::Error::PermissionDenied),
             Err(netatop::Error::ModuleNotLoaded),

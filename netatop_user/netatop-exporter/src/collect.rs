@@ -23,8 +23,8 @@ pub struct ScrapeData {
     pub duration: Duration,
 }
 
-/// Where snapshots come from: the module (through a UDP socket, which
-/// needs `CAP_NET_ADMIN` for the commands but no `CAP_NET_RAW`), the
+/// Where snapshots come from: the module (through [`Netatop::open`]'s UDP
+/// socket: `CAP_NET_ADMIN` for the commands, nothing else), the
 /// cgroup2 hierarchy and `/proc/netatop`.
 #[derive(Debug, Default)]
 pub struct Source {
@@ -98,7 +98,7 @@ impl Source {
 
     fn module(&mut self) -> netatop::Result<&Netatop> {
         if self.netatop.is_none() {
-            self.netatop = Some(Netatop::open_udp()?);
+            self.netatop = Some(Netatop::open()?);
         }
         Ok(self.netatop.as_ref().expect("opened above"))
     }
