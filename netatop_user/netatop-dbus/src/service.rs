@@ -3,8 +3,8 @@
 //!
 //! Each call is its own task on zbus's executor: it asks the bus who the
 //! caller is (an asynchronous call), then waits for one of a few permits and
-//! does the blocking part (one `NETATOP_GETCNT_TASKS`, the `/proc` and
-//! `/etc/group` reads) on a thread of the `blocking` pool, so that no call
+//! does the blocking part (one `NETATOP_GETCNT_TASKS`, the NSS lookups and
+//! the `/proc` reads) on a thread of the `blocking` pool, so that no call
 //! waits for another caller and the memory in use is bounded by the
 //! permits.
 
@@ -20,7 +20,7 @@ use zbus::message::{Header, Type as MessageType};
 use zbus::names::BusName;
 use zbus::{interface, Connection, MatchRule, MessageStream};
 
-use crate::access::{self, Caller};
+use crate::access::{self, BootClock, Caller};
 use crate::stats::{self, ProcessStatsMap, Stats};
 
 /// The well-known bus name.
@@ -109,9 +109,16 @@ impl Service {
         let admin_group = self.admin_group.clone();
         blocking::unblock(move || {
             let scope = access::scope_of(&caller, &admin_group);
+            let clock = BootClock::read()
+                .map_err(|e| Error::Failed(format!("cannot read the boot time: {e}")))?;
+            // Before the snapshot: no process started later is in it.
+            let taken = clock
+                .ticks_now()
+                .map_err(|e| Error::Failed(format!("cannot read the boot-time clock: {e}")))?;
             let snapshot = netatop.processes()?;
-            let visible =
-                access::filter_visible(snapshot.entries, scope, |p| access::real_uid(p.id));
+            let visible = access::filter_visible(snapshot.entries, scope, |p| {
+                access::owner_of(p.btime, taken, &clock, access::identity(p.id))
+            });
             Ok(work(visible))
         })
         .await
