@@ -53,22 +53,6 @@ impl Scope {
     }
 }
 
-/// The entries of `items` a caller with `scope` may see: `owner` gives the
-/// real uid of an entry's process (called only when the scope is a uid).
-pub fn filter_visible<T>(
-    items: Vec<T>,
-    scope: Scope,
-    mut owner: impl FnMut(&T) -> Option<u32>,
-) -> Vec<T> {
-    match scope {
-        Scope::All => items,
-        Scope::Uid(_) => items
-            .into_iter()
-            .filter(|item| scope.sees(owner(item)))
-            .collect(),
-    }
-}
-
 /// A user as NSS knows it: its name and primary gid.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
@@ -395,7 +379,7 @@ mod tests {
     /// A uid no account has (NSS answers "no such user" for it).
     const NO_SUCH_UID: u32 = 3_999_999_999;
 
-    /// The pure filter over (pid, uid) pairs: a user sees exactly its own
+    /// The scope over (pid, uid) pairs: a user sees exactly its own
     /// processes, root (scope All) every one, an unknown owner nobody but
     /// an administrator.
     #[test]
@@ -408,9 +392,10 @@ mod tests {
             (103, None),
             (104, Some(65534)),
         ];
-        let pids = |scope| -> Vec<i32> {
-            filter_visible(procs.clone(), scope, |p| p.1)
-                .into_iter()
+        let pids = |scope: Scope| -> Vec<i32> {
+            procs
+                .iter()
+                .filter(|p| scope.sees(p.1))
                 .map(|p| p.0)
                 .collect()
         };
@@ -420,14 +405,6 @@ mod tests {
         assert_eq!(pids(Scope::Uid(0)), [1]);
         assert_eq!(pids(Scope::Uid(4242)), Vec::<i32>::new());
         assert_eq!(pids(Scope::All), [1, 100, 101, 102, 103, 104]);
-    }
-
-    /// Scope All never looks the owners up (no /proc reads for root).
-    #[test]
-    fn scope_all_reads_no_owner() {
-        let items = vec![1, 2, 3];
-        let got = filter_visible(items, Scope::All, |_| panic!("looked up"));
-        assert_eq!(got, [1, 2, 3]);
     }
 
     /// NSS lookups of root (uid 0, group root, gid 0) and of a uid and a
