@@ -58,6 +58,7 @@ $readme_block
 set +x
 echo '=== results'
 echo \"dkms: \$(dkms status netatop-rs -k $rel)\"
+echo \"dkms-conf: \$(grep '^PACKAGE_VERSION=' /usr/src/netatop-rs-$pkg_version/dkms.conf)\"
 ko=\$(ls /lib/modules/$rel/updates/dkms/netatop.ko* 2>/dev/null | head -n1)
 echo \"module: \$ko\"
 echo \"vermagic: \$(modinfo -F vermagic \"\$ko\")\"
@@ -99,7 +100,7 @@ set -e
 # The transcript is long (apt, dpkg-buildpackage, DKMS): its key lines here,
 # all of it in the log, and its end when the commands failed.
 echo "debian-packages: transcript in $out"
-grep -E '^\+ |Building module|Building for|Installing to|^(dkms|module|vermagic|owner|depends|kernel-depends|unit|man|stock|wrong-rustc[a-z-]*|no-source[a-z-]*|removed|purged): ' "$out" || true
+grep -E '^\+ |Building module|Building for|Installing to|^(dkms|dkms-conf|module|vermagic|owner|depends|kernel-depends|unit|man|stock|wrong-rustc[a-z-]*|no-source[a-z-]*|removed|purged): ' "$out" || true
 [ "$rc" = 0 ] || tail -n 30 "$out"
 
 pass=0 fail=0
@@ -117,6 +118,7 @@ if [ "$rc" = 0 ]; then echo "ok   README commands exit 0"; pass=$((pass + 1)); e
 check "make deb built both packages" "build/deb/netatop-rs-dkms_${v_re}_all\.deb$"
 check "apt-get install ran the DKMS build" "Building module|Building for $krel_re"
 check "dkms status: installed for $rel" "^dkms: netatop-rs/$v_re, $krel_re, x86_64: installed"
+check "dh_dkms wrote rust/VERSION into the installed dkms.conf" "^dkms-conf: PACKAGE_VERSION=\"$v_re\"$"
 check "module under the kernel's module directory" "^module: /lib/modules/$krel_re/updates/dkms/netatop\.ko(\.xz|\.zst|\.gz)?$"
 check "vermagic equals the kernel release" "^vermagic: $krel_re SMP "
 check "netatopd comes from netatop-rs" "^owner: netatop-rs: /usr/sbin/netatopd$"
