@@ -298,6 +298,12 @@ impl Table for CgroupView {
     fn sort(&mut self, key: SortKey) {
         sort_cgroup_rows(&mut self.rows, key);
     }
+    fn text(&self, sort: SortKey) -> String {
+        render_cgroup_text(self, sort)
+    }
+    fn json(&self, sort: SortKey) -> serde_json::Result<String> {
+        serde_json::to_string(&CgroupTopJson::new(self, sort))
+    }
 }
 
 /// The JSON document of one refresh (`netatop top --cgroups --json`).

@@ -6,16 +6,14 @@ use std::time::{Duration, Instant};
 use netatop::{NetPerTask, Netatop, ProcCounters, TaskCount};
 use serde::Serialize;
 
-use crate::cgroups::{
-    render_cgroup_text, sample_cgroups, sort_cgroup_rows, CgroupSample, CgroupTopJson, CgroupView,
-};
+use crate::cgroups::{sample_cgroups, CgroupView};
 use crate::cli::{Command, TopArgs};
 use crate::error::{CliError, Result};
 use crate::procfs::Proc;
 use crate::rates::View;
 use crate::record::{exit_header, exit_line, CgroupRecord, Kind, TaskRecord};
-use crate::sample::{CounterSource, Sample, Sampler};
-use crate::table::{render_text, sort_rows, TopJson};
+use crate::sample::{CounterSource, Sampler};
+use crate::table::Table;
 use crate::tui;
 
 /// Runs a subcommand, writing its results to `out`.
@@ -471,21 +469,12 @@ pub fn top_batch<S: CounterSource>(
     args: &TopArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let sort = args.sort;
     if args.cgroups {
         return batch_loop(
             args,
             out,
             || sample_cgroups(source),
-            |prev: &CgroupSample, cur| {
-                let mut view = CgroupView::build(Some(prev), cur);
-                sort_cgroup_rows(&mut view.rows, sort);
-                if args.json {
-                    to_json(&CgroupTopJson::new(&view, sort), false)
-                } else {
-                    Ok(render_cgroup_text(&view, sort))
-                }
-            },
+            |prev, cur| CgroupView::build(Some(prev), cur),
         );
     }
     let sampler = Sampler::new(source, proc);
@@ -493,36 +482,35 @@ pub fn top_batch<S: CounterSource>(
         args,
         out,
         || sampler.sample(args.threads),
-        |prev: &Sample, cur| {
-            let mut view = View::build(Some(prev), cur);
-            sort_rows(&mut view.rows, sort);
-            if args.json {
-                to_json(&TopJson::new(&view, sort), false)
-            } else {
-                Ok(render_text(&view, sort))
-            }
-        },
+        |prev, cur| View::build(Some(prev), cur),
     )
 }
 
-/// The loop of [`top_batch`]: `sample` takes a sample, `render` the text of
-/// the view between two samples; tables are separated by an empty line,
-/// JSON documents are one per line.
-fn batch_loop<T>(
+/// The loop of [`top_batch`]: `sample` takes a sample, `build` the table
+/// between two samples; tables are separated by an empty line, JSON
+/// documents are one per line.
+fn batch_loop<T, V: Table>(
     args: &TopArgs,
     out: &mut dyn Write,
     mut sample: impl FnMut() -> Result<T>,
-    render: impl Fn(&T, &T) -> Result<String>,
+    build: impl Fn(&T, &T) -> V,
 ) -> Result<()> {
     let mut prev = sample()?;
     for i in 0..args.iterations.unwrap_or(1) {
         std::thread::sleep(args.interval);
         let cur = sample()?;
-        let text = render(&prev, &cur)?;
-        let text = if args.json || i == 0 {
-            text
+        let mut view = build(&prev, &cur);
+        view.sort(args.sort);
+        let text = if args.json {
+            let mut line = view
+                .json(args.sort)
+                .map_err(|e| CliError::Output(e.into()))?;
+            line.push('\n');
+            line
+        } else if i == 0 {
+            view.text(args.sort)
         } else {
-            format!("\n{text}")
+            format!("\n{}", view.text(args.sort))
         };
         out.write_all(text.as_bytes()).map_err(output)?;
         out.flush().map_err(output)?;

@@ -315,6 +315,10 @@ pub trait Table {
     fn row_cells(&self, i: usize) -> Vec<String>;
     /// Sorts the rows by `key`.
     fn sort(&mut self, key: SortKey);
+    /// The table as `netatop top --batch` prints it.
+    fn text(&self, sort: SortKey) -> String;
+    /// The table as the JSON document of `netatop top --json`, on one line.
+    fn json(&self, sort: SortKey) -> serde_json::Result<String>;
 }
 
 impl Table for View {
@@ -338,6 +342,12 @@ impl Table for View {
     }
     fn sort(&mut self, key: SortKey) {
         sort_rows(&mut self.rows, key);
+    }
+    fn text(&self, sort: SortKey) -> String {
+        render_text(self, sort)
+    }
+    fn json(&self, sort: SortKey) -> serde_json::Result<String> {
+        serde_json::to_string(&TopJson::new(self, sort))
     }
 }
 
