@@ -169,22 +169,14 @@ pub fn traffic_command(netns: Option<&str>, args: &[&str]) -> Command {
 pub fn cgroup2_mount() -> std::path::PathBuf {
     static MOUNT: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _serial = MOUNT.lock().unwrap_or_else(|e| e.into_inner());
-    let find = || {
-        // mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE SUPER
-        std::fs::read_to_string("/proc/self/mountinfo")
-            .unwrap()
-            .lines()
-            .find_map(|l| {
-                let (left, right) = l.split_once(" - ")?;
-                (right.split_whitespace().next()? == "cgroup2")
-                    .then(|| left.split_whitespace().nth(4).map(std::path::PathBuf::from))?
-            })
-    };
-    if let Some(m) = find() {
-        return m;
+    match netatop::cgroup::mount_point() {
+        Ok(m) => return m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("cannot read /proc/self/mountinfo: {e}"),
     }
     run("mount", &["-t", "cgroup2", "none", "/sys/fs/cgroup"]);
-    find().expect("cgroup2 mounted on /sys/fs/cgroup but not in mountinfo")
+    netatop::cgroup::mount_point()
+        .unwrap_or_else(|e| panic!("cgroup2 mounted on /sys/fs/cgroup but not found: {e}"))
 }
 
 /// A cgroup v2 made for one test (directly under the cgroup2 root), removed

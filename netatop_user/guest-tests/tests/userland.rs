@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use netatop_guest_tests::{
-    force_gc, module_exclusive, module_loaded, module_path, run, Traffic, LINK_BYTES,
+    force_gc, module_exclusive, module_loaded, module_path, run, Netns, Traffic, LINK_BYTES,
 };
 
 fn tool(name: &str) -> std::path::PathBuf {
@@ -47,6 +47,33 @@ fn show_json_reports_exact_counts() {
     );
     let text = String::from_utf8(netatop(&["show", &pid.to_string()]).stdout).unwrap();
     assert!(text.contains("netatop-traffic"), "{text}");
+    t.finish();
+}
+
+/// The module's commands do not depend on the network namespace of the
+/// socket they are issued on (netfilter's socket options are global): the
+/// CLI run in a network namespace of its own, as netatopd runs under
+/// netatopd.service's PrivateNetwork=yes, reads exactly the traffic of a
+/// process of the initial namespace.
+#[test]
+fn commands_work_from_a_private_network_namespace() {
+    let _m = module_loaded();
+    let ns = Netns::new("private-sockopt");
+    let mut t = Traffic::start(None, &["udp-blast", "127.0.0.1", "9", "3", "20"]);
+    t.wait_done();
+    let pid = t.get("pid");
+    let netatop = tool("netatop");
+    let out = ns.exec(
+        netatop.to_str().unwrap(),
+        &["show", "--json", &pid.to_string()],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v[0]["id"], pid);
+    assert_eq!(v[0]["counters"]["udpsndpacks"], 3);
+    assert_eq!(
+        v[0]["counters"]["udpsndbytes"],
+        3 * (20 + 8 + 20 + LINK_BYTES)
+    );
     t.finish();
 }
 

@@ -10,13 +10,12 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use netatop::ProcCounters;
+use netatop::{ProcCounters, TaskCount};
 use serde::Serialize;
 
 use crate::error::{CliError, Result};
 use crate::format::{human_bytes, iso_time, kb_rate, pkt_rate};
 use crate::rates::{summarise, GlobalRates, Rates};
-use crate::record::Counters;
 use crate::sample::{now_secs, CounterSource};
 use crate::table::{col, global_line, interval_text, line_of, totals_line, Column, SortKey, Table};
 
@@ -30,7 +29,7 @@ pub struct CgroupEntry {
     /// Live processes counted for it.
     pub procs: u32,
     /// Its counters.
-    pub counters: Counters,
+    pub counters: TaskCount,
 }
 
 /// The counters of every cgroup the module knows, at one moment.
@@ -66,7 +65,7 @@ pub fn sample_cgroups<S: CounterSource>(source: &S) -> Result<CgroupSample> {
             id: c.id,
             path: paths.get(&c.id).cloned(),
             procs: c.nprocs,
-            counters: c.tc.into(),
+            counters: c.tc,
         })
         .collect();
     cgroups.sort_by_key(|c| c.id);
@@ -102,7 +101,7 @@ pub struct CgroupRow {
     /// Rates over the last interval; `None` in the baseline sample.
     pub rates: Option<Rates>,
     /// Counters of its processes, live and finished.
-    pub counters: Counters,
+    pub counters: TaskCount,
 }
 
 /// Everything one refresh of `netatop top --cgroups` shows.
@@ -117,7 +116,7 @@ pub struct CgroupView {
     /// Sum of the rows' rates; `None` for the baseline.
     pub totals: Option<Rates>,
     /// Sum of the rows' counters.
-    pub cumulative: Counters,
+    pub cumulative: TaskCount,
     /// Rates of `/proc/netatop`; `None` for the baseline or when unreadable.
     pub global: Option<GlobalRates>,
     /// The module's cgroup table overflow counter.
@@ -132,10 +131,10 @@ impl CgroupView {
         let secs = before
             .map(|b| now.at.saturating_duration_since(b.at).as_secs_f64())
             .filter(|&s| s > 0.0);
-        let earlier: HashMap<u64, &Counters> = before
+        let earlier: HashMap<u64, &TaskCount> = before
             .map(|b| b.cgroups.iter().map(|c| (c.id, &c.counters)).collect())
             .unwrap_or_default();
-        let zero = Counters::default();
+        let zero = TaskCount::default();
         let rows: Vec<CgroupRow> = now
             .cgroups
             .iter()
@@ -299,6 +298,12 @@ impl Table for CgroupView {
     fn sort(&mut self, key: SortKey) {
         sort_cgroup_rows(&mut self.rows, key);
     }
+    fn text(&self, sort: SortKey) -> String {
+        render_cgroup_text(self, sort)
+    }
+    fn json(&self, sort: SortKey) -> serde_json::Result<String> {
+        serde_json::to_string(&CgroupTopJson::new(self, sort))
+    }
 }
 
 /// The JSON document of one refresh (`netatop top --cgroups --json`).
@@ -315,7 +320,7 @@ pub struct CgroupTopJson<'a> {
     /// Sum of the cgroups' rates.
     pub totals: Option<&'a Rates>,
     /// Sum of the cgroups' counters.
-    pub cumulative: &'a Counters,
+    pub cumulative: &'a TaskCount,
     /// Rates of the module's global counters, unidentified traffic included.
     pub global: Option<&'a GlobalRates>,
     /// Finished processes whose totals the cgroup table could not keep.
@@ -346,7 +351,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::rates::tests::counters;
     use crate::sample::tests::FakeModule;
-    use netatop::{CgroupCount, TaskCount};
+    use netatop::CgroupCount;
     use std::time::Duration;
 
     fn entry(id: u64, path: Option<&str>, procs: u32, c: [u64; 8]) -> CgroupEntry {
@@ -555,13 +560,13 @@ Unident: TCP snd - rcv - pk/s  UDP snd - rcv - pk/s  (all traffic: TCP snd - rcv
                     id: 1,
                     path: Some("/".into()),
                     procs: 4,
-                    counters: tc.into()
+                    counters: tc
                 },
                 CgroupEntry {
                     id: 9,
                     path: None,
                     procs: 0,
-                    counters: tc.into()
+                    counters: tc
                 }
             ]
         );

@@ -13,7 +13,7 @@ use crate::table::SortKey;
     version,
     long_about = "Per-process and per-thread network counters of the netatop kernel module \
                   (TCP and UDP packets and bytes, sent and received).\n\n\
-                  Reading counters needs CAP_NET_ADMIN and CAP_NET_RAW (root). \
+                  Reading counters needs CAP_NET_ADMIN (root). \
                   Exit status: 0 ok, 1 error, 2 usage, 3 module not loaded, \
                   4 permission denied, 5 no such process.",
     arg_required_else_help = true

@@ -3,19 +3,17 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use netatop::{NetPerTask, Netatop, ProcCounters};
+use netatop::{NetPerTask, Netatop, ProcCounters, TaskCount};
 use serde::Serialize;
 
-use crate::cgroups::{
-    render_cgroup_text, sample_cgroups, sort_cgroup_rows, CgroupSample, CgroupTopJson, CgroupView,
-};
+use crate::cgroups::{sample_cgroups, CgroupView};
 use crate::cli::{Command, TopArgs};
 use crate::error::{CliError, Result};
 use crate::procfs::Proc;
 use crate::rates::View;
-use crate::record::{exit_header, exit_line, CgroupRecord, Counters, Kind, TaskRecord};
-use crate::sample::{CounterSource, Sample, Sampler};
-use crate::table::{render_text, sort_rows, TopJson};
+use crate::record::{exit_header, exit_line, CgroupRecord, Kind, TaskRecord};
+use crate::sample::{CounterSource, Sampler};
+use crate::table::Table;
 use crate::tui;
 
 /// Runs a subcommand, writing its results to `out`.
@@ -262,7 +260,7 @@ pub fn lookup<S: CounterSource>(
                 btime: None,
                 btime_iso: None,
                 tracked: Some(false),
-                counters: Counters::default(),
+                counters: TaskCount::default(),
             })
         }
         Err(e) => Err(e.into()),
@@ -349,7 +347,7 @@ pub fn show_cgroup<S: CounterSource>(
         path,
         id,
         processes: c.nprocs,
-        counters: c.tc.into(),
+        counters: c.tc,
     };
     let text = if json {
         to_json(&rec, true)?
@@ -440,9 +438,6 @@ fn top(args: TopArgs, out: &mut dyn Write) -> Result<()> {
     check_sort(&args)?;
     let batch = args.batch || args.json;
     let netatop = connect()?;
-    if batch && args.cgroups {
-        return top_cgroups_batch(&netatop, &args, out);
-    }
     if batch {
         return top_batch(&netatop, Proc::default(), &args, out);
     }
@@ -464,53 +459,58 @@ fn top(args: TopArgs, out: &mut dyn Write) -> Result<()> {
     )
 }
 
-/// `netatop top --cgroups --batch`: as [`top_batch`], one row per cgroup.
-pub fn top_cgroups_batch<S: CounterSource>(
-    source: &S,
-    args: &TopArgs,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let mut prev: CgroupSample = sample_cgroups(source)?;
-    for i in 0..args.iterations.unwrap_or(1) {
-        std::thread::sleep(args.interval);
-        let cur = sample_cgroups(source)?;
-        let mut view = CgroupView::build(Some(&prev), &cur);
-        sort_cgroup_rows(&mut view.rows, args.sort);
-        let text = if args.json {
-            to_json(&CgroupTopJson::new(&view, args.sort), false)?
-        } else if i == 0 {
-            render_cgroup_text(&view, args.sort)
-        } else {
-            format!("\n{}", render_cgroup_text(&view, args.sort))
-        };
-        out.write_all(text.as_bytes()).map_err(output)?;
-        out.flush().map_err(output)?;
-        prev = cur;
-    }
-    Ok(())
-}
-
-/// `netatop top --batch`: a baseline sample, then `iterations` (default 1)
-/// times: wait an interval, sample, print the table (or a JSON document).
+/// `netatop top --batch` (and `--json`): a baseline sample, then
+/// `iterations` (default 1) times: wait an interval, sample, print the
+/// table (or one JSON document per line). One row per process, per thread
+/// (`--threads`) or per cgroup (`--cgroups`).
 pub fn top_batch<S: CounterSource>(
     source: &S,
     proc: Proc,
     args: &TopArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
+    if args.cgroups {
+        return batch_loop(
+            args,
+            out,
+            || sample_cgroups(source),
+            |prev, cur| CgroupView::build(Some(prev), cur),
+        );
+    }
     let sampler = Sampler::new(source, proc);
-    let mut prev: Sample = sampler.sample(args.threads)?;
+    batch_loop(
+        args,
+        out,
+        || sampler.sample(args.threads),
+        |prev, cur| View::build(Some(prev), cur),
+    )
+}
+
+/// The loop of [`top_batch`]: `sample` takes a sample, `build` the table
+/// between two samples; tables are separated by an empty line, JSON
+/// documents are one per line.
+fn batch_loop<T, V: Table>(
+    args: &TopArgs,
+    out: &mut dyn Write,
+    mut sample: impl FnMut() -> Result<T>,
+    build: impl Fn(&T, &T) -> V,
+) -> Result<()> {
+    let mut prev = sample()?;
     for i in 0..args.iterations.unwrap_or(1) {
         std::thread::sleep(args.interval);
-        let cur = sampler.sample(args.threads)?;
-        let mut view = View::build(Some(&prev), &cur);
-        sort_rows(&mut view.rows, args.sort);
+        let cur = sample()?;
+        let mut view = build(&prev, &cur);
+        view.sort(args.sort);
         let text = if args.json {
-            to_json(&TopJson::new(&view, args.sort), false)?
+            let mut line = view
+                .json(args.sort)
+                .map_err(|e| CliError::Output(e.into()))?;
+            line.push('\n');
+            line
         } else if i == 0 {
-            render_text(&view, args.sort)
+            view.text(args.sort)
         } else {
-            format!("\n{}", render_text(&view, args.sort))
+            format!("\n{}", view.text(args.sort))
         };
         out.write_all(text.as_bytes()).map_err(output)?;
         out.flush().map_err(output)?;
@@ -621,7 +621,8 @@ exited, unread              11
             serde_json::to_string(&r).unwrap(),
             r#"{"module":"not-loaded","probe_error":"the netatop kernel module is not loaded (try: modprobe netatop)","proc":null,"proc_error":null}"#
         );
-        // Unprivileged without the module: EPERM from socket(), no /proc file.
+        // EPERM without /proc/netatop (from a socket the caller may not
+        // open): the module is not loaded.
         let r = StatusReport::new(
             Err(netatop::Error::PermissionDenied),
             Err(netatop::Error::ModuleNotLoaded),
@@ -668,7 +669,7 @@ exited, unread              11
         // Exists, no traffic: a zero record.
         let r = lookup(&fake, &proc, pid, false).unwrap();
         assert_eq!(r.tracked, Some(false));
-        assert_eq!(r.counters, Counters::default());
+        assert_eq!(r.counters, TaskCount::default());
         assert_eq!(r.btime, None);
         assert_eq!(Some(r.command), proc.comm(pid));
         // Does not exist.
@@ -963,7 +964,7 @@ exited, unread              11
         args.cgroups = true;
         args.sort = SortKey::Path;
         let mut out = Vec::new();
-        top_cgroups_batch(&fake, &args, &mut out).unwrap();
+        top_batch(&fake, Proc::default(), &args, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.matches("netatop top ").count(), 2, "{text}");
         let rows: Vec<&str> = text
@@ -980,7 +981,7 @@ exited, unread              11
         args.json = true;
         args.iterations = None;
         let mut out = Vec::new();
-        top_cgroups_batch(&fake, &args, &mut out).unwrap();
+        top_batch(&fake, Proc::default(), &args, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 1);
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -11,7 +11,7 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status: the netatop kernel module is not loaded.
 pub const EXIT_NOT_LOADED: u8 = 3;
-/// Exit status: not privileged enough (needs `CAP_NET_ADMIN` and `CAP_NET_RAW`).
+/// Exit status: not privileged enough (needs `CAP_NET_ADMIN`).
 pub const EXIT_PERMISSION: u8 = 4;
 /// Exit status: a process, thread or cgroup given on the command line does
 /// not exist (or, for a cgroup, has no traffic counted).
@@ -24,7 +24,7 @@ pub enum CliError {
     #[error("the netatop kernel module is not loaded (try: modprobe netatop)")]
     ModuleNotLoaded,
     /// `EPERM` from the socket or the module.
-    #[error("permission denied: netatop needs CAP_NET_ADMIN and CAP_NET_RAW (run as root)")]
+    #[error("permission denied: netatop needs CAP_NET_ADMIN (run as root)")]
     PermissionDenied,
     /// The process given does not exist.
     #[error("no such process: {0}")]
@@ -99,8 +99,8 @@ impl CliError {
     }
 
     /// Classifies a library error. `EPERM` while `/proc/netatop` is missing
-    /// (`proc_exists` false) means the module is not loaded at all: an
-    /// unprivileged caller cannot even open the raw socket to find out.
+    /// (`proc_exists` false) means the module is not loaded at all (it can
+    /// only come from a socket the caller may not open).
     pub fn from_netatop(err: netatop::Error, proc_exists: bool) -> Self {
         match err {
             netatop::Error::ModuleNotLoaded => CliError::ModuleNotLoaded,
@@ -193,7 +193,7 @@ mod tests {
             text,
             [
                 "the netatop kernel module is not loaded (try: modprobe netatop)",
-                "permission denied: netatop needs CAP_NET_ADMIN and CAP_NET_RAW (run as root)",
+                "permission denied: netatop needs CAP_NET_ADMIN (run as root)",
                 "no such process: 99999",
                 "no such thread: 5",
                 "8 is a thread of process 7, not a process (use --thread)",

@@ -3,32 +3,25 @@
 /// Bytes in the kilobyte of the `KB/s` columns (`1 KB = 1024 bytes`).
 pub const KB: f64 = 1024.0;
 
-/// Seconds since the epoch as an ISO 8601 UTC time, `YYYY-MM-DDTHH:MM:SSZ`.
+/// Seconds since the epoch as an ISO 8601 UTC time, `YYYY-MM-DDTHH:MM:SSZ`
+/// (the calendar of the `time` crate). Past 9999-12-31T23:59:59Z, which no
+/// start time or clock reaches, the seconds themselves with an `s`.
 pub fn iso_time(epoch_secs: u64) -> String {
-    let days = epoch_secs / 86_400;
-    let secs = epoch_secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// The proleptic Gregorian date of day `days` after 1970-01-01
-/// (Howard Hinnant's `civil_from_days`, for non-negative days).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097; // [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
-    let mp = (5 * doy + 2) / 153; // [0, 11], March-based
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
+    let utc = i64::try_from(epoch_secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok());
+    match utc {
+        Some(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        None => format!("{epoch_secs}s"),
+    }
 }
 
 /// A byte count for people: `0B` … `1023B`, then one decimal with a
@@ -98,6 +91,12 @@ mod tests {
         assert_eq!(iso_time(1_717_200_000), "2024-06-01T00:00:00Z");
         assert_eq!(iso_time(4_107_542_400), "2100-03-01T00:00:00Z");
         assert_eq!(iso_time(253_402_300_799), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn times_past_year_9999() {
+        assert_eq!(iso_time(253_402_300_800), "253402300800s");
+        assert_eq!(iso_time(u64::MAX), "18446744073709551615s");
     }
 
     #[test]

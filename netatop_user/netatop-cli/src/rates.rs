@@ -9,10 +9,9 @@
 
 use std::collections::HashMap;
 
-use netatop::ProcCounters;
+use netatop::{ProcCounters, TaskCount};
 use serde::Serialize;
 
-use crate::record::Counters;
 use crate::sample::{Sample, TaskSample};
 
 /// Per-second rates of one task, or a sum of tasks.
@@ -42,8 +41,8 @@ pub struct Rates {
 
 impl Rates {
     /// The rates of `now - before` over `secs` seconds (`before` must be
-    /// covered by `now`, see [`Counters::covers`]).
-    pub fn between(before: &Counters, now: &Counters, secs: f64) -> Self {
+    /// covered by `now`, see [`TaskCount::covers`]).
+    pub fn between(before: &TaskCount, now: &TaskCount, secs: f64) -> Self {
         let d = |a: u64, b: u64| (a - b) as f64 / secs;
         let mut r = Rates {
             tcp_snd_bytes_per_sec: d(now.tcpsndbytes, before.tcpsndbytes),
@@ -152,7 +151,7 @@ pub struct Row {
     /// Rates over the last interval; `None` in the baseline sample.
     pub rates: Option<Rates>,
     /// Counters since the task started.
-    pub counters: Counters,
+    pub counters: TaskCount,
 }
 
 /// Everything one refresh of `netatop top` shows.
@@ -169,7 +168,7 @@ pub struct View {
     /// Sum of the rows' rates; `None` for the baseline.
     pub totals: Option<Rates>,
     /// Sum of the rows' cumulative counters.
-    pub cumulative: Counters,
+    pub cumulative: TaskCount,
     /// Rates of `/proc/netatop`; `None` for the baseline or when unreadable.
     pub global: Option<GlobalRates>,
 }
@@ -178,13 +177,13 @@ pub struct View {
 /// the sum of the rates (`None` without an interval), the sum of the
 /// counters, and the rates of `/proc/netatop` between `before` and `now`.
 pub fn summarise<'a>(
-    rows: impl Iterator<Item = (Option<&'a Rates>, Counters)>,
+    rows: impl Iterator<Item = (Option<&'a Rates>, TaskCount)>,
     before: Option<&ProcCounters>,
     now: Option<&ProcCounters>,
     secs: Option<f64>,
-) -> (Option<Rates>, Counters, Option<GlobalRates>) {
+) -> (Option<Rates>, TaskCount, Option<GlobalRates>) {
     let mut totals = Rates::default();
-    let mut cumulative = Counters::default();
+    let mut cumulative = TaskCount::default();
     for (rates, counters) in rows {
         if let Some(r) = rates {
             totals = totals.add(r);
@@ -209,7 +208,7 @@ impl View {
         let earlier: HashMap<i32, &TaskSample> = before
             .map(|b| b.tasks.iter().map(|t| (t.id, t)).collect())
             .unwrap_or_default();
-        let zero = Counters::default();
+        let zero = TaskCount::default();
         let rows: Vec<Row> = now
             .tasks
             .iter()
@@ -253,17 +252,8 @@ pub(crate) mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
-    pub(crate) fn counters(c: [u64; 8]) -> Counters {
-        Counters {
-            tcpsndpacks: c[0],
-            tcpsndbytes: c[1],
-            tcprcvpacks: c[2],
-            tcprcvbytes: c[3],
-            udpsndpacks: c[4],
-            udpsndbytes: c[5],
-            udprcvpacks: c[6],
-            udprcvbytes: c[7],
-        }
+    pub(crate) fn counters(c: [u64; 8]) -> TaskCount {
+        TaskCount::from_array(c)
     }
 
     pub(crate) fn task(id: i32, btime: u64, command: &str, c: [u64; 8]) -> TaskSample {

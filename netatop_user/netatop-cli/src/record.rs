@@ -7,92 +7,6 @@ use serde::Serialize;
 
 use crate::format::{fit, iso_time};
 
-/// The eight counters of a task, named as in `struct taskcount`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counters {
-    /// TCP packets sent.
-    pub tcpsndpacks: u64,
-    /// TCP bytes sent.
-    pub tcpsndbytes: u64,
-    /// TCP packets received.
-    pub tcprcvpacks: u64,
-    /// TCP bytes received.
-    pub tcprcvbytes: u64,
-    /// UDP packets sent.
-    pub udpsndpacks: u64,
-    /// UDP bytes sent.
-    pub udpsndbytes: u64,
-    /// UDP packets received.
-    pub udprcvpacks: u64,
-    /// UDP bytes received.
-    pub udprcvbytes: u64,
-}
-
-impl From<TaskCount> for Counters {
-    fn from(tc: TaskCount) -> Self {
-        Self {
-            tcpsndpacks: tc.tcpsndpacks,
-            tcpsndbytes: tc.tcpsndbytes,
-            tcprcvpacks: tc.tcprcvpacks,
-            tcprcvbytes: tc.tcprcvbytes,
-            udpsndpacks: tc.udpsndpacks,
-            udpsndbytes: tc.udpsndbytes,
-            udprcvpacks: tc.udprcvpacks,
-            udprcvbytes: tc.udprcvbytes,
-        }
-    }
-}
-
-impl Counters {
-    /// The counters in `struct taskcount` order.
-    pub fn to_array(self) -> [u64; 8] {
-        [
-            self.tcpsndpacks,
-            self.tcpsndbytes,
-            self.tcprcvpacks,
-            self.tcprcvbytes,
-            self.udpsndpacks,
-            self.udpsndbytes,
-            self.udprcvpacks,
-            self.udprcvbytes,
-        ]
-    }
-
-    /// Whether every counter is at least the one in `earlier` (a counter
-    /// going backwards means the module was reloaded or the id reused).
-    pub fn covers(&self, earlier: &Counters) -> bool {
-        self.to_array()
-            .iter()
-            .zip(earlier.to_array())
-            .all(|(&now, then)| now >= then)
-    }
-
-    /// Sum of the four byte counters.
-    pub fn total_bytes(&self) -> u64 {
-        self.tcpsndbytes
-            .saturating_add(self.tcprcvbytes)
-            .saturating_add(self.udpsndbytes)
-            .saturating_add(self.udprcvbytes)
-    }
-
-    /// Counter-wise saturating sum.
-    pub fn saturating_add(self, other: Counters) -> Counters {
-        let a = self.to_array();
-        let b = other.to_array();
-        let s: [u64; 8] = std::array::from_fn(|i| a[i].saturating_add(b[i]));
-        Counters {
-            tcpsndpacks: s[0],
-            tcpsndbytes: s[1],
-            tcprcvpacks: s[2],
-            tcprcvbytes: s[3],
-            udpsndpacks: s[4],
-            udpsndbytes: s[5],
-            udprcvpacks: s[6],
-            udprcvbytes: s[7],
-        }
-    }
-}
-
 /// What kind of id a record is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -121,7 +35,7 @@ pub struct TaskRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracked: Option<bool>,
     /// The counters.
-    pub counters: Counters,
+    pub counters: TaskCount,
 }
 
 impl TaskRecord {
@@ -135,7 +49,7 @@ impl TaskRecord {
             btime: Some(btime),
             btime_iso: Some(iso_time(btime)),
             tracked: None,
-            counters: npt.tc.into(),
+            counters: npt.tc,
         }
     }
 
@@ -164,7 +78,7 @@ impl TaskRecord {
 
 /// The packets and bytes table of a text block (`show`): a header line,
 /// then TCP and UDP, sent and received.
-pub fn counter_lines(c: &Counters) -> String {
+pub fn counter_lines(c: &TaskCount) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "  {:<12} {:>14} {:>16}", "", "packets", "bytes");
     for (label, packs, bytes) in [
@@ -188,7 +102,7 @@ pub struct CgroupRecord {
     /// Live processes counted for it.
     pub processes: u32,
     /// Counters of its processes, live and finished.
-    pub counters: Counters,
+    pub counters: TaskCount,
 }
 
 impl CgroupRecord {
@@ -254,16 +168,7 @@ pub(crate) mod tests {
             ..NetPerTask::default()
         };
         n.command[..command.len()].copy_from_slice(command.as_bytes());
-        n.tc = TaskCount {
-            tcpsndpacks: tc[0],
-            tcpsndbytes: tc[1],
-            tcprcvpacks: tc[2],
-            tcprcvbytes: tc[3],
-            udpsndpacks: tc[4],
-            udpsndbytes: tc[5],
-            udprcvpacks: tc[6],
-            udprcvbytes: tc[7],
-        };
+        n.tc = TaskCount::from_array(tc);
         n
     }
 
@@ -284,7 +189,7 @@ pub(crate) mod tests {
             btime: None,
             btime_iso: None,
             tracked: Some(false),
-            counters: Counters::default(),
+            counters: TaskCount::default(),
         };
         assert_eq!(
             serde_json::to_string(&untracked).unwrap(),
@@ -320,7 +225,7 @@ pub(crate) mod tests {
             path: "/system.slice/nginx.service".into(),
             id: 4242,
             processes: 3,
-            counters: Counters::from(npt(0, 0, "", [12, 3400, 10, 15000, 0, 0, 2, 220]).tc),
+            counters: npt(0, 0, "", [12, 3400, 10, 15000, 0, 0, 2, 220]).tc,
         };
         assert_eq!(
             rec.to_block(),
@@ -368,13 +273,13 @@ pub(crate) mod tests {
 
     #[test]
     fn counter_arithmetic() {
-        let a = Counters::from(npt(1, 0, "", [1, 2, 3, 4, 5, 6, 7, 8]).tc);
-        let b = Counters::from(npt(1, 0, "", [1, 2, 3, 5, 5, 6, 7, 8]).tc);
+        let a = npt(1, 0, "", [1, 2, 3, 4, 5, 6, 7, 8]).tc;
+        let b = npt(1, 0, "", [1, 2, 3, 5, 5, 6, 7, 8]).tc;
         assert!(b.covers(&a));
         assert!(!a.covers(&b));
         assert_eq!(a.total_bytes(), 2 + 4 + 6 + 8);
         assert_eq!(a.saturating_add(b).to_array(), [2, 4, 6, 9, 10, 12, 14, 16]);
-        let max = Counters::from(npt(1, 0, "", [u64::MAX; 8]).tc);
+        let max = npt(1, 0, "", [u64::MAX; 8]).tc;
         assert_eq!(max.total_bytes(), u64::MAX);
         assert_eq!(max.saturating_add(a).to_array(), [u64::MAX; 8]);
     }

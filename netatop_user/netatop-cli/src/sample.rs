@@ -9,11 +9,10 @@ use std::collections::HashMap;
 use std::io;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use netatop::{CgroupCount, NetPerTask, Netatop, ProcCounters, ProcInfo, Snapshot};
+use netatop::{CgroupCount, NetPerTask, Netatop, ProcCounters, ProcInfo, Snapshot, TaskCount};
 
 use crate::error::{CliError, Result};
 use crate::procfs::Proc;
-use crate::record::Counters;
 
 /// Where counters come from: the module, or a fake in tests.
 pub trait CounterSource {
@@ -67,7 +66,7 @@ pub struct TaskSample {
     /// Command name as the module reports it.
     pub command: String,
     /// Counters since the task started.
-    pub counters: Counters,
+    pub counters: TaskCount,
 }
 
 impl TaskSample {
@@ -77,7 +76,7 @@ impl TaskSample {
             id: npt.id,
             btime: npt.btime_secs(),
             command: npt.command(),
-            counters: npt.tc.into(),
+            counters: npt.tc,
         }
     }
 
@@ -87,7 +86,7 @@ impl TaskSample {
             id: p.id,
             btime: p.btime,
             command: p.command(),
-            counters: p.tc.into(),
+            counters: p.tc,
         }
     }
 }
@@ -332,13 +331,13 @@ pub(crate) mod tests {
                     id: 1,
                     btime: 5,
                     command: "init".into(),
-                    counters: npt(0, 0, "", [1, 100, 0, 0, 0, 0, 0, 0]).tc.into(),
+                    counters: npt(0, 0, "", [1, 100, 0, 0, 0, 0, 0, 0]).tc,
                 },
                 TaskSample {
                     id: i32::MAX,
                     btime: 9,
                     command: "ghost".into(),
-                    counters: npt(0, 0, "", [9; 8]).tc.into(),
+                    counters: npt(0, 0, "", [9; 8]).tc,
                 },
             ]
         );
@@ -389,7 +388,7 @@ pub(crate) mod tests {
                 id: pid,
                 btime: 1_717_200_000,
                 command: "me".into(),
-                counters: npt(0, 0, "", [1, 100, 0, 0, 0, 0, 0, 0]).tc.into(),
+                counters: npt(0, 0, "", [1, 100, 0, 0, 0, 0, 0, 0]).tc,
             }]
         );
         let t = sampler.sample(true).unwrap();

@@ -4,11 +4,11 @@
 
 use std::fmt::Write as _;
 
+use netatop::TaskCount;
 use serde::Serialize;
 
 use crate::format::{fit, human_bytes, iso_time, kb_rate, pkt_rate, seconds};
 use crate::rates::{GlobalRates, Rates, Row, View};
-use crate::record::Counters;
 
 /// A column to sort the table by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -145,7 +145,7 @@ impl SortKey {
 
     /// The numeric value of a row with these rates and counters (rates
     /// unknown: -1; the text keys and `procs`: 0).
-    pub fn value_of(self, rates: Option<&Rates>, counters: &Counters) -> f64 {
+    pub fn value_of(self, rates: Option<&Rates>, counters: &TaskCount) -> f64 {
         let rate = |f: fn(&Rates) -> f64| rates.map_or(-1.0, f);
         match self {
             SortKey::Pid | SortKey::Command | SortKey::Path | SortKey::Procs => 0.0,
@@ -315,6 +315,10 @@ pub trait Table {
     fn row_cells(&self, i: usize) -> Vec<String>;
     /// Sorts the rows by `key`.
     fn sort(&mut self, key: SortKey);
+    /// The table as `netatop top --batch` prints it.
+    fn text(&self, sort: SortKey) -> String;
+    /// The table as the JSON document of `netatop top --json`, on one line.
+    fn json(&self, sort: SortKey) -> serde_json::Result<String>;
 }
 
 impl Table for View {
@@ -338,6 +342,12 @@ impl Table for View {
     }
     fn sort(&mut self, key: SortKey) {
         sort_rows(&mut self.rows, key);
+    }
+    fn text(&self, sort: SortKey) -> String {
+        render_text(self, sort)
+    }
+    fn json(&self, sort: SortKey) -> serde_json::Result<String> {
+        serde_json::to_string(&TopJson::new(self, sort))
     }
 }
 
@@ -426,7 +436,7 @@ pub struct TopJson<'a> {
     /// Sum of the tasks' rates.
     pub totals: Option<&'a Rates>,
     /// Sum of the tasks' counters since they started.
-    pub cumulative: &'a Counters,
+    pub cumulative: &'a TaskCount,
     /// Rates of the module's global counters, unidentified traffic included.
     pub global: Option<&'a GlobalRates>,
     /// The tasks, sorted.

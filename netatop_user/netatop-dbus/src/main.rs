@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     };
     // A UDP socket: opening it needs no privilege; the commands need
     // CAP_NET_ADMIN (root). The socket stays valid across module reloads.
-    let netatop = match netatop::Netatop::open_udp() {
+    let netatop = match netatop::Netatop::open() {
         Ok(n) => n,
         Err(e) => {
             eprintln!("netatop-dbus: cannot open a socket: {e}");

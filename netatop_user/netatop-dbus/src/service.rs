@@ -3,9 +3,11 @@
 //!
 //! Each call is its own task on zbus's executor: it asks the bus who the
 //! caller is (an asynchronous call), then waits for one of a few permits and
-//! does the blocking part (one `NETATOP_GETCNT_TASKS`, the `/proc` and
-//! `/etc/group` reads) on a thread of the `blocking` pool, so that no call
-//! waits for another caller and the memory in use is bounded by the
+//! does the blocking part (the NSS lookups, `NETATOP_PROBE`, and the
+//! snapshot of the [`SHARE_INTERVAL`](crate::snapshot::SHARE_INTERVAL): one `NETATOP_GETCNT_TASKS` and the
+//! owner checks in `/proc`, shared by the calls of that interval) on a
+//! thread of the `blocking` pool, so that no call waits for another caller
+//! longer than a snapshot takes and the memory in use is bounded by the
 //! permits.
 
 use std::collections::HashMap;
@@ -21,6 +23,7 @@ use zbus::names::BusName;
 use zbus::{interface, Connection, MatchRule, MessageStream};
 
 use crate::access::{self, Caller};
+use crate::snapshot::{Shared, Snapshot};
 use crate::stats::{self, ProcessStatsMap, Stats};
 
 /// The well-known bus name.
@@ -81,6 +84,8 @@ pub struct Service {
     netatop: Arc<Netatop>,
     admin_group: Arc<str>,
     permits: Arc<Semaphore>,
+    /// The last snapshot, shared by the calls of [`SHARE_INTERVAL`](crate::snapshot::SHARE_INTERVAL).
+    snapshots: Arc<Shared<Snapshot>>,
     /// The cgroup paths by id, refreshed when an id is missing.
     cgroups: Arc<Mutex<CgroupPaths>>,
 }
@@ -93,12 +98,13 @@ impl Service {
             netatop: Arc::new(netatop),
             admin_group: admin_group.into(),
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT)),
+            snapshots: Arc::new(Shared::default()),
             cgroups: Arc::new(Mutex::new(CgroupPaths::default())),
         }
     }
 
-    /// Runs `work` with the caller's scope and the visible processes of one
-    /// snapshot, on the blocking pool, holding a permit.
+    /// Runs `work` with the processes the caller may see in the snapshot
+    /// of this [`SHARE_INTERVAL`](crate::snapshot::SHARE_INTERVAL), on the blocking pool, holding a permit.
     async fn with_visible<T, F>(&self, caller: Caller, work: F) -> Result<T, Error>
     where
         T: Send + 'static,
@@ -107,12 +113,17 @@ impl Service {
         let _permit = self.permits.acquire_arc().await;
         let netatop = self.netatop.clone();
         let admin_group = self.admin_group.clone();
+        let snapshots = self.snapshots.clone();
         blocking::unblock(move || {
             let scope = access::scope_of(&caller, &admin_group);
-            let snapshot = netatop.processes()?;
-            let visible =
-                access::filter_visible(snapshot.entries, scope, |p| access::real_uid(p.id));
-            Ok(work(visible))
+            // Whether the module is there now (no data copied): an unload
+            // is reported at once, not a snapshot of the module before it.
+            if let Err(e) = netatop.probe() {
+                snapshots.forget();
+                return Err(e.into());
+            }
+            let snapshot = snapshots.get(Instant::now(), || Snapshot::take(&netatop))?;
+            Ok(work(snapshot.visible(scope)))
         })
         .await
     }

@@ -55,12 +55,10 @@ pub struct ProcessStats {
     pub udp_received_bytes: u64,
 }
 
-/// (bytes sent, bytes received), TCP plus UDP.
+/// (bytes sent, bytes received), TCP plus UDP ([`TaskCount::bytes_sent`],
+/// [`TaskCount::bytes_received`]).
 pub fn totals(tc: &TaskCount) -> (u64, u64) {
-    (
-        tc.tcpsndbytes.saturating_add(tc.udpsndbytes),
-        tc.tcprcvbytes.saturating_add(tc.udprcvbytes),
-    )
+    (tc.bytes_sent(), tc.bytes_received())
 }
 
 /// The pid of an entry as the dictionary key (the module never reports a

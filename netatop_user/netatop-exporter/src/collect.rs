@@ -1,6 +1,6 @@
 //! Taking the snapshot of one scrape.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -17,14 +17,17 @@ pub struct ScrapeData {
     pub cgroups: Option<Snapshot<CgroupCount>>,
     /// The global counters of `/proc/netatop`.
     pub global: Option<ProcCounters>,
-    /// Cgroup paths (as in `/proc/PID/cgroup`) by cgroup id.
+    /// The `cgroup` label of each cgroup id: its path (as in
+    /// `/proc/PID/cgroup`), or the path it had for a cgroup removed since
+    /// an earlier scrape (see [`stable_paths`]); an id without one has no
+    /// series of its own.
     pub paths: HashMap<u64, String>,
     /// How long taking the snapshot took.
     pub duration: Duration,
 }
 
-/// Where snapshots come from: the module (through a UDP socket, which
-/// needs `CAP_NET_ADMIN` for the commands but no `CAP_NET_RAW`), the
+/// Where snapshots come from: the module (through [`Netatop::open`]'s UDP
+/// socket: `CAP_NET_ADMIN` for the commands, nothing else), the
 /// cgroup2 hierarchy and `/proc/netatop`.
 #[derive(Debug, Default)]
 pub struct Source {
@@ -35,6 +38,9 @@ pub struct Source {
     netatop: Option<Netatop>,
     /// The last problem logged, so that a lasting one is logged once.
     last_problem: Option<String>,
+    /// The path label of each cgroup the module counted at the last
+    /// scrape, for [`stable_paths`].
+    known: HashMap<u64, String>,
 }
 
 impl Source {
@@ -87,7 +93,7 @@ impl Source {
         }
         if data.processes.is_some() || data.cgroups.is_some() {
             match self.paths() {
-                Ok(p) => data.paths = p,
+                Ok(now) => data.paths = stable_paths(now, &mut self.known, &counted_ids(&data)),
                 Err(e) => problems.push(format!("cannot read the cgroup2 hierarchy: {e}")),
             }
         }
@@ -98,7 +104,7 @@ impl Source {
 
     fn module(&mut self) -> netatop::Result<&Netatop> {
         if self.netatop.is_none() {
-            self.netatop = Some(Netatop::open_udp()?);
+            self.netatop = Some(Netatop::open()?);
         }
         Ok(self.netatop.as_ref().expect("opened above"))
     }
@@ -129,13 +135,56 @@ impl Source {
     }
 }
 
-/// All bytes of a process, sent and received, TCP and UDP.
-pub fn total_bytes(p: &ProcInfo) -> u64 {
-    let tc = &p.tc;
-    tc.tcpsndbytes
-        .saturating_add(tc.tcprcvbytes)
-        .saturating_add(tc.udpsndbytes)
-        .saturating_add(tc.udprcvbytes)
+/// The cgroup ids a scrape has counters for: those of the cgroup list and
+/// those the processes are counted for.
+pub fn counted_ids(data: &ScrapeData) -> HashSet<u64> {
+    let cgroups = data
+        .cgroups
+        .iter()
+        .flat_map(|s| s.entries.iter().map(|c| c.id));
+    let procs = data
+        .processes
+        .iter()
+        .flat_map(|s| s.entries.iter().map(|p| p.cgroup));
+    cgroups.chain(procs).collect()
+}
+
+/// The `cgroup` label of each cgroup id, stable for as long as the module
+/// counts the cgroup: `now` (the hierarchy's paths by id) for a cgroup that
+/// exists; for one removed since the last scrape that the module still
+/// counts (its finished processes' totals, kept for a collection
+/// interval), the path it had then (`known`), unless a cgroup that exists
+/// now has that path (a service restarted: the new cgroup has the label,
+/// and its counters start again from zero, which Prometheus takes for a
+/// counter reset). A cgroup that appeared and went between two scrapes has
+/// no label. `known` becomes the labels of the `counted` ids, for the next
+/// scrape.
+pub fn stable_paths(
+    now: HashMap<u64, String>,
+    known: &mut HashMap<u64, String>,
+    counted: &HashSet<u64>,
+) -> HashMap<u64, String> {
+    let mut removed: Vec<u64> = counted
+        .iter()
+        .copied()
+        .filter(|id| !now.contains_key(id) && known.contains_key(id))
+        .collect();
+    // Two removed cgroups with one path (restarted twice): the newer one,
+    // whose id (an inode number) is the larger, keeps the label.
+    removed.sort_unstable_by(|a, b| b.cmp(a));
+    let mut paths = now;
+    let mut taken: HashSet<String> = paths.values().cloned().collect();
+    for id in removed {
+        let path = &known[&id];
+        if taken.insert(path.clone()) {
+            paths.insert(id, path.clone());
+        }
+    }
+    *known = counted
+        .iter()
+        .filter_map(|id| Some((*id, paths.get(id)?.clone())))
+        .collect();
+    paths
 }
 
 /// The indices of the `n` processes with the most bytes since they
@@ -144,7 +193,7 @@ pub fn total_bytes(p: &ProcInfo) -> u64 {
 pub fn top_indices(processes: &[ProcInfo], n: usize) -> Vec<usize> {
     let key = |&i: &usize| {
         let p = &processes[i];
-        (std::cmp::Reverse(total_bytes(p)), p.id)
+        (std::cmp::Reverse(p.tc.total_bytes()), p.id)
     };
     if n == 0 {
         return Vec::new();
@@ -196,7 +245,7 @@ mod tests {
         // Every counter of the four byte counters counts; saturating.
         let mut p = proc_bytes(9, u64::MAX);
         p.tc.tcpsndbytes = 5;
-        assert_eq!(total_bytes(&p), u64::MAX);
+        assert_eq!(p.tc.total_bytes(), u64::MAX);
     }
 
     #[test]
@@ -210,9 +259,81 @@ mod tests {
         assert_eq!(top.len(), 20);
         assert!(top
             .windows(2)
-            .all(|w| total_bytes(w[0]) >= total_bytes(w[1])));
-        let max = ps.iter().map(total_bytes).max().unwrap();
-        assert_eq!(total_bytes(top[0]), max);
+            .all(|w| w[0].tc.total_bytes() >= w[1].tc.total_bytes()));
+        let max = ps.iter().map(|p| p.tc.total_bytes()).max().unwrap();
+        assert_eq!(top[0].tc.total_bytes(), max);
+    }
+
+    fn map(pairs: &[(u64, &str)]) -> HashMap<u64, String> {
+        pairs.iter().map(|&(id, p)| (id, p.to_owned())).collect()
+    }
+
+    fn ids(ids: &[u64]) -> HashSet<u64> {
+        ids.iter().copied().collect()
+    }
+
+    /// A cgroup keeps its label while the module counts it, removed or not;
+    /// then it has none. Labels never change.
+    #[test]
+    fn labels_are_stable_until_the_module_forgets_the_cgroup() {
+        let mut known = HashMap::new();
+        // Scrape 1: both exist.
+        let p = stable_paths(
+            map(&[(1, "/"), (10, "/a.service"), (11, "/b.service")]),
+            &mut known,
+            &ids(&[1, 10, 11]),
+        );
+        assert_eq!(p, map(&[(1, "/"), (10, "/a.service"), (11, "/b.service")]));
+        assert_eq!(
+            known,
+            map(&[(1, "/"), (10, "/a.service"), (11, "/b.service")])
+        );
+        // Scrape 2: b.service's directory is gone, the module still counts
+        // it: it keeps its path.
+        let p = stable_paths(
+            map(&[(1, "/"), (10, "/a.service")]),
+            &mut known,
+            &ids(&[1, 10, 11]),
+        );
+        assert_eq!(p, map(&[(1, "/"), (10, "/a.service"), (11, "/b.service")]));
+        // Scrape 3: still counted, still the same label.
+        let p = stable_paths(
+            map(&[(1, "/"), (10, "/a.service")]),
+            &mut known,
+            &ids(&[1, 10, 11]),
+        );
+        assert_eq!(p.get(&11).map(String::as_str), Some("/b.service"));
+        // Scrape 4: the module forgot it: no label (no series).
+        let p = stable_paths(
+            map(&[(1, "/"), (10, "/a.service")]),
+            &mut known,
+            &ids(&[1, 10]),
+        );
+        assert_eq!(p, map(&[(1, "/"), (10, "/a.service")]));
+        assert_eq!(known, map(&[(1, "/"), (10, "/a.service")]));
+        // Counted again later (cannot happen, ids are not reused while
+        // counted; but then): it was forgotten, so no label.
+        let p = stable_paths(map(&[(1, "/")]), &mut known, &ids(&[1, 11]));
+        assert_eq!(p, map(&[(1, "/")]));
+    }
+
+    /// A service restarted: its new cgroup has the path now, and the old
+    /// one, still counted, has no label (never two series with one label).
+    #[test]
+    fn a_path_taken_by_a_new_cgroup_is_not_kept_for_the_old_one() {
+        let mut known = map(&[(10, "/a.service")]);
+        let p = stable_paths(map(&[(12, "/a.service")]), &mut known, &ids(&[10, 12]));
+        assert_eq!(p, map(&[(12, "/a.service")]));
+        assert_eq!(known, map(&[(12, "/a.service")]));
+        // Restarted twice between two scrapes: the newest removed one keeps
+        // the label.
+        let mut known = map(&[(10, "/a.service"), (13, "/a.service")]);
+        let p = stable_paths(HashMap::new(), &mut known, &ids(&[10, 13]));
+        assert_eq!(p, map(&[(13, "/a.service")]));
+        // Appeared and went between two scrapes: never had a label.
+        let mut known = HashMap::new();
+        let p = stable_paths(map(&[(1, "/")]), &mut known, &ids(&[1, 99]));
+        assert_eq!(p, map(&[(1, "/")]));
     }
 
     /// Without the module (the normal test host) a scrape still works:

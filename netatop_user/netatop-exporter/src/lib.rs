@@ -7,8 +7,10 @@
 //! paths); it never touches the module's exit list (`NETATOP_GETCNT_EXIT`,
 //! `NETATOP_EMPTY_EXIT` and `NETATOP_FORCE_GC` belong to atop and netatopd).
 //! The snapshot is encoded by `prometheus-client` through a registry built
-//! for that scrape alone, so cgroups and processes that are gone disappear
-//! from the next scrape.
+//! for that scrape alone, so the series of cgroups and processes that are
+//! gone end. Label values never change: a cgroup is labelled by its path
+//! for as long as the module counts it, also after its directory was
+//! removed ([`collect::stable_paths`]), then its series end.
 //!
 //! - [`collect`]: taking a snapshot ([`collect::Source`]);
 //! - [`metrics`]: the metrics of a snapshot and their encoding;

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use netatop::{ProcInfo, TaskCount};
+use netatop::{CgroupCount, ProcInfo, TaskCount};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
@@ -58,13 +58,12 @@ const TRAFFIC: [(&str, &str, Pair); 4] = [
     ("udp", "received", |t| (t.udprcvpacks, t.udprcvbytes)),
 ];
 
-/// How a cgroup is labelled: its path, or `(removed ID)` when no directory
-/// of the hierarchy has its id any more.
-pub fn cgroup_label(data: &ScrapeData, id: u64) -> String {
-    match data.paths.get(&id) {
-        Some(p) => p.clone(),
-        None => format!("(removed {id})"),
-    }
+/// How a cgroup is labelled: its path (kept while the module counts a
+/// removed cgroup, see [`crate::collect::stable_paths`]); `None` for a
+/// cgroup that has none, which has no series of its own (and an empty
+/// `cgroup` label on a process's series).
+pub fn cgroup_label(data: &ScrapeData, id: u64) -> Option<&str> {
+    data.paths.get(&id).map(String::as_str)
 }
 
 /// The metrics of one scrape: a `prometheus-client` collector.
@@ -270,16 +269,21 @@ impl Collector for Metrics {
                 "Finished processes whose totals the module's cgroup table could not keep.",
                 &counter(c.overflow),
             )?;
-            let labels: Vec<String> = c.entries.iter().map(|e| cgroup_label(d, e.id)).collect();
+            // Only cgroups with a path: a label never changes, and a
+            // cgroup without one has no series rather than another name.
+            let labelled: Vec<(&CgroupCount, &str)> = c
+                .entries
+                .iter()
+                .filter_map(|e| Some((e, cgroup_label(d, e.id)?)))
+                .collect();
             family(
                 &mut enc,
                 "netatop_cgroup_processes",
                 "Live processes counted for the cgroup.",
                 MetricType::Gauge,
-                c.entries
+                labelled
                     .iter()
-                    .zip(&labels)
-                    .map(|(e, l)| ([("cgroup", l.as_str())], u64::from(e.nprocs))),
+                    .map(|&(e, l)| ([("cgroup", l)], u64::from(e.nprocs))),
                 gauge,
             )?;
             for (name, help, bytes) in [
@@ -294,14 +298,11 @@ impl Collector for Metrics {
                     true,
                 ),
             ] {
-                let samples = c.entries.iter().zip(&labels).flat_map(|(e, l)| {
+                let samples = labelled.iter().flat_map(|&(e, l)| {
                     TRAFFIC.iter().map(move |(proto, dir, get)| {
                         let (packs, byts) = get(&e.tc);
-                        let labels: Labels3 = [
-                            ("cgroup", l.as_str()),
-                            ("protocol", proto),
-                            ("direction", dir),
-                        ];
+                        let labels: Labels3 =
+                            [("cgroup", l), ("protocol", proto), ("direction", dir)];
                         (labels, if bytes { byts } else { packs })
                     })
                 });
@@ -316,13 +317,13 @@ impl Collector for Metrics {
                 "Live processes the module has counters for.",
                 &gauge(u64::from(p.total)),
             )?;
-            let rows: Vec<(String, String, String, &TaskCount)> = self
+            let rows: Vec<(String, String, &str, &TaskCount)> = self
                 .top()
                 .map(|p| {
                     (
                         p.id.to_string(),
                         p.command(),
-                        cgroup_label(d, p.cgroup),
+                        cgroup_label(d, p.cgroup).unwrap_or(""),
                         &p.tc,
                     )
                 })
@@ -345,7 +346,7 @@ impl Collector for Metrics {
                         let labels: Labels5 = [
                             ("pid", pid.as_str()),
                             ("comm", comm.as_str()),
-                            ("cgroup", cg.as_str()),
+                            ("cgroup", cg),
                             ("protocol", proto),
                             ("direction", dir),
                         ];

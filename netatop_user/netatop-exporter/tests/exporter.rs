@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use netatop::{CgroupCount, ProcCounters, ProcInfo, Snapshot, TaskCount};
-use netatop_exporter::collect::{ScrapeData, Source};
+use netatop_exporter::collect::{counted_ids, stable_paths, ScrapeData, Source};
 use netatop_exporter::http;
 use netatop_exporter::metrics::{encode, Format};
 
@@ -215,11 +215,11 @@ fn a_fixed_snapshot_parses_back_exactly() {
     assert_eq!(get("netatop_cgroups", &[]), 3.0);
     assert_eq!(get("netatop_processes", &[]), 3.0);
 
-    // Cgroups: by path; an id without a directory is "(removed ID)".
+    // Cgroups: by path; an id without one (removed before it was ever
+    // seen with a path) has no series.
     for (path, nprocs, first) in [
         ("/system.slice/nginx.service", 2.0, 2000u64),
         ("/", 1.0, 10),
-        ("(removed 200)", 0.0, 300),
     ] {
         assert_eq!(get("netatop_cgroup_processes", &[("cgroup", path)]), nprocs);
         for (i, (proto, dir)) in TRAFFIC.iter().enumerate() {
@@ -256,10 +256,144 @@ fn a_fixed_snapshot_parses_back_exactly() {
         .count();
     assert_eq!(processes, 2 * 2 * 4);
     assert!(!text.contains("idle"));
+    assert!(!text.contains("removed") && !text.contains("300"), "{text}");
+    // A process whose cgroup has no path: an empty cgroup label.
+    let three = encode(fixed(), 3, Format::Prometheus).unwrap();
+    assert!(
+        three.contains(
+            "netatop_process_bytes_total{pid=\"99\",comm=\"idle\",cgroup=\"\",\
+             protocol=\"tcp\",direction=\"sent\"} 1\n"
+        ),
+        "{three}"
+    );
     // Nothing else: 3 + 6 + 4 + 5 globals; the cgroup count and overflow
-    // and 3 x (1 + 8) cgroup samples; the process count and 2 x 8 process
+    // and 2 x (1 + 8) cgroup samples; the process count and 2 x 8 process
     // samples.
-    assert_eq!(s.len(), 3 + 6 + 4 + 5 + 2 + 27 + 1 + 16, "{text}");
+    assert_eq!(s.len(), 3 + 6 + 4 + 5 + 2 + 18 + 1 + 16, "{text}");
+}
+
+/// One scrape of the cgroup list `cgroups` ((id, live processes, first
+/// counter)) while the hierarchy has `hierarchy`, labelled as the exporter
+/// labels them across scrapes (`known`): the text, without the process
+/// metrics and the globals.
+fn cgroup_scrape(
+    known: &mut HashMap<u64, String>,
+    hierarchy: &[(u64, &str)],
+    cgroups: &[(u64, u32, u64)],
+) -> String {
+    let now = hierarchy
+        .iter()
+        .map(|&(id, p)| (id, p.to_owned()))
+        .collect();
+    let mut data = ScrapeData {
+        up: true,
+        cgroups: Some(Snapshot {
+            total: u32::try_from(cgroups.len()).unwrap(),
+            overflow: 0,
+            entries: cgroups
+                .iter()
+                .map(|&(id, nprocs, first)| CgroupCount {
+                    id,
+                    nprocs,
+                    pad: 0,
+                    tc: tc(first),
+                })
+                .collect(),
+        }),
+        duration: Duration::from_millis(2),
+        ..ScrapeData::default()
+    };
+    data.paths = stable_paths(now, known, &counted_ids(&data));
+    encode(data, 0, Format::Prometheus).unwrap()
+}
+
+const HEAD: &str = "\
+# HELP netatop_up Whether the netatop module answered this scrape (1) or not (0).
+# TYPE netatop_up gauge
+netatop_up 1
+# HELP netatop_scrape_duration_seconds Time taken to read the module's counters for this scrape.
+# TYPE netatop_scrape_duration_seconds gauge
+netatop_scrape_duration_seconds 0.002
+";
+
+/// A cgroup keeps its series, under its path, while the module counts it,
+/// also after its directory was removed (its last traffic is exported);
+/// once the module has forgotten it its series are gone, never renamed.
+#[test]
+fn a_removed_cgroup_keeps_its_series_then_they_disappear() {
+    let mut known = HashMap::new();
+    // The service runs.
+    let text = cgroup_scrape(
+        &mut known,
+        &[(1, "/"), (100, "/a.service")],
+        &[(100, 2, 10)],
+    );
+    let a_service = |nprocs: u32, first: u64| {
+        format!(
+            "\
+# HELP netatop_cgroups Cgroups the module has counters for.
+# TYPE netatop_cgroups gauge
+netatop_cgroups 1
+# HELP netatop_cgroup_overflows_total Finished processes whose totals the module's cgroup table could not keep.
+# TYPE netatop_cgroup_overflows_total counter
+netatop_cgroup_overflows_total 0
+# HELP netatop_cgroup_processes Live processes counted for the cgroup.
+# TYPE netatop_cgroup_processes gauge
+netatop_cgroup_processes{{cgroup=\"/a.service\"}} {nprocs}
+# HELP netatop_cgroup_packets_total Packets of the cgroup's processes, live and finished.
+# TYPE netatop_cgroup_packets_total counter
+netatop_cgroup_packets_total{{cgroup=\"/a.service\",protocol=\"tcp\",direction=\"sent\"}} {}
+netatop_cgroup_packets_total{{cgroup=\"/a.service\",protocol=\"tcp\",direction=\"received\"}} {}
+netatop_cgroup_packets_total{{cgroup=\"/a.service\",protocol=\"udp\",direction=\"sent\"}} {}
+netatop_cgroup_packets_total{{cgroup=\"/a.service\",protocol=\"udp\",direction=\"received\"}} {}
+# HELP netatop_cgroup_bytes_total Bytes of the cgroup's processes, live and finished.
+# TYPE netatop_cgroup_bytes_total counter
+netatop_cgroup_bytes_total{{cgroup=\"/a.service\",protocol=\"tcp\",direction=\"sent\"}} {}
+netatop_cgroup_bytes_total{{cgroup=\"/a.service\",protocol=\"tcp\",direction=\"received\"}} {}
+netatop_cgroup_bytes_total{{cgroup=\"/a.service\",protocol=\"udp\",direction=\"sent\"}} {}
+netatop_cgroup_bytes_total{{cgroup=\"/a.service\",protocol=\"udp\",direction=\"received\"}} {}
+",
+            first,
+            first + 2,
+            first + 4,
+            first + 6,
+            first + 1,
+            first + 3,
+            first + 5,
+            first + 7
+        )
+    };
+    assert_eq!(text, format!("{HEAD}{}", a_service(2, 10)));
+    // Stopped, its directory removed; the module still has its totals,
+    // with the traffic of its last moments: same series, same label.
+    let text = cgroup_scrape(&mut known, &[(1, "/")], &[(100, 0, 20)]);
+    assert_eq!(text, format!("{HEAD}{}", a_service(0, 20)));
+    // The module has forgotten it: no series at all.
+    let text = cgroup_scrape(&mut known, &[(1, "/")], &[]);
+    assert_eq!(
+        text,
+        format!(
+            "{HEAD}\
+# HELP netatop_cgroups Cgroups the module has counters for.
+# TYPE netatop_cgroups gauge
+netatop_cgroups 0
+# HELP netatop_cgroup_overflows_total Finished processes whose totals the module's cgroup table could not keep.
+# TYPE netatop_cgroup_overflows_total counter
+netatop_cgroup_overflows_total 0
+# HELP netatop_cgroup_processes Live processes counted for the cgroup.
+# TYPE netatop_cgroup_processes gauge
+# HELP netatop_cgroup_packets_total Packets of the cgroup's processes, live and finished.
+# TYPE netatop_cgroup_packets_total counter
+# HELP netatop_cgroup_bytes_total Bytes of the cgroup's processes, live and finished.
+# TYPE netatop_cgroup_bytes_total counter
+"
+        )
+    );
+    // A cgroup that came and went between two scrapes never had a path:
+    // it has no series (nothing is exported under another name).
+    let text = cgroup_scrape(&mut known, &[(1, "/")], &[(300, 0, 5)]);
+    assert!(!text.contains("netatop_cgroup_bytes_total{"), "{text}");
+    assert!(text.contains("netatop_cgroups 1\n"), "{text}");
 }
 
 #[test]

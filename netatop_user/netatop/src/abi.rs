@@ -32,6 +32,71 @@ pub struct TaskCount {
     pub udprcvbytes: u64,
 }
 
+impl TaskCount {
+    /// The eight counters in `struct taskcount` order: TCP packets and
+    /// bytes sent, received, then the same for UDP.
+    pub fn to_array(self) -> [u64; 8] {
+        [
+            self.tcpsndpacks,
+            self.tcpsndbytes,
+            self.tcprcvpacks,
+            self.tcprcvbytes,
+            self.udpsndpacks,
+            self.udpsndbytes,
+            self.udprcvpacks,
+            self.udprcvbytes,
+        ]
+    }
+
+    /// The counters of an array in `struct taskcount` order (see
+    /// [`TaskCount::to_array`]).
+    pub fn from_array(c: [u64; 8]) -> Self {
+        TaskCount {
+            tcpsndpacks: c[0],
+            tcpsndbytes: c[1],
+            tcprcvpacks: c[2],
+            tcprcvbytes: c[3],
+            udpsndpacks: c[4],
+            udpsndbytes: c[5],
+            udprcvpacks: c[6],
+            udprcvbytes: c[7],
+        }
+    }
+
+    /// Bytes sent, TCP plus UDP (saturating at `u64::MAX`).
+    pub fn bytes_sent(&self) -> u64 {
+        self.tcpsndbytes.saturating_add(self.udpsndbytes)
+    }
+
+    /// Bytes received, TCP plus UDP (saturating at `u64::MAX`).
+    pub fn bytes_received(&self) -> u64 {
+        self.tcprcvbytes.saturating_add(self.udprcvbytes)
+    }
+
+    /// All bytes, sent and received, TCP and UDP: the sum of the four byte
+    /// counters (saturating at `u64::MAX`).
+    pub fn total_bytes(&self) -> u64 {
+        self.bytes_sent().saturating_add(self.bytes_received())
+    }
+
+    /// Counter-wise saturating sum.
+    pub fn saturating_add(self, other: TaskCount) -> TaskCount {
+        let a = self.to_array();
+        let b = other.to_array();
+        TaskCount::from_array(std::array::from_fn(|i| a[i].saturating_add(b[i])))
+    }
+
+    /// Whether every counter is at least the one in `earlier`: a counter
+    /// going backwards means that the module was reloaded or the id reused
+    /// in between.
+    pub fn covers(&self, earlier: &TaskCount) -> bool {
+        self.to_array()
+            .iter()
+            .zip(earlier.to_array())
+            .all(|(&now, then)| now >= then)
+    }
+}
+
 /// One answer of the module (`struct netpertask`, 96 bytes on 64-bit Linux).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -389,6 +454,34 @@ mod tests {
         assert_eq!(npt.command(), "atop");
         npt.command = [b'a'; COMLEN];
         assert_eq!(npt.command(), "a".repeat(COMLEN));
+    }
+
+    #[test]
+    fn task_count_arithmetic() {
+        let a = TaskCount::from_array([1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(a.tcpsndbytes, 2);
+        assert_eq!(a.udprcvbytes, 8);
+        assert_eq!(a.to_array(), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(a.bytes_sent(), 2 + 6);
+        assert_eq!(a.bytes_received(), 4 + 8);
+        assert_eq!(a.total_bytes(), 2 + 4 + 6 + 8);
+        let b = TaskCount::from_array([1, 2, 3, 5, 5, 6, 7, 8]);
+        assert!(b.covers(&a));
+        assert!(!a.covers(&b));
+        assert!(a.covers(&a));
+        assert_eq!(a.saturating_add(b).to_array(), [2, 4, 6, 9, 10, 12, 14, 16]);
+        // Saturating, never wrapping.
+        let max = TaskCount::from_array([u64::MAX; 8]);
+        assert_eq!(max.total_bytes(), u64::MAX);
+        assert_eq!(max.bytes_sent(), u64::MAX);
+        assert_eq!(max.saturating_add(a).to_array(), [u64::MAX; 8]);
+        let one_big = TaskCount {
+            udprcvbytes: u64::MAX,
+            tcpsndbytes: 5,
+            ..TaskCount::default()
+        };
+        assert_eq!(one_big.total_bytes(), u64::MAX);
+        assert_eq!(one_big.bytes_sent(), 5);
     }
 
     #[test]

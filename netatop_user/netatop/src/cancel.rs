@@ -69,6 +69,7 @@ impl CancelToken {
 /// `Ok(None)` when the deadline or the cancellation interrupted it, or was
 /// already there before the call (then `call` is not run at all), and the
 /// call's error otherwise, including `EINTR` caused by some other signal.
+/// A panic of `call` stops the watcher and propagates to the caller.
 pub(crate) fn call_until<T>(
     call: impl FnOnce() -> io::Result<T>,
     deadline: Option<Instant>,
@@ -93,11 +94,13 @@ pub(crate) fn call_until<T>(
     let fired = AtomicBool::new(false);
     let result = sys::run_interruptible(
         || {
-            let r = call();
-            let _g = shared.lock();
-            done.store(true, Ordering::Relaxed);
-            shared.wake.notify_all();
-            r
+            // Set when the call returns or unwinds: a call that panics must
+            // still stop the watcher, or the scope joining it never ends.
+            let _done = Done {
+                shared,
+                done: &done,
+            };
+            call()
         },
         |interrupter| {
             let mut cancelled = shared.lock();
@@ -128,6 +131,22 @@ pub(crate) fn call_until<T>(
             Ok(None)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Marks the call of [`call_until`] as over when dropped, on return or on
+/// unwinding: sets the flag with the token's mutex held and wakes the
+/// watcher.
+struct Done<'a> {
+    shared: &'a Shared,
+    done: &'a AtomicBool,
+}
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        let _g = self.shared.lock();
+        self.done.store(true, Ordering::Relaxed);
+        self.shared.wake.notify_all();
     }
 }
 
@@ -256,6 +275,48 @@ mod tests {
                 None
             );
         }
+    }
+
+    /// Runs `call_until` with a call that panics with "boom" on another
+    /// thread; the panic's message once it has returned (propagating the
+    /// panic), or an error if it is still running after 10 s (hung).
+    fn panicking_call(deadline: Option<Instant>, before: Duration) -> Result<String, String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let r = std::panic::catch_unwind(|| {
+                call_until(
+                    || -> io::Result<()> {
+                        std::thread::sleep(before);
+                        panic!("boom")
+                    },
+                    deadline,
+                    None,
+                )
+            });
+            let _ = tx.send(r);
+        });
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(Err(payload)) => Ok(payload
+                .downcast_ref::<&str>()
+                .map_or("(not a str)".into(), |s| (*s).to_owned())),
+            Ok(Ok(r)) => Err(format!("returned {r:?} instead of panicking")),
+            Err(_) => Err("hung: still running after 10 s".into()),
+        }
+    }
+
+    /// A call that panics: `call_until` propagates the panic instead of
+    /// waiting forever for a watcher that waits for the call to return.
+    #[test]
+    fn a_panicking_call_propagates_its_panic() {
+        // No deadline: the watcher sleeps until the call is over.
+        assert_eq!(panicking_call(None, Duration::ZERO), Ok("boom".into()));
+        // A deadline that passes before the panic: the watcher is sending
+        // its signal every 10 ms when the call panics.
+        let deadline = after(10);
+        assert_eq!(
+            panicking_call(deadline, Duration::from_millis(100)),
+            Ok("boom".into())
+        );
     }
 
     #[test]

@@ -97,7 +97,8 @@ fn parse_list<T: Decode>(cmd: Command, buf: &[u8], len: usize, room: usize) -> R
     })
 }
 
-/// A connection to the netatop module (an `AF_INET` socket, raw or UDP).
+/// A connection to the netatop module (an `AF_INET` socket: UDP, see
+/// [`Netatop::open`]).
 #[derive(Debug)]
 pub struct Netatop {
     sock: OwnedFd,
@@ -108,22 +109,28 @@ pub struct Netatop {
 }
 
 impl Netatop {
-    /// Opens the socket the commands are issued on, a raw `AF_INET` socket
-    /// as atop and netatopd use. Needs `CAP_NET_RAW`; succeeds whether or
-    /// not the module is loaded (see [`Netatop::probe`]).
+    /// Opens the socket the commands are issued on: a UDP (`AF_INET`,
+    /// `SOCK_DGRAM`) socket, which anyone may open. Succeeds whether or not
+    /// the module is loaded (see [`Netatop::probe`]).
+    ///
+    /// The module's commands are netfilter socket options of `AF_INET`: any
+    /// `AF_INET` socket's `getsockopt` at level `SOL_IP` reaches them, and
+    /// the module checks `CAP_NET_ADMIN` on every call. atop and netatop
+    /// 3.2.2's daemon use a raw socket instead, which gives nothing more
+    /// but needs `CAP_NET_RAW` to open; so this crate opens the socket that
+    /// needs the least privilege. To issue the commands on another socket
+    /// (e.g. a raw one, as atop does), see [`Netatop::from_socket`].
     pub fn open() -> Result<Self> {
-        let sock = sys::raw_socket().map_err(|e| Error::from_os(e, 0))?;
+        let sock = sys::udp_socket().map_err(|e| Error::from_os(e, 0))?;
         Ok(Self::from_socket(sock))
     }
 
-    /// Opens a UDP (`AF_INET`, `SOCK_DGRAM`) socket to issue the commands
-    /// on: opening it needs no privilege, so a caller with `CAP_NET_ADMIN`
-    /// but without `CAP_NET_RAW` can use the module (the commands reach the
-    /// module through any `AF_INET` socket's `getsockopt` at level
-    /// `SOL_IP`). Succeeds whether or not the module is loaded.
+    /// The same as [`Netatop::open`]: it was the way to get a UDP socket
+    /// while `open` opened a raw one, which needed `CAP_NET_RAW` for
+    /// nothing; now `open` opens the UDP socket itself.
+    #[deprecated(note = "use Netatop::open, which opens the same UDP socket")]
     pub fn open_udp() -> Result<Self> {
-        let sock = sys::udp_socket().map_err(|e| Error::from_os(e, 0))?;
-        Ok(Self::from_socket(sock))
+        Self::open()
     }
 
     /// Wraps an already opened `AF_INET` socket (e.g. one opened before
@@ -340,13 +347,7 @@ mod tests {
         if std::path::Path::new(crate::PROC_PATH).exists() {
             return; // the module is loaded here: covered by the guest tests
         }
-        let n = match Netatop::open() {
-            Ok(n) => n,
-            Err(e) => {
-                assert!(matches!(e, Error::PermissionDenied), "{e:?}");
-                return; // not root: cannot open the raw socket
-            }
-        };
+        let n = Netatop::open().expect("a UDP socket needs no privilege");
         let start = Instant::now();
         let r = n.next_exited_timeout(Duration::from_secs(30));
         assert!(matches!(r, Err(Error::ModuleNotLoaded)), "{r:?}");
@@ -451,7 +452,7 @@ mod tests {
         if std::path::Path::new(crate::PROC_PATH).exists() {
             return;
         }
-        let n = Netatop::open_udp().expect("a UDP socket needs no privilege");
+        let n = Netatop::open().expect("a UDP socket needs no privilege");
         assert!(matches!(n.processes(), Err(Error::ModuleNotLoaded)));
         assert!(matches!(
             n.cgroups_with_room(4),
@@ -463,7 +464,7 @@ mod tests {
 
     #[test]
     fn zero_timeout_asks_nothing() {
-        // A socket that is not a raw AF_INET one would fail any getsockopt
+        // A socket that is not an AF_INET one would fail any getsockopt
         // with an error: a zero timeout must not even try.
         let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
         let n = Netatop::from_socket(OwnedFd::from(a));

@@ -8,8 +8,8 @@ pub enum Error {
     /// `ENOPROTOOPT`: the kernel has no handler for the netatop commands.
     #[error("the netatop kernel module is not loaded (modprobe netatop)")]
     ModuleNotLoaded,
-    /// `EPERM`: the caller lacks `CAP_NET_ADMIN` (or `CAP_NET_RAW` for the socket).
-    #[error("permission denied: netatop needs CAP_NET_ADMIN and CAP_NET_RAW (run as root)")]
+    /// `EPERM`: the caller lacks `CAP_NET_ADMIN`.
+    #[error("permission denied: netatop needs CAP_NET_ADMIN (run as root)")]
     PermissionDenied,
     /// `ESRCH`: the module has no counters for this process or thread.
     #[error("netatop knows no process or thread {0}")]

@@ -2,7 +2,7 @@
 //!
 //! The module counts, per process and per thread, the TCP and UDP packets and
 //! bytes sent and received. It answers `getsockopt(2)` calls at level `SOL_IP`
-//! on a raw `AF_INET` socket; this crate wraps them:
+//! on any `AF_INET` socket; this crate wraps them:
 //!
 //! ```no_run
 //! # fn main() -> Result<(), netatop::Error> {
@@ -14,10 +14,10 @@
 //! # }
 //! ```
 //!
-//! Reading counters needs `CAP_NET_ADMIN` (and `CAP_NET_RAW` to open the
-//! raw socket of [`Netatop::open`]; [`Netatop::open_udp`] needs no
-//! privilege to open). [`ProcCounters`] parses the module's global counters
-//! in `/proc/netatop`, which anyone may read.
+//! Reading counters needs `CAP_NET_ADMIN`; the socket itself
+//! ([`Netatop::open`], a UDP socket) needs no privilege. [`ProcCounters`]
+//! parses the module's global counters in `/proc/netatop`, which anyone may
+//! read.
 //!
 //! `NETATOP_GETCNT_EXIT` blocks until a process has finished;
 //! [`Netatop::next_exited_timeout`] and [`Netatop::next_exited_cancellable`]

@@ -21,23 +21,6 @@ use std::sync::OnceLock;
 
 use crate::abi::NetPerTask;
 
-/// Opens `socket(AF_INET, SOCK_RAW, IPPROTO_RAW)`, as atop and netatopd do.
-pub(crate) fn raw_socket() -> io::Result<OwnedFd> {
-    // SAFETY: plain system call with constant arguments.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_INET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::IPPROTO_RAW,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 /// Opens `socket(AF_INET, SOCK_DGRAM, 0)`: a UDP socket, which needs no
 /// privilege; `getsockopt` at level `SOL_IP` reaches the module's commands
 /// through it as through a raw socket (netfilter's option ranges are per
@@ -296,6 +279,35 @@ mod tests {
     use std::os::unix::net::UnixStream;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
+
+    fn sockopt_int(fd: &OwnedFd, opt: libc::c_int) -> libc::c_int {
+        let mut v: libc::c_int = -1;
+        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `v` is a live c_int and `len` its size.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                std::ptr::from_mut(&mut v).cast::<libc::c_void>(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+        v
+    }
+
+    /// The socket of `Netatop::open`: AF_INET, SOCK_DGRAM, close-on-exec.
+    #[test]
+    fn the_socket_is_an_inet_datagram_socket() {
+        let fd = udp_socket().unwrap();
+        assert_eq!(sockopt_int(&fd, libc::SO_DOMAIN), libc::AF_INET);
+        assert_eq!(sockopt_int(&fd, libc::SO_TYPE), libc::SOCK_DGRAM);
+        assert_eq!(sockopt_int(&fd, libc::SO_PROTOCOL), libc::IPPROTO_UDP);
+        // SAFETY: F_GETFD on a live descriptor.
+        let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) };
+        assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
+    }
 
     #[test]
     fn interrupt_signal_is_a_realtime_signal() {

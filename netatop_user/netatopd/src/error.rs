@@ -9,7 +9,7 @@ pub enum Error {
     /// The effective user id is not 0 (exit status 1).
     #[error("Root privileges are needed!")]
     NotRoot,
-    /// The raw socket could not be opened (exit status 2).
+    /// The socket could not be opened (exit status 2).
     #[error("cannot open the netatop socket: {0}")]
     Socket(#[source] netatop::Error),
     /// Another netatopd is registered in the semaphore set (exit status 3).

@@ -20,15 +20,15 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Root with the capabilities netatopd needs (a raw socket); otherwise the
-/// test says why it is skipped.
+/// Root, and a socket to issue the commands on; otherwise the test says why
+/// it is skipped.
 fn can_run_daemon() -> bool {
     if !is_root() {
         eprintln!("skipped: needs root");
         return false;
     }
     if let Err(e) = netatop::Netatop::open() {
-        eprintln!("skipped: no raw socket ({e})");
+        eprintln!("skipped: no socket ({e})");
         return false;
     }
     true
