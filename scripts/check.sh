@@ -83,11 +83,13 @@ rustfmt --check --edition 2021 --config-path "$KSRC/.rustfmt.toml" "$top"/rust/*
 step "host: a planted C/Rust layout mismatch fails the build; the crate's dependency graph, unsafe only in its kernel-services layer, the C size"
 bash "$top/tests/host/abi-mismatch.sh" "$kdir"
 python3 "$top/tests/host/check-deps.py" --self-test
+bash "$top/tests/host/versions.sh" --self-test
 
 step "userland: rustfmt, clippy, host tests"
 cd "$top/netatop_user"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+python3 "$top/tests/host/copyright.py" --self-test
 cargo test --workspace --exclude netatop-guest-tests
 cargo build --quiet --workspace --bins
 
