@@ -15,8 +15,15 @@
 # registered hook adds to a packet (with no hook registered, nf_hook() does
 # not call it).
 #
+# The C original it replaces, netatop 3.2.2, is counted too when its
+# baseline is there (../shared/baselines/netatop-3.2.2/build.sh, built for
+# the test kernel here; 3.2.2 has no IPv6 hooks, so only the IPv4 flows),
+# and the table compares per packet: netatop-rs, the C original, the empty
+# hook, and netatop-rs / C.
+#
 # Environment: INSNS_BASE_KO (a netatop.ko built for the test kernel, e.g.
-# of the previous commit, counted as a third variant), INSNS_PASSES (9
+# of the previous commit, counted as another variant), INSNS_C_BASELINE
+# (the directory of 3.2.2's build.sh; "none": not counted), INSNS_PASSES (9
 # passes per hook; the medians are printed), INSNS_PATTERNS
 # ("udp4 udp6 tcp_rr").
 set -euo pipefail
@@ -35,6 +42,14 @@ mkdir -p "$out"
 step "modules: netatop.ko, nf_empty.ko"
 "$here/module.sh" "$kdir" "$out/netatop"
 "$here/nf-empty.sh" "$kdir" "$out/nf_empty"
+c_baseline=${INSNS_C_BASELINE:-$top/../shared/baselines/netatop-3.2.2}
+if [ "$c_baseline" != none ] && [ -x "$c_baseline/build.sh" ]; then
+	step "the C original: netatop 3.2.2 from $c_baseline"
+	"$c_baseline/build.sh" "$kdir" "$out/c322" >"$out/c322.log" 2>&1 \
+		|| { tail -n 20 "$out/c322.log"; fail "could not build the C original ($out/c322.log)"; }
+else
+	c_baseline=none
+fi
 
 stage=$(mktemp -d /tmp/netatop-insns.XXXXXX)
 vm=""
@@ -51,6 +66,10 @@ words=(INSNS_DIR="'$stage'" INSNS_EMPTY_KO="'$stage/nf_empty.ko'"
 if [ -n "${INSNS_BASE_KO:-}" ]; then
 	cp "$INSNS_BASE_KO" "$stage/base.ko"
 	words+=(INSNS_BASE_KO="'$stage/base.ko'")
+fi
+if [ "$c_baseline" != none ]; then
+	cp "$out/c322/netatop.ko" "$stage/c322.ko"
+	words+=(INSNS_C_KO="'$stage/c322.ko'")
 fi
 
 port=$(( 20000 + RANDOM % 20000 ))

@@ -15,14 +15,15 @@
 # QEMU's gdb stub, creates $INSNS_DIR/go-<variant>-<pattern>.
 #
 # Environment (set by scripts/insns.sh): INSNS_DIR, INSNS_EMPTY_KO,
-# INSNS_NETATOP_KO, INSNS_BASE_KO (optional), INSNS_PATTERNS
-# ("udp4 udp6 tcp_rr").
+# INSNS_NETATOP_KO, INSNS_BASE_KO and INSNS_C_KO (the C original 3.2.2,
+# IPv4 flows only; both optional), INSNS_PATTERNS ("udp4 udp6 tcp_rr").
 set -eu
 
 : "${INSNS_DIR:?}" "${INSNS_EMPTY_KO:?}" "${INSNS_NETATOP_KO:?}"
 patterns=${INSNS_PATTERNS:-udp4 udp6 tcp_rr}
 variants="empty netatop"
 [ -n "${INSNS_BASE_KO:-}" ] && variants="$variants base"
+[ -n "${INSNS_C_KO:-}" ] && variants="$variants c322"
 
 # One exchange every 20 ms, forever: a UDP datagram of 64 bytes and its
 # receipt, or a 1-byte TCP request and its 1-byte answer. One process, so
@@ -66,12 +67,15 @@ for v in $variants; do
 	empty) ko=$INSNS_EMPTY_KO; mod=nf_empty ;;
 	netatop) ko=$INSNS_NETATOP_KO; mod=netatop ;;
 	base) ko=$INSNS_BASE_KO; mod=netatop ;;
+	c322) ko=$INSNS_C_KO; mod=netatop ;;
 	esac
 	insmod "$ko"
 	rs=$(sym netatop_rs_packet)
 	# The module's symbols, to name the addresses stepped (make insns' report).
 	awk -v v="$v" -v m="[$mod]" '$4 == m { print "INSNS SYM", v, $1, $3 }' /proc/kallsyms
 	for p in $patterns; do
+		# 3.2.2 hooks IPv4 only: an IPv6 flow would never reach a hook.
+		[ "$v" = c322 ] && [ "$p" = udp6 ] && continue
 		# Pinned to one CPU: the loopback receive runs on the sender's. The
 		# flow execs python, so killing $pid ends it.
 		taskset -c 0 bash -c "$(declare -f flow); flow $p" &

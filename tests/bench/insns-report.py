@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Prints make insns' table from the counts tests/bench/insns-gdb.py wrote:
-instructions per hook pass (median), per packet (a loopback packet passes
-LOCAL_OUT and LOCAL_IN) as a ratio to the empty hook's, and where a pass's
-instructions are, by function.
+instructions per hook pass (median); per packet (a loopback packet passes
+LOCAL_OUT and LOCAL_IN) netatop-rs against the C original it replaces
+(netatop 3.2.2, when counted) and the empty hook, with netatop-rs / C as a
+ratio; and where a pass's instructions are, by function.
 
 usage: insns-report.py COUNTS PCS SYMS SYSTEM_MAP NF_HOOK_SLOW_ADDRESS
   SYMS: "<variant> <address> <name>" of the module's symbols in the guest;
@@ -14,8 +15,9 @@ import bisect
 import re
 import sys
 
-VARIANTS = ["empty", "netatop", "base"]
-NAMES = {"empty": "empty hook", "netatop": "netatop.ko", "base": "netatop.ko (base)"}
+VARIANTS = ["empty", "netatop", "base", "c322"]
+NAMES = {"empty": "empty hook", "netatop": "netatop.ko", "base": "netatop.ko (base)",
+         "c322": "C netatop 3.2.2"}
 
 
 def main():
@@ -38,13 +40,24 @@ def main():
                 if r:
                     print("%-8s %-18s %-5s %7d %7d %7d %6d %6d" % (pattern, NAMES[variant], hook, r[1], r[2], r[3], r[4], r[5]))
     print()
-    print("per packet (out + in), added instructions as a ratio to the empty hook's (issue 14's target: <= 1.5):")
+    print("per packet (out + in): netatop-rs against the C original (netatop 3.2.2) and the empty hook")
+    print("%-8s %-18s %10s %10s %10s %10s" % ("flow", "variant", "netatop-rs", "C 3.2.2", "empty hook", "rs / C"))
+
+    def per_packet(variant, pattern):
+        if all((variant, pattern, h) in rows for h in ("out", "in")):
+            return sum(rows[(variant, pattern, h)][2] for h in ("out", "in"))
+        return None
+
     for pattern in patterns:
-        empty = sum(rows[("empty", pattern, h)][2] for h in ("out", "in") if ("empty", pattern, h) in rows)
+        c = per_packet("c322", pattern)
+        empty = per_packet("empty", pattern)
         for variant in ("netatop", "base"):
-            if all((variant, pattern, h) in rows for h in ("out", "in")) and empty:
-                n = sum(rows[(variant, pattern, h)][2] for h in ("out", "in"))
-                print("  %-8s %-18s %6d insns, empty hook %4d: %.2fx" % (pattern, NAMES[variant], n, empty, n / empty))
+            n = per_packet(variant, pattern)
+            if n is None:
+                continue
+            print("%-8s %-18s %10d %10s %10s %10s" % (
+                pattern, NAMES[variant], n, c if c is not None else "-",
+                empty if empty is not None else "-", "%.2fx" % (n / c) if c else "-"))
 
 
 def demangle(name):
@@ -92,7 +105,7 @@ def by_function(pcs, syms, system_map, slow):
         hist.setdefault((variant, pattern, hook), []).append((int(pc, 16), int(n) / int(passes)))
     tables = {}
     print()
-    print("where a pass's instructions are (netatop.ko; per pass, by function, the largest first):")
+    print("where a pass's instructions are (per pass, by function, the largest first):")
     for (variant, pattern, hook), entries in hist.items():
         if variant == "empty":
             continue
