@@ -16,9 +16,9 @@ use kernel::sync::Arc;
 
 use crate::kernel_services::context::{Hook, Process};
 use crate::kernel_services::stats::Charge;
-use crate::kernel_services::task;
+use crate::kernel_services::{task, time};
 use crate::packet::{Packet, Proto, Sender};
-use crate::sockinfo::SockInfo;
+use crate::sockinfo::{Binder, Hit, SockInfo};
 use crate::sockkey::SockKey;
 use crate::state::Netatop;
 use crate::stats;
@@ -28,60 +28,74 @@ use crate::taskinfo::{NewTask, TaskId, TaskInfo, TaskKind};
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
 impl Netatop {
-    /// Accounts one packet; `sender` is the task the hook ran in at
-    /// LOCAL_OUT (`None` at LOCAL_IN), `cx` the hook's context (`None` with
+    /// Accounts one packet; `cx` is the hook's context (`None` with
     /// interrupts off, where no table lock may be taken). Returns what the
     /// hook adds to the global counters.
-    pub(crate) fn packet(
-        &self,
-        pkt: &Packet<'_>,
-        sender: Option<Sender<'_>>,
-        cx: Option<Hook>,
-    ) -> Charge {
+    ///
+    /// Inlined into each hook's entry point, whose direction and family are
+    /// constants there, and split by protocol at once: each path is
+    /// straight-line code with no branch on what it already knows.
+    #[inline(always)]
+    pub(crate) fn packet(&self, pkt: &Packet<'_>, cx: Option<Hook>) -> Charge {
         let dir = pkt.direction();
-        let proto = pkt.proto();
+        let th = pkt.transport();
+        match Proto::of(&th) {
+            Proto::Udp => {
+                let key = SockKey::udp(pkt, &th);
+                self.connection(pkt, cx, Proto::Udp, key)
+            }
+            Proto::Tcp => {
+                let key = SockKey::tcp(pkt, &th);
+                self.connection(pkt, cx, Proto::Tcp, key)
+            }
+            proto => stats::packet(proto, dir, pkt.segments()),
+        }
+    }
+
+    /// Accounts a TCP or UDP packet of connection `key`.
+    #[inline(always)]
+    fn connection(&self, pkt: &Packet<'_>, cx: Option<Hook>, proto: Proto, key: SockKey) -> Charge {
+        let dir = pkt.direction();
         let segs = pkt.segments();
-        let Some(key) = SockKey::of(pkt, proto) else {
-            return stats::packet(proto, dir, segs);
-        };
         let Some(cx) = cx else {
             // No stock kernel path gets here: count it, charge nobody.
             return stats::unidentified(proto, dir, segs);
         };
-        let bytes = pkt.wire_bytes(segs);
-        let sender = sender.filter(|s| s.sent(pkt));
-        let now = pkt.now();
-
-        let (index, bucket) = self.socks.bucket(&key);
-        let make = || {
-            self.socks
-                .make(&cx, key, index, sender.is_some(), now, &self.idle)
+        let hit = Hit {
+            now: time::jiffies(),
+            dir,
+            segs,
+            bytes: pkt.wire_bytes(segs),
+            tcp_state: if proto == Proto::Tcp {
+                pkt.tcp_state()
+            } else {
+                0
+            },
         };
-        let counted = bucket.with_entry(&cx, &key, make, &self.idle, |si| {
-            si.touch(now);
-            let mut sooner = false;
-            if proto == Proto::Tcp && pkt.tcp_state() != 0 {
-                let change = si.set_tcp_state(pkt.tcp_state());
-                if change.ended {
-                    // FIN or RST: the first to go if the table fills up.
-                    self.socks.note_ended(index);
-                }
-                sooner = change.changed;
-            }
-            if let Some(sender) = sender {
-                self.bind(&cx, si, sender, index);
-            }
-            si.count(dir, segs, bytes);
-            sooner
-        });
-        if counted {
+        let sender = pkt.sender().filter(|s| s.sent(pkt));
+        if self
+            .socks
+            .count_packet(&cx, key, &hit, sender, self, &self.idle)
+        {
             stats::packet(proto, dir, segs)
         } else {
             // Table full or out of memory: nobody can ever be charged.
             stats::unidentified(proto, dir, segs)
         }
     }
+}
 
+impl Binder for Netatop {
+    /// The last sender wins; the traffic seen before any binding goes to
+    /// the process. Out of line: once per connection and sender.
+    #[cold]
+    #[inline(never)]
+    fn rebind(&self, cx: &Hook, si: &mut SockInfo, sender: Sender<'_>, index: usize) {
+        self.bind(cx, si, sender, index);
+    }
+}
+
+impl Netatop {
     /// Binds `si` (in bucket `index`) to the sending process and thread
     /// (the last sender wins); the traffic seen before any binding goes to
     /// the process. Only a new sender needs more than two comparisons.

@@ -4,15 +4,15 @@
  *
  * Mechanism only: registers the netfilter hooks, the getsockopt range,
  * /proc/netatop and the periodic collection with the kernel, keeps the
- * per-CPU global counters, and reads the kernel's structures for the Rust
- * crate (netatop_main.rs) into plain values: a packet's headers and facts
- * (struct netatop_pkt, at LOCAL_OUT struct netatop_sender), a task's start
- * and liveness, the current task's names and cgroup. Every rule (who sent a
- * packet, which connection it belongs to, how many segments and bytes it
- * stands for, what is counted where) is in Rust.
+ * per-CPU global counters, gives the Rust crate (netatop_main.rs) the
+ * execution context of each packet (current, the preempt count), and wraps
+ * the kernel APIs Rust cannot call because they are macros or inline
+ * functions (a task's liveness and names, cgroups, spin_lock_bh). Rust reads
+ * the packet itself (netatop_glue.h), and every rule (who sent a packet,
+ * which connection it belongs to, how many segments and bytes it stands
+ * for, what is counted where) is in Rust.
  */
 #include <linux/cgroup.h>
-#include <linux/ip.h>
 #include <linux/module.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
@@ -21,12 +21,8 @@
 #include <linux/proc_fs.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
-#include <linux/tcp.h>
 #include <linux/timekeeping.h>
-#include <linux/udp.h>
 #include <linux/workqueue.h>
-#include <net/ipv6.h>
-#include <net/sock.h>
 
 #include "netatop_glue.h"
 #include "../include/netatop.h"	/* NETATOP_BASE_CTL */
@@ -42,11 +38,7 @@
 
 MODULE_VERSION(NETATOP_RS_VERSION);
 
-/* The protocol numbers packet.rs spells out (not every supported kernel's
- * Rust bindings have them): the kernel's own, checked here. */
-static_assert(IPPROTO_ICMP == 1 && IPPROTO_TCP == 6 && IPPROTO_UDP == 17);
-static_assert(IPPROTO_ICMPV6 == 58 && NFPROTO_IPV4 == 2 && NFPROTO_IPV6 == 10);
-static_assert(NETATOP_NO_TRANSPORT == IPPROTO_RAW && TASK_COMM_LEN == 16);
+static_assert(TASK_COMM_LEN == 16);
 
 /* Set before anything is registered, cleared after everything is gone. */
 static const void *netatop_ctx;
@@ -70,82 +62,30 @@ void netatop_glue_stats_read(u64 *sum)
 }
 
 /*
- * Where the transport header of @skb at @thoff is: in the skb, or copied to
- * @buf; NULL unless TCP or UDP and readable (skb_header_pointer()).
+ * The NETATOP_CX_* bits of the hook's context. Hooks run with interrupts
+ * on, in softirq or process context, so bottom halves off means
+ * in_interrupt() there; the preempt count is read once.
  */
-static const u8 *netatop_glue_transport(const struct sk_buff *skb, int thoff, u8 proto,
-					struct tcphdr *buf)
+static __always_inline unsigned int netatop_glue_context(void)
 {
-	if (thoff < 0 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
-		return NULL;
-	return skb_header_pointer(skb, thoff,
-				  proto == IPPROTO_TCP ? sizeof(*buf) : sizeof(struct udphdr), buf);
+#ifdef CONFIG_PREEMPT_RT
+	unsigned int irqs = in_hardirq() || in_nmi(), bh = softirq_count();
+#else
+	unsigned int pc = preempt_count(), irqs = pc & (HARDIRQ_MASK | NMI_MASK), bh = pc & SOFTIRQ_MASK;
+#endif
+
+	if (irqs || irqs_disabled())
+		return NETATOP_CX_IRQS_OFF;
+	return bh ? NETATOP_CX_BH_OFF | NETATOP_CX_INTERRUPT : 0;
 }
 
 static unsigned int netatop_glue_hook(void *priv, struct sk_buff *skb,
 				      const struct nf_hook_state *state)
 {
-	/*
-	 * Not cleared by CONFIG_INIT_STACK_ALL_ZERO: every field Rust reads is
-	 * written below, and the buffer only where a header is copied to it.
-	 */
-	struct netatop_pkt pkt __uninitialized;
-	struct netatop_sender sender __uninitialized;
-	struct tcphdr thbuf __uninitialized;
-	bool out = state->hook == NF_INET_LOCAL_OUT;
-	const struct net_device *dev = (out ? state->out : state->in) ?: skb->dev;
-	const struct skb_shared_info *shinfo = skb_shinfo(skb);
 	struct netatop_charge charge;
-	int thoff;
 
 	NETATOP_PROF_START(state);
-	pkt.nh = skb_network_header(skb);
-	pkt.netns = state->net->net_cookie;
-	pkt.now = get_jiffies_64();
-	pkt.len = skb->len;
-	pkt.mtu = dev ? READ_ONCE(dev->mtu) : 0;
-	pkt.hh_len = dev ? dev->hard_header_len : 0;
-	pkt.gso_size = shinfo->gso_size;
-	pkt.gso_segs = shinfo->gso_segs;
-	pkt.family = state->pf;
-	pkt.dir = out ? NETATOP_DIR_OUT : NETATOP_DIR_IN;
-	pkt.tcp_state = skb->sk ? READ_ONCE(skb->sk->sk_state) : 0;
-	pkt.context = (in_hardirq() || in_nmi() || irqs_disabled() ? NETATOP_CX_IRQS_OFF : 0) |
-		      (softirq_count() ? NETATOP_CX_BH_OFF : 0) |
-		      (in_interrupt() ? NETATOP_CX_INTERRUPT : 0);
-
-	if (state->pf == NFPROTO_IPV4) {
-		const struct iphdr *iph = ip_hdr(skb);
-
-		pkt.proto = iph->protocol;
-		thoff = iph->frag_off & htons(IP_OFFSET) ? -1 : skb_network_offset(skb) + iph->ihl * 4;
-	} else {
-		__be16 frag_off = 0;
-		u8 nexthdr = ipv6_hdr(skb)->nexthdr;
-
-		thoff = skb_network_offset(skb) + sizeof(struct ipv6hdr);
-		/* ipv6_ext_hdr() is out of line; TCP and UDP are never one. */
-		if (nexthdr != IPPROTO_TCP && nexthdr != IPPROTO_UDP && ipv6_ext_hdr(nexthdr)) {
-			thoff = ipv6_skip_exthdr(skb, thoff, &nexthdr, &frag_off);
-			if (frag_off & htons(~0x7))
-				thoff = -1;
-		}
-		pkt.proto = nexthdr;
-	}
-	pkt.th = netatop_glue_transport(skb, thoff, pkt.proto, &thbuf);
-	pkt.th_off = pkt.th ? thoff - skb_network_offset(skb) : 0;
-	if (!pkt.th && (pkt.proto == IPPROTO_TCP || pkt.proto == IPPROTO_UDP || thoff < 0))
-		pkt.proto = NETATOP_NO_TRANSPORT;
-
-	if (out) {
-		sender.exiting = !!(current->flags & PF_EXITING);
-		sender.tgid = current->tgid;
-		sender.pid = current->pid;
-		sender.thread_start = current->start_boottime;
-		/* Hooks run under rcu_read_lock(): the leader cannot be freed. */
-		sender.leader_start = READ_ONCE(current->group_leader)->start_boottime;
-	}
-	charge = netatop_rs_packet(priv, &pkt, out ? &sender : NULL);
+	charge = netatop_rs_packet(priv, skb, state, current, netatop_glue_context());
 	if (charge.slot < NETATOP_NR_STATS)
 		this_cpu_add(netatop_stats[charge.slot], charge.count);
 	if (charge.extra < NETATOP_NR_STATS)

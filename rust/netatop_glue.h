@@ -5,11 +5,14 @@
  * the structs and constants below are checked against the C compiler's
  * layout at build time (netatop_layout.c, Kbuild).
  *
- * The rule of who reads what: the glue reads the kernel's structures (the
- * netfilter hook state, sk_buff, net_device, sock, task_struct, cgroup),
- * whose layouts the kernel crate's bindings give unreliably or not at all,
- * into the plain values below; Rust reads those, calls kernel functions,
- * and takes every decision (see netatop_glue.c).
+ * The rule of who reads what: the glue provides what only C can give, the
+ * execution context (current, the preempt count) and the per-CPU counters,
+ * wraps the kernel APIs that are macros or inline functions (spin_lock_bh,
+ * get_task_comm, task_dfl_cgroup, cgroup_put), and registers the module's
+ * hooks, getsockopt range, /proc file and work. Rust reads the plain fields
+ * of the kernel's structures itself (sk_buff, nf_hook_state, net_device,
+ * sock, task_struct), at the offsets the C compiler gives
+ * (netatop_layout.c), calls kernel functions, and takes every decision.
  */
 #ifndef _NETATOP_GLUE_H
 #define _NETATOP_GLUE_H
@@ -18,69 +21,21 @@
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
 
+struct nf_hook_state;
 struct seq_file;
+struct sk_buff;
+struct task_struct;
 
 /* Number of getsockopt commands from NETATOP_BASE_CTL on. */
 #define NETATOP_NR_CMDS 9
 
-/* Packet directions (struct netatop_pkt.dir). */
-#define NETATOP_DIR_OUT 0	/* NF_INET_LOCAL_OUT: sent by this host */
-#define NETATOP_DIR_IN	1	/* NF_INET_LOCAL_IN: received by this host */
-
-/* The context a hook runs in (struct netatop_pkt.context), bits. */
+/* The context a hook runs in (netatop_rs_packet's @context), bits. */
 #define NETATOP_CX_IRQS_OFF	1	/* hard interrupt or NMI context, or interrupts disabled */
 #define NETATOP_CX_BH_OFF	2	/* bottom halves disabled (softirq context included) */
 #define NETATOP_CX_INTERRUPT	4	/* in_interrupt(): not a task's own system call */
 
 /* Global counters: per-CPU slots whose meaning Rust decides (stats.rs). */
 #define NETATOP_NR_STATS 12
-
-/*
- * A packet as the hook hands it over: where its headers are, and the facts
- * of the skb, the hook, its device and socket, read once. Every field is
- * written exactly once per packet (no clearing first); the headers are
- * read by Rust, only as far as it needs them.
- */
-struct netatop_pkt {
-	/* The IP header (IPv4: at least 20 bytes, IPv6: 40), in the linear area. */
-	const __u8 *nh;
-	/*
-	 * The first bytes of the TCP (20) or UDP (8) header, in the skb or
-	 * copied to the hook's stack; NULL for other protocols, a non-first
-	 * fragment, or a header that cannot be read (then proto is
-	 * NETATOP_NO_TRANSPORT).
-	 */
-	const __u8 *th;
-	__u64 netns;		/* net->net_cookie of the hook's namespace */
-	__u64 now;		/* jiffies_64 */
-	__u32 len;		/* skb->len: IP header and payload */
-	__u32 mtu;		/* MTU of the device, 0 without one */
-	__u16 hh_len;		/* hard_header_len of the device, 0 without one */
-	__u16 gso_size;		/* skb_shinfo()->gso_size: non-zero for a GSO/GRO skb */
-	__u16 gso_segs;		/* skb_shinfo()->gso_segs */
-	__u16 th_off;		/* bytes from nh to th (IP and extension headers); 0 without th */
-	__u8  family;		/* NFPROTO_IPV4 or NFPROTO_IPV6 */
-	__u8  proto;		/* transport protocol (after IPv6 extension headers) */
-	__u8  dir;		/* NETATOP_DIR_* */
-	__u8  tcp_state;	/* skb->sk->sk_state, 0 without a socket */
-	__u8  context;		/* NETATOP_CX_* */
-};
-
-/*
- * netatop_pkt.proto of a non-first fragment or a TCP/UDP packet without a
- * readable header: IPPROTO_RAW, reserved (never a transport header), which
- * the accounting treats as "other" like any protocol it does not know.
- */
-#define NETATOP_NO_TRANSPORT 255
-
-/* At NF_INET_LOCAL_OUT only: the current task, which may be the sender. */
-struct netatop_sender {
-	__u64 leader_start;	/* its thread-group leader's start, ns since boot */
-	__u64 thread_start;	/* its start, ns since boot */
-	__s32 tgid;		/* current->tgid (initial pid namespace) */
-	__s32 pid;		/* current->pid (initial pid namespace) */
-	__u8  exiting;		/* current has PF_EXITING */
-};
 
 /*
  * What the hook adds to this CPU's global counters after the accounting:
@@ -159,11 +114,13 @@ bool netatop_glue_cgroup_exists(u64 id);
 
 /*
  * Accounts one packet; runs in the netfilter hooks (softirq or process
- * context). @sender is NULL at LOCAL_IN. Returns what to add to the global
+ * context), with the hook's @skb and @state, the current @task and the
+ * NETATOP_CX_* bits of its @context. Returns what to add to the global
  * counters.
  */
-struct netatop_charge netatop_rs_packet(const void *ctx, const struct netatop_pkt *pkt,
-					const struct netatop_sender *sender);
+struct netatop_charge netatop_rs_packet(const void *ctx, const struct sk_buff *skb,
+					const struct nf_hook_state *state,
+					const struct task_struct *task, unsigned int context);
 
 /* getsockopt handler: @len is the kernel copy of the caller's optlen. */
 int netatop_rs_getsockopt(const void *ctx, int cmd, void __user *user, int *len);

@@ -1,25 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * netatop_layout.c - the layouts of the structs, and the values of the
- * constants, that C and Rust share, as the C compiler sees them: the user
- * ABI (include/netatop.h) and the glue's interface (netatop_glue.h), the
- * one source of each: every struct's size, and each field's offset and
- * size. Compiled to assembly only, never linked: Kbuild turns
- * its "->NAME VALUE" markers into Rust constants (the kernel's asm-offsets
- * technique), and the crate asserts its copies against them at build time
- * (kernel_services/layout.rs), so a mismatch fails the build.
+ * constants, that Rust shares with C, as the C compiler sees them:
+ *
+ * - the user ABI (include/netatop.h) and the glue's interface
+ *   (netatop_glue.h), the one source of each: the crate asserts its copies
+ *   against every struct's size and each field's offset and size;
+ * - the fields of the kernel's own structures that the packet path reads
+ *   (sk_buff, nf_hook_state, net, net_device, sock, task_struct): the
+ *   crate reads them at these offsets, with these sizes, so its reads
+ *   follow every kernel's configuration and version (the kernel crate's
+ *   bindings name some of them differently across versions, or not at all);
+ * - the kernel's constants the crate uses.
+ *
+ * Compiled to assembly only, never linked: Kbuild turns its "->NAME VALUE"
+ * markers into Rust constants (the kernel's asm-offsets technique,
+ * kernel_services/layout.rs), so a mismatch fails the build.
  */
 #include <linux/kbuild.h>
+#include <linux/netdevice.h>
+#include <linux/netfilter.h>
+#include <linux/sched.h>
+#include <linux/skbuff.h>
 #include <linux/stddef.h>
+#include <net/ip.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
 
 #include "netatop_glue.h"
 #include "../include/netatop.h"
 
 #define SIZE(s)		DEFINE(s##__SIZE, sizeof(struct s))
-#define FIELD(s, f)							\
+#define FIELD(s, f)	FIELD_AS(s, f, f)
+/* A (nested) field, named n: "struct s", offset and size of s.f. */
+#define FIELD_AS(s, f, n)						\
 	do {								\
-		DEFINE(s##__##f, offsetof(struct s, f));		\
-		DEFINE(s##__##f##__SIZE, sizeof_field(struct s, f));	\
+		DEFINE(s##__##n, offsetof(struct s, f));		\
+		DEFINE(s##__##n##__SIZE, sizeof_field(struct s, f));	\
 	} while (0)
 /* Stringised here, before c is expanded (DEFINE would see its value). */
 #define CONST(c)	asm volatile("\n.ascii \"->" #c " %0 " #c "\"" : : "i" (c))
@@ -71,28 +88,6 @@ void netatop_layout(void)
 	CONST(NETATOP_GETCNT_CGROUPS);
 
 	/* netatop_glue.h */
-	SIZE(netatop_pkt);
-	FIELD(netatop_pkt, nh);
-	FIELD(netatop_pkt, th);
-	FIELD(netatop_pkt, netns);
-	FIELD(netatop_pkt, now);
-	FIELD(netatop_pkt, len);
-	FIELD(netatop_pkt, mtu);
-	FIELD(netatop_pkt, hh_len);
-	FIELD(netatop_pkt, gso_size);
-	FIELD(netatop_pkt, gso_segs);
-	FIELD(netatop_pkt, th_off);
-	FIELD(netatop_pkt, family);
-	FIELD(netatop_pkt, proto);
-	FIELD(netatop_pkt, dir);
-	FIELD(netatop_pkt, tcp_state);
-	FIELD(netatop_pkt, context);
-	SIZE(netatop_sender);
-	FIELD(netatop_sender, leader_start);
-	FIELD(netatop_sender, thread_start);
-	FIELD(netatop_sender, tgid);
-	FIELD(netatop_sender, pid);
-	FIELD(netatop_sender, exiting);
 	SIZE(netatop_charge);
 	FIELD(netatop_charge, slot);
 	FIELD(netatop_charge, extra);
@@ -106,10 +101,46 @@ void netatop_layout(void)
 	FIELD(netatop_current, boot_sec);
 	FIELD(netatop_current, cgroup);
 	CONST(NETATOP_NR_CMDS);
-	CONST(NETATOP_DIR_OUT);
 	CONST(NETATOP_CX_IRQS_OFF);
 	CONST(NETATOP_CX_BH_OFF);
 	CONST(NETATOP_CX_INTERRUPT);
 	CONST(NETATOP_NR_STATS);
-	CONST(NETATOP_NO_TRANSPORT);
+
+	/* The kernel's structures the packet path reads. */
+	FIELD(sk_buff, len);
+	FIELD(sk_buff, data_len);
+	FIELD(sk_buff, head);
+	FIELD(sk_buff, data);
+	FIELD(sk_buff, end);
+	FIELD(sk_buff, network_header);
+	FIELD(sk_buff, sk);
+	FIELD(sk_buff, dev);
+	FIELD(skb_shared_info, gso_size);
+	FIELD(skb_shared_info, gso_segs);
+	FIELD(nf_hook_state, hook);
+	FIELD(nf_hook_state, pf);
+	FIELD(nf_hook_state, in);
+	FIELD(nf_hook_state, out);
+	FIELD(nf_hook_state, net);
+	FIELD(net, net_cookie);
+	FIELD(net_device, mtu);
+	FIELD(net_device, hard_header_len);
+	FIELD_AS(sock, __sk_common.skc_state, skc_state);
+	FIELD(task_struct, flags);
+	FIELD(task_struct, pid);
+	FIELD(task_struct, tgid);
+	FIELD(task_struct, group_leader);
+	FIELD(task_struct, start_boottime);
+
+	/* The kernel's constants. */
+	CONST(NF_INET_LOCAL_OUT);
+	CONST(NFPROTO_IPV4);
+	CONST(NFPROTO_IPV6);
+	CONST(IPPROTO_ICMP);
+	CONST(IPPROTO_TCP);
+	CONST(IPPROTO_UDP);
+	CONST(IPPROTO_ICMPV6);
+	CONST(IP_OFFSET);
+	CONST(PF_EXITING);
+	CONST(TASK_COMM_LEN);
 }

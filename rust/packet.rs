@@ -6,16 +6,11 @@
 
 use core::num::NonZeroU64;
 
-pub(crate) use crate::kernel_services::packet::{Packet, Sender};
+pub(crate) use crate::kernel_services::packet::{Packet, Sender, Skb, Transport};
 
-use crate::kernel_services::packet::{IPPROTO_TCP, NFPROTO_IPV6};
-
-/// `IPPROTO_ICMP`, `IPPROTO_UDP` and `IPPROTO_ICMPV6`: the kernel's UAPI
-/// values, fixed for good (not every supported kernel's bindings have
-/// them; the glue asserts them against the kernel's headers).
-const IPPROTO_ICMP: u8 = 1;
-const IPPROTO_UDP: u8 = 17;
-const IPPROTO_ICMPV6: u8 = 58;
+use crate::kernel_services::packet::{
+    IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, NFPROTO_IPV6,
+};
 
 /// Bytes added per packet for the link layer beyond the device's header: the
 /// frame check sequence (the original's `+ 4`).
@@ -71,6 +66,21 @@ impl Proto {
     }
 }
 
+impl Proto {
+    /// The class of a packet's transport: a non-first fragment, or a TCP
+    /// or UDP packet whose header could not be read, has no connection:
+    /// "other".
+    #[inline]
+    pub(crate) fn of(t: &Transport) -> Self {
+        match t.protocol() {
+            Some(IPPROTO_TCP) if t.has_header() => Proto::Tcp,
+            Some(IPPROTO_UDP) if t.has_header() => Proto::Udp,
+            Some(IPPROTO_ICMP | IPPROTO_ICMPV6) => Proto::Icmp,
+            _ => Proto::Other,
+        }
+    }
+}
+
 impl Packet<'_> {
     /// The packet's direction.
     #[inline]
@@ -82,41 +92,16 @@ impl Packet<'_> {
         }
     }
 
-    /// The packet's transport protocol class. A non-first fragment, or a
-    /// TCP/UDP packet whose header could not be read, has no connection:
-    /// "other".
-    #[inline]
-    pub(crate) fn proto(&self) -> Proto {
-        match self.protocol() {
-            Some(IPPROTO_TCP) => Proto::Tcp,
-            Some(IPPROTO_UDP) => Proto::Udp,
-            Some(IPPROTO_ICMP | IPPROTO_ICMPV6) => Proto::Icmp,
-            _ => Proto::Other,
-        }
-    }
-
     /// Wire segments this skb stands for: `gso_segs` of a GSO/GRO skb
     /// (estimated from `gso_size` when an untrusted sender left it unset),
     /// else 1; between 1 and 65535.
     #[inline]
     pub(crate) fn segments(&self) -> u64 {
-        if self.gso_size() == 0 {
+        let size = self.gso_size();
+        if size == 0 {
             return 1;
         }
-        self.gso_segments()
-    }
-
-    /// [`Self::segments`] of a GSO/GRO skb.
-    #[cold]
-    fn gso_segments(&self) -> u64 {
-        let mut segs = u64::from(self.gso_segs());
-        let (len, hdr) = (u64::from(self.len()), u64::from(self.header_len()));
-        if let Some(size) = NonZeroU64::new(u64::from(self.gso_size())) {
-            if segs == 0 && len > hdr {
-                segs = (len - hdr).div_ceil(size.get());
-            }
-        }
-        segs.clamp(1, u64::from(u16::MAX))
+        gso_segments(self.skb(), size)
     }
 
     /// Bytes on the wire, for a packet of `segs` [`Self::segments`]: the IP
@@ -133,33 +118,51 @@ impl Packet<'_> {
     #[inline]
     pub(crate) fn wire_bytes(&self, segs: u64) -> u64 {
         let len = u64::from(self.len());
-        let link = u64::from(self.link_header()) + LINK_TRAILER;
-        let mtu = u64::from(self.mtu());
+        let (mtu, link) = self.link();
+        // Cannot overflow: 32- and 16-bit quantities.
+        let (mtu, link) = (u64::from(mtu), u64::from(link).wrapping_add(LINK_TRAILER));
         if segs == 1 && (len <= mtu || mtu == 0) {
-            return len + link;
+            return len.wrapping_add(link);
         }
-        self.wire_bytes_long(segs, len, link, mtu)
-    }
-
-    /// [`Self::wire_bytes`] of a GSO/GRO skb or of a packet longer than the
-    /// MTU.
-    #[cold]
-    fn wire_bytes_long(&self, segs: u64, len: u64, link: u64, mtu: u64) -> u64 {
-        if segs > 1 {
-            return len + (segs - 1) * u64::from(self.header_len()) + segs * link;
-        }
-        let ip_header = if self.family() == NFPROTO_IPV6 {
-            IPV6_FRAG_HEADER
-        } else {
-            IPV4_FRAG_HEADER
-        };
-        // `mtu` is not 0 here (see `wire_bytes`).
-        len + len.checked_div(mtu).unwrap_or(0) * (ip_header + link) + link
+        wire_bytes_long(self.skb(), segs, len, link, mtu)
     }
 }
 
+/// [`Packet::segments`] of a GSO/GRO skb of `gso_size` `size` (out of line,
+/// with the skb by value: the hot path keeps it in registers).
+#[cold]
+fn gso_segments(skb: Skb<'_>, size: u16) -> u64 {
+    let mut segs = u64::from(skb.gso_segs());
+    let hdr = u64::from(skb.header_len());
+    let len = u64::from(skb.len());
+    if let Some(size) = NonZeroU64::new(u64::from(size)) {
+        if segs == 0 && len > hdr {
+            segs = (len - hdr).div_ceil(size.get());
+        }
+    }
+    segs.clamp(1, u64::from(u16::MAX))
+}
+
+/// [`Packet::wire_bytes`] of a GSO/GRO skb or of a packet longer than the
+/// MTU.
+#[cold]
+fn wire_bytes_long(skb: Skb<'_>, segs: u64, len: u64, link: u64, mtu: u64) -> u64 {
+    if segs > 1 {
+        let hdr = u64::from(skb.header_len());
+        return len + (segs - 1) * hdr + segs * link;
+    }
+    let ip_header = if skb.family() == NFPROTO_IPV6 {
+        IPV6_FRAG_HEADER
+    } else {
+        IPV4_FRAG_HEADER
+    };
+    // `mtu` is not 0 here (see `wire_bytes`).
+    len + len.checked_div(mtu).unwrap_or(0) * (ip_header + link) + link
+}
+
 impl Sender<'_> {
-    /// Whether this task sent `pkt`, the rule of netatop 3.2.2: it was sent
+    /// Whether this task (the current one at `LOCAL_OUT`) sent `pkt`, the
+    /// rule of netatop 3.2.2: it was sent
     /// in a task's own context (not `in_interrupt()`: process context with
     /// bottom halves enabled), by a task that is not exiting. Tunnel
     /// devices re-enter LOCAL_OUT from the transmit path with bottom halves

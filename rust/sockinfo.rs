@@ -22,16 +22,16 @@ use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::Arc;
 
 use crate::hash::Hasher;
-use crate::kernel_services::context::{LockContext, Process};
+use crate::kernel_services::context::{Hook, LockContext, Process};
 use crate::kernel_services::lock::BhLock;
 use crate::kernel_services::time::jiffies_of_ms;
 use crate::limits::Limit;
-use crate::packet::{Direction, Proto};
+use crate::packet::{Direction, Proto, Sender};
 use crate::ring::{BucketRing, Offer};
 use crate::sockkey::SockKey;
 use crate::stats;
 use crate::table::BucketTable;
-use crate::taskinfo::TaskInfo;
+use crate::taskinfo::{TaskId, TaskInfo, TaskKind};
 
 /// `TCP_ESTABLISHED`.
 const TCP_ESTABLISHED: u8 = 1;
@@ -88,6 +88,7 @@ struct Pending {
 
 impl Pending {
     /// Adds a packet (wrapping, as the C counters of the ABI do).
+    #[inline(always)]
     fn add(&mut self, dir: Direction, packets: u64, bytes: u64) {
         match dir {
             Direction::Send => {
@@ -155,11 +156,30 @@ impl SockInfo {
         self.thread.as_ref()
     }
 
+    /// Whether it is bound to `sender`'s process and thread.
+    #[inline(always)]
+    pub(crate) fn bound_to(&self, sender: Sender<'_>) -> bool {
+        self.group.as_ref().is_some_and(|g| {
+            g.is(TaskId {
+                id: sender.tgid(),
+                kind: TaskKind::Group,
+                start: sender.leader_start(),
+            })
+        }) && self.thread.as_ref().is_some_and(|t| {
+            t.is(TaskId {
+                id: sender.pid(),
+                kind: TaskKind::Thread,
+                start: sender.thread_start(),
+            })
+        })
+    }
+
     /// Notes a packet at `now` (`jiffies_64`, read before the bucket lock,
     /// so a packet from another CPU may have noted a later one).
     ///
     /// `lastact` only grows, and so does [`Self::drop_at`]: a packet never
     /// makes an entry collectable sooner by its time alone.
+    #[inline(always)]
     pub(crate) fn touch(&mut self, now: u64) {
         // Written only when it changes: most packets leave the line clean.
         if now > self.lastact {
@@ -168,12 +188,14 @@ impl SockInfo {
     }
 
     /// Whether bound traffic waits in `pending` for a reader's flush.
+    #[inline(always)]
     fn batched(&self) -> bool {
         self.group_sees && self.thread_sees
     }
 
     /// Counts a packet for the bound tasks (or, unbound, for whoever binds
     /// first).
+    #[inline(always)]
     pub(crate) fn count(&mut self, dir: Direction, packets: u64, bytes: u64) {
         match &self.group {
             Some(group) if !self.batched() => {
@@ -242,16 +264,16 @@ impl SockInfo {
     pub(crate) fn drop_at(&self, idle: &IdleLimits) -> u64 {
         // Kept while `now - lastact <= limit`.
         let after = |limit: u64| self.lastact.saturating_add(limit).saturating_add(1);
-        let by_kind = match self.key {
-            SockKey::Tcp { .. } => {
+        let by_kind = match self.key.udp_port() {
+            None => {
                 if self.last_state == TCP_ESTABLISHED || self.last_state == TCP_LISTEN {
                     after(idle.tcp)
                 } else {
                     0
                 }
             }
-            SockKey::Udp { lport, .. } if lport <= UDP_KEEP_PORTS => u64::MAX,
-            SockKey::Udp { .. } => after(idle.udp),
+            Some(lport) if lport <= UDP_KEEP_PORTS => u64::MAX,
+            Some(_) => after(idle.udp),
         };
         if self.group.is_some() {
             by_kind
@@ -292,6 +314,7 @@ impl SockInfo {
     }
 
     /// Records the TCP state of the socket a packet came from.
+    #[inline(always)]
     pub(crate) fn set_tcp_state(&mut self, state: u8) -> StateChange {
         let change = StateChange {
             changed: state != self.last_state,
@@ -308,9 +331,9 @@ impl SockInfo {
         if self.group.as_ref().is_some_and(|g| g.is_dead()) {
             return true;
         }
-        match self.key {
-            SockKey::Tcp { .. } => tcp_ended(self.last_state),
-            SockKey::Udp { .. } => now >= self.drop_at(idle),
+        match self.key.proto() {
+            Proto::Udp => now >= self.drop_at(idle),
+            _ => tcp_ended(self.last_state),
         }
     }
 }
@@ -346,23 +369,19 @@ impl Chain {
     }
 }
 
-/// Finds `key` in the chain from `head`, or appends a new entry made by
-/// `make` (which may refuse); returns the entry and whether it is new. One
-/// walk of the chain either way.
-fn find_or_insert<'a>(
+/// Finds `key` in the chain from `head`: the link that holds its entry, or
+/// the empty link at the chain's end where a new one goes. One walk of the
+/// chain. (`None` only in form: the walk stops at a `Some` link.)
+#[inline(always)]
+fn find<'a>(
     head: &'a mut Option<KBox<SockInfo>>,
     key: &SockKey,
-    make: impl FnOnce() -> Option<KBox<SockInfo>>,
-) -> Option<(&'a mut SockInfo, bool)> {
+) -> Option<&'a mut Option<KBox<SockInfo>>> {
     let mut cur = head;
-    while cur.as_ref().is_some_and(|n| n.key != *key) {
+    while cur.as_ref().is_some_and(|n| !n.key.matches(key)) {
         cur = &mut cur.as_mut()?.next;
     }
-    let new = cur.is_none();
-    if new {
-        *cur = Some(make()?);
-    }
-    Some((cur.as_deref_mut()?, new))
+    Some(cur)
 }
 
 impl Chain {
@@ -450,39 +469,26 @@ pub(crate) struct Bucket {
     due_hint: Atomic<u64>,
 }
 
-impl Bucket {
-    /// Runs `f` on the entry of `key` under the bucket lock, first appending
-    /// one made by `make` if there is none; `false` (and `f` not called) if
-    /// `make` refuses.
-    ///
-    /// `f` returns whether it may have made the entry collectable sooner
-    /// (changed its TCP state). Its packet's time ([`SockInfo::touch`]) and
-    /// a first binding only postpone [`SockInfo::drop_at`], so only then, or
-    /// for a new entry, is the bucket's `due` computed again: afterwards it
-    /// is no later than the entry's `drop_at`, as its invariant says.
-    pub(crate) fn with_entry(
-        &self,
-        cx: &impl LockContext,
-        key: &SockKey,
-        make: impl FnOnce() -> Option<KBox<SockInfo>>,
-        idle: &IdleLimits,
-        f: impl FnOnce(&mut SockInfo) -> bool,
-    ) -> bool {
-        let mut guard = self.chain.lock(cx);
-        let Chain { head, due } = &mut *guard;
-        let Some((si, new)) = find_or_insert(head, key, make) else {
-            return false;
-        };
-        if f(si) || new {
-            let at = si.drop_at(idle);
-            if at < *due {
-                // INVARIANT: lowered to the changed entry's time.
-                *due = at;
-                self.due_hint.store(at, Relaxed);
-            }
-        }
-        true
-    }
+/// What the per-packet update needs of a packet, read before the lock.
+pub(crate) struct Hit {
+    /// `jiffies_64` when the hook ran.
+    pub(crate) now: u64,
+    /// Its direction.
+    pub(crate) dir: Direction,
+    /// Its wire segments.
+    pub(crate) segs: u64,
+    /// Its bytes on the wire.
+    pub(crate) bytes: u64,
+    /// The TCP state of its socket; 0 without one, and for UDP.
+    pub(crate) tcp_state: u8,
+}
+
+/// Binds connections to their senders: the accounting, which owns the
+/// task table (`accounting.rs`).
+pub(crate) trait Binder {
+    /// Binds `si` (in bucket `index`) to `sender`, which it is not bound to
+    /// (see [`SockInfo::bound_to`]).
+    fn rebind(&self, cx: &Hook, si: &mut SockInfo, sender: Sender<'_>, index: usize);
 }
 
 /// All connections, hashed by key.
@@ -524,9 +530,74 @@ impl SockTable {
     }
 
     /// The bucket of `key` and its index.
+    #[inline(always)]
     pub(crate) fn bucket(&self, key: &SockKey) -> (usize, &Bucket) {
-        let (words, n) = key.words();
-        self.table.bucket_of(&words[..n])
+        self.table.bucket_of(key)
+    }
+
+    /// The packet path: counts one packet of connection `key` (described by
+    /// `hit`), under its bucket's lock: makes the entry if there is none
+    /// (`false` if it cannot be made), notes its time and TCP state, binds
+    /// it to `sender` through `binder` if it is bound to someone else, and
+    /// counts the packet.
+    ///
+    /// The packet's time ([`SockInfo::touch`]) and a first binding only
+    /// postpone [`SockInfo::drop_at`], so only for a new entry or a TCP
+    /// state change is the bucket's `due` computed again: afterwards it is
+    /// no later than the entry's `drop_at`, as its invariant says.
+    ///
+    /// Inlined into the packet path; only a new entry and a new binding
+    /// leave it.
+    #[inline(always)]
+    pub(crate) fn count_packet(
+        &self,
+        cx: &Hook,
+        key: SockKey,
+        hit: &Hit,
+        sender: Option<Sender<'_>>,
+        binder: &impl Binder,
+        idle: &IdleLimits,
+    ) -> bool {
+        let (index, bucket) = self.bucket(&key);
+        let mut chain = bucket.chain.lock(cx);
+        let Chain { head, due } = &mut *chain;
+        let Some(link) = find(head, &key) else {
+            return false;
+        };
+        let (si, new) = match link {
+            Some(si) => (&mut **si, false),
+            None => {
+                let Some(node) = self.make(cx, key, index, sender.is_some(), hit.now, idle) else {
+                    return false;
+                };
+                (&mut **link.insert(node), true)
+            }
+        };
+        si.touch(hit.now);
+        let mut sooner = new;
+        if hit.tcp_state != 0 {
+            let change = si.set_tcp_state(hit.tcp_state);
+            if change.ended {
+                // FIN or RST: the first to go if the table fills up.
+                self.note_ended(index);
+            }
+            sooner |= change.changed;
+        }
+        if let Some(sender) = sender {
+            if !si.bound_to(sender) {
+                binder.rebind(cx, si, sender, index);
+            }
+        }
+        si.count(hit.dir, hit.segs, hit.bytes);
+        if sooner {
+            let at = si.drop_at(idle);
+            if at < *due {
+                // INVARIANT: lowered to the changed entry's time.
+                *due = at;
+                bucket.due_hint.store(at, Relaxed);
+            }
+        }
+        true
     }
 
     /// Makes the collection about to run visit bucket `index` (which holds a

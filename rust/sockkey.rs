@@ -4,101 +4,129 @@
 //! within its network namespace, so identical tuples in two containers
 //! never collide.
 
-use crate::packet::{Packet, Proto};
+use crate::packet::{Packet, Proto, Transport};
+
+/// The kind of connection a key names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Kind {
+    /// A TCP connection: the whole quintuple.
+    Tcp = 1,
+    /// A local UDP port (any address, any family, as in netatop 3.2.2):
+    /// the addresses, the remote port and the family are 0.
+    Udp = 2,
+}
 
 /// Identity of a connection.
+///
+/// # Invariants
+///
+/// `meta` is [`meta`] of the key's ports, family and kind; a UDP key's
+/// remote port, family, `local` and `remote` are zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SockKey {
-    /// A TCP connection.
-    Tcp {
-        /// Network namespace cookie.
-        netns: u64,
-        /// Local address.
-        local: [u8; 16],
-        /// Remote address.
-        remote: [u8; 16],
-        /// Local port.
-        lport: u16,
-        /// Remote port.
-        rport: u16,
-        /// Address family (`NFPROTO_*`).
-        family: u8,
-    },
-    /// A local UDP port (any address, any family, as in netatop 3.2.2).
-    Udp {
-        /// Network namespace cookie.
-        netns: u64,
-        /// Local port.
-        lport: u16,
-    },
+pub(crate) struct SockKey {
+    /// Network namespace cookie.
+    netns: u64,
+    /// The local port, remote port (TCP), address family (`NFPROTO_*`;
+    /// TCP) and kind, in one word: compared and hashed as one.
+    meta: u64,
+    /// Local address (TCP), as two native-endian words of its 16 bytes
+    /// (IPv4: the first 4, the rest 0).
+    local: [u64; 2],
+    /// Remote address (TCP), as `local`.
+    remote: [u64; 2],
+}
+
+/// The ports, family and kind of a key in one word.
+#[inline(always)]
+const fn meta(lport: u16, rport: u16, family: u8, kind: Kind) -> u64 {
+    ((lport as u64) << 48) | ((rport as u64) << 32) | ((family as u64) << 8) | kind as u64
 }
 
 impl SockKey {
-    /// The key of a packet whose class is `proto` (its [`Packet::proto`]):
-    /// `None` unless TCP or UDP (with a readable header).
-    #[inline]
-    pub(crate) fn of(pkt: &Packet<'_>, proto: Proto) -> Option<Self> {
-        let out = pkt.outgoing();
-        let (sport, dport) = (pkt.source_port(), pkt.dest_port());
-        match proto {
-            Proto::Tcp => {
-                let (src, dst) = (pkt.source(), pkt.destination());
-                let (local, remote) = if out { (src, dst) } else { (dst, src) };
-                let (lport, rport) = if out {
-                    (sport?, dport?)
-                } else {
-                    (dport?, sport?)
-                };
-                Some(SockKey::Tcp {
-                    netns: pkt.netns(),
-                    local,
-                    remote,
-                    lport,
-                    rport,
-                    family: pkt.family(),
-                })
-            }
-            Proto::Udp => Some(SockKey::Udp {
-                netns: pkt.netns(),
-                lport: if out { sport? } else { dport? },
-            }),
-            Proto::Icmp | Proto::Other => None,
+    /// The key of a TCP packet with transport `th`.
+    #[inline(always)]
+    pub(crate) fn tcp(pkt: &Packet<'_>, th: &Transport) -> Self {
+        let (src, dst) = (pkt.source_words(), pkt.destination_words());
+        let (sport, dport) = (th.source_port(), th.dest_port());
+        let (local, remote, lport, rport) = if pkt.outgoing() {
+            (src, dst, sport, dport)
+        } else {
+            (dst, src, dport, sport)
+        };
+        // INVARIANT: `meta` of its fields.
+        SockKey {
+            netns: pkt.netns(),
+            meta: meta(lport, rport, pkt.family(), Kind::Tcp),
+            local,
+            remote,
         }
     }
 
-    /// The words hashed to pick the key's bucket (the first `n`).
-    pub(crate) fn words(&self) -> ([u64; 4], usize) {
-        match *self {
-            SockKey::Tcp {
-                netns,
-                local,
-                remote,
-                lport,
-                rport,
-                family,
-            } => {
-                let half = |a: [u8; 16], i: usize| {
-                    let mut w = [0u8; 8];
-                    w.copy_from_slice(&a[i..i + 8]);
-                    u64::from_ne_bytes(w)
-                };
-                let words = [
-                    netns,
-                    half(local, 0) ^ half(remote, 0).rotate_left(32),
-                    half(local, 8) ^ half(remote, 8).rotate_left(32),
-                    (u64::from(lport) << 32) | (u64::from(rport) << 16) | u64::from(family),
-                ];
-                (words, 4)
-            }
-            SockKey::Udp { netns, lport } => ([netns, u64::from(lport) | (1 << 40), 0, 0], 2),
+    /// The key of a UDP packet with transport `th`: its local port.
+    #[inline(always)]
+    pub(crate) fn udp(pkt: &Packet<'_>, th: &Transport) -> Self {
+        let lport = if pkt.outgoing() {
+            th.source_port()
+        } else {
+            th.dest_port()
+        };
+        // INVARIANT: `meta` of its fields, the TCP-only ones zero.
+        SockKey {
+            netns: pkt.netns(),
+            meta: meta(lport, 0, 0, Kind::Udp),
+            local: [0; 2],
+            remote: [0; 2],
         }
+    }
+
+    /// Whether it is a UDP key (else TCP).
+    #[inline(always)]
+    fn is_udp(&self) -> bool {
+        self.meta & 0xff == Kind::Udp as u64
+    }
+
+    /// The local port.
+    fn lport(&self) -> u16 {
+        // CAST: the top 16 bits.
+        (self.meta >> 48) as u16
+    }
+
+    /// Whether `self` and `other` name the same connection: `==`, with the
+    /// addresses compared only for TCP (a UDP key's are zero).
+    #[inline(always)]
+    pub(crate) fn matches(&self, other: &SockKey) -> bool {
+        self.netns == other.netns
+            && self.meta == other.meta
+            && (self.is_udp() || (self.local == other.local && self.remote == other.remote))
+    }
+
+    /// The words hashed to pick the key's bucket: 2 for UDP, 4 for TCP
+    /// (the addresses folded into 2).
+    #[inline(always)]
+    pub(crate) fn hash_with(&self, hash: impl Fn(&[u64]) -> u64) -> u64 {
+        if self.is_udp() {
+            return hash(&[self.netns, self.meta]);
+        }
+        hash(&[
+            self.netns,
+            self.meta,
+            self.local[0] ^ self.remote[0].rotate_left(32),
+            self.local[1] ^ self.remote[1].rotate_left(32),
+        ])
     }
 
     /// The protocol whose counters this connection feeds.
     pub(crate) fn proto(&self) -> Proto {
-        match self {
-            SockKey::Tcp { .. } => Proto::Tcp,
-            SockKey::Udp { .. } => Proto::Udp,
+        if self.is_udp() {
+            Proto::Udp
+        } else {
+            Proto::Tcp
         }
+    }
+
+    /// The local port of a UDP key (`None` for TCP).
+    pub(crate) fn udp_port(&self) -> Option<u16> {
+        self.is_udp().then(|| self.lport())
     }
 }

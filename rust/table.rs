@@ -14,14 +14,28 @@ use crate::limits::Limit;
 /// Buckets visited between two chances for other tasks to run.
 const RESCHED_EVERY: usize = 1024;
 
+/// A key the tables hash: it hands its words to the table's hasher.
+pub(crate) trait Hashed {
+    /// `hash` of the key's words.
+    fn hash_with(&self, hash: impl Fn(&[u64]) -> u64) -> u64;
+}
+
+impl Hashed for crate::sockkey::SockKey {
+    #[inline(always)]
+    fn hash_with(&self, hash: impl Fn(&[u64]) -> u64) -> u64 {
+        crate::sockkey::SockKey::hash_with(self, hash)
+    }
+}
+
 /// `1 << bits` buckets of type `B` and the cap of their entries.
 ///
 /// # Invariants
 ///
-/// `buckets.len() == mask + 1`, a power of two.
+/// `buckets.len() == 1 << (64 - shift)`, and `shift` is at least 44 (at
+/// most 2^20 buckets).
 pub(crate) struct BucketTable<B> {
     buckets: Pin<KVBox<[B]>>,
-    mask: usize,
+    shift: u32,
     hasher: Hasher,
     limit: Limit,
 }
@@ -34,22 +48,27 @@ impl<B> BucketTable<B> {
         hasher: Hasher,
         init: impl Fn() -> I,
     ) -> Result<Self> {
+        if !(1..=20).contains(&bits) {
+            return Err(EINVAL);
+        }
         let n = 1usize << bits;
         let buckets = KVBox::pin_slice(|_| init(), n, GFP_KERNEL)?;
-        // INVARIANT: `n` buckets, a power of two.
+        // INVARIANT: `n` buckets, 2^bits with bits at most 20.
         Ok(Self {
             buckets,
-            mask: n - 1,
+            shift: 64 - bits,
             hasher,
             limit: Limit::new(max),
         })
     }
 
-    /// The bucket of the key hashed from `words`, and its index.
-    pub(crate) fn bucket_of(&self, words: &[u64]) -> (usize, &B) {
-        // CAST: masked to the table size, which fits in usize.
-        let index = (self.hasher.hash(words) as usize) & self.mask;
-        // The type invariant keeps the masked index in range.
+    /// The bucket of `key`, and its index: the high bits of its hash.
+    #[inline(always)]
+    pub(crate) fn bucket_of(&self, key: &impl Hashed) -> (usize, &B) {
+        let hash = key.hash_with(|words| self.hasher.hash(words));
+        // CAST: at most 20 bits (type invariants), which fit in usize.
+        let index = hash.wrapping_shr(self.shift) as usize;
+        // The type invariants keep the index in range.
         (index, &self.buckets[index])
     }
 
@@ -74,7 +93,7 @@ impl<B> BucketTable<B> {
 
     /// Number of buckets.
     pub(crate) fn buckets(&self) -> usize {
-        self.mask + 1
+        self.buckets.len()
     }
 
     /// The cap of the entries.

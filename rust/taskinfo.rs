@@ -13,7 +13,7 @@ use crate::kernel_services::lock::BhLock;
 use crate::kernel_services::task;
 use crate::limits::Limit;
 use crate::packet::{Direction, Proto};
-use crate::table::BucketTable;
+use crate::table::{BucketTable, Hashed};
 use crate::uapi::{NetPerTask, TaskCount, COMLEN};
 
 /// Whether a taskinfo describes a whole process or one thread.
@@ -221,7 +221,8 @@ impl TaskInfo {
     }
 
     /// Whether it is `who`.
-    fn is(&self, who: TaskId) -> bool {
+    #[inline(always)]
+    pub(crate) fn is(&self, who: TaskId) -> bool {
         self.id == who.id && self.kind == who.kind && self.start == who.start
     }
 
@@ -278,6 +279,15 @@ pub(crate) struct NewTask {
     pub(crate) cgroup: u64,
 }
 
+/// The words a task's bucket is hashed from: its id and kind.
+struct TaskKey([u64; 2]);
+
+impl Hashed for TaskKey {
+    fn hash_with(&self, hash: impl Fn(&[u64]) -> u64) -> u64 {
+        hash(&self.0)
+    }
+}
+
 /// One bucket: the taskinfos whose (id, kind) hash here, under a lock.
 #[pin_data]
 pub(crate) struct Bucket {
@@ -310,7 +320,11 @@ impl TaskTable {
             TaskKind::Thread => 2,
         };
         // CAST: the id's bit pattern is hashed.
-        &self.table.bucket_of(&[u64::from(id as u32), kind]).1.tasks
+        &self
+            .table
+            .bucket_of(&TaskKey([u64::from(id as u32), kind]))
+            .1
+            .tasks
     }
 
     /// Finds the taskinfo of `who`, or creates it with `make`. Called from

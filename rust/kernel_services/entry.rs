@@ -5,15 +5,15 @@
 //! pointers into typed values and context tokens, calls the safe code above,
 //! and turns errors into negative errno values (here and nowhere else).
 
-use kernel::ffi::{c_int, c_void};
+use kernel::ffi::{c_int, c_uint, c_void};
 use kernel::prelude::*;
 use kernel::seq_file::SeqFile;
 use kernel::sync::Arc;
 use kernel::uaccess::UserPtr;
 
 use super::context::{Hook, Process};
-use super::glue::{self, RawCharge, RawPacket, RawSender, CX_BH_OFF, CX_IRQS_OFF};
-use super::packet::{Packet, Sender};
+use super::glue::{self, RawCharge, CX_BH_OFF, CX_IRQS_OFF};
+use super::packet::Packet;
 use crate::state::Netatop;
 
 // The state is shared by every CPU through the glue's context pointer,
@@ -66,7 +66,7 @@ impl Drop for Registration {
 ///
 /// `ctx` must be the pointer given to `netatop_glue_register`, and the
 /// registration must not have been dropped yet.
-unsafe fn state<'a>(ctx: *const c_void) -> &'a Netatop {
+unsafe fn state_of<'a>(ctx: *const c_void) -> &'a Netatop {
     // SAFETY: by the function's safety requirements `ctx` points to the live
     // `Netatop` of the registration (see `Registration`'s invariants), which
     // is `Sync` (checked above), so sharing it between CPUs is sound.
@@ -87,7 +87,7 @@ unsafe extern "C" fn netatop_rs_getsockopt(
     len: *mut c_int,
 ) -> c_int {
     // SAFETY: the glue calls this only while registered (safety contract).
-    let state = unsafe { state(ctx) };
+    let state = unsafe { state_of(ctx) };
     // SAFETY: `len` points to `nf_getsockopt`'s caller's local `int`, valid
     // and exclusively ours for the duration of the call.
     let len = unsafe { &mut *len };
@@ -105,27 +105,25 @@ unsafe extern "C" fn netatop_rs_getsockopt(
 /// # Safety
 ///
 /// Called by the glue only while registered, from a netfilter hook, with
-/// `ctx` from the registration, `pkt` pointing to the summary it wrote in
-/// full for this packet (its header pointers valid during the call), and
-/// `sender` null or pointing to the sender it wrote in full.
+/// `ctx` from the registration, the hook's `skb` and `state`, the current
+/// task and the `NETATOP_CX_*` bits of the hook's context.
 #[no_mangle]
 unsafe extern "C" fn netatop_rs_packet(
     ctx: *const c_void,
-    pkt: *const RawPacket,
-    sender: *const RawSender,
+    skb: *const c_void,
+    state: *const c_void,
+    current: *const c_void,
+    context: c_uint,
 ) -> RawCharge {
     // SAFETY: the glue calls this only while registered (safety contract).
-    let state = unsafe { state(ctx) };
-    // SAFETY: `pkt` points to the hook's summary, alive during the call.
-    let raw = unsafe { &*pkt };
-    // SAFETY: written in full for this packet by the glue (safety contract).
-    let pkt = unsafe { Packet::new(raw) };
-    // SAFETY: null or the hook's sender, written in full, alive during the
-    // call (safety contract).
-    let sender = unsafe { sender.as_ref().map(|s| Sender::new(s)) };
-    // The table locks may be taken only with interrupts on.
-    let cx = (raw.context & CX_IRQS_OFF == 0).then(|| Hook::new(raw.context & CX_BH_OFF != 0));
-    state.packet(&pkt, sender, cx).raw()
+    let netatop = unsafe { state_of(ctx) };
+    // SAFETY: the hook call's own skb, state and current task (safety
+    // contract), valid while it runs.
+    let pkt = unsafe { Packet::new(skb, state, current, context) };
+    // INVARIANT: the table locks may be taken only with interrupts on, as
+    // the glue reported them.
+    let cx = (context & CX_IRQS_OFF == 0).then(|| Hook::new(context & CX_BH_OFF != 0));
+    netatop.packet(&pkt, cx).raw()
 }
 
 /// Periodic collection entry point (`netatop_rs_gc`), from a workqueue.
@@ -137,7 +135,7 @@ unsafe extern "C" fn netatop_rs_packet(
 #[no_mangle]
 unsafe extern "C" fn netatop_rs_gc(ctx: *const c_void) {
     // SAFETY: the glue calls this only while registered (safety contract).
-    let state = unsafe { state(ctx) };
+    let state = unsafe { state_of(ctx) };
     // INVARIANT: a work item runs in process context and may sleep.
     state.periodic_gc(&mut Process::new());
 }
@@ -154,7 +152,7 @@ unsafe extern "C" fn netatop_rs_proc_show(
     m: *mut kernel::bindings::seq_file,
 ) -> c_int {
     // SAFETY: the glue calls this only while registered (safety contract).
-    let state = unsafe { state(ctx) };
+    let state = unsafe { state_of(ctx) };
     // SAFETY: `m` is valid and used by this thread only during the call.
     let m = unsafe { SeqFile::from_raw(m) };
     state.proc_show(m);

@@ -8,47 +8,6 @@ use kernel::ffi::{c_int, c_uint, c_void};
 
 use super::layout::{self, check_layout};
 
-/// `struct netatop_pkt`: a packet as the hook hands it over.
-#[repr(C)]
-pub(super) struct RawPacket {
-    pub(super) nh: *const u8,
-    pub(super) th: *const u8,
-    pub(super) netns: u64,
-    pub(super) now: u64,
-    pub(super) len: u32,
-    pub(super) mtu: u32,
-    pub(super) hh_len: u16,
-    pub(super) gso_size: u16,
-    pub(super) gso_segs: u16,
-    pub(super) th_off: u16,
-    pub(super) family: u8,
-    pub(super) proto: u8,
-    pub(super) dir: u8,
-    pub(super) tcp_state: u8,
-    pub(super) context: u8,
-}
-
-check_layout!(RawPacket, netatop_pkt, [
-    nh: nh, th: th, netns: netns, now: now, len: len, mtu: mtu, hh_len: hh_len,
-    gso_size: gso_size, gso_segs: gso_segs, th_off: th_off, family: family, proto: proto,
-    dir: dir, tcp_state: tcp_state, context: context,
-]);
-
-/// `struct netatop_sender`: the current task at `NF_INET_LOCAL_OUT`.
-#[repr(C)]
-pub(super) struct RawSender {
-    pub(super) leader_start: u64,
-    pub(super) thread_start: u64,
-    pub(super) tgid: i32,
-    pub(super) pid: i32,
-    pub(super) exiting: u8,
-}
-
-check_layout!(RawSender, netatop_sender, [
-    leader_start: leader_start, thread_start: thread_start, tgid: tgid, pid: pid,
-    exiting: exiting,
-]);
-
 /// `struct netatop_charge`: what the hook adds to the global counters.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,24 +41,12 @@ check_layout!(RawCurrent, netatop_current, [
     leader_comm: leader_comm, thread_comm: thread_comm, boot_sec: boot_sec, cgroup: cgroup,
 ]);
 
-/// A constant of the glue's interface as a `u8` (build error if it does not
-/// fit).
-const fn byte(v: usize) -> u8 {
-    assert!(v <= u8::MAX as usize);
-    // CAST: checked just above.
-    v as u8
-}
-
-/// `NETATOP_DIR_OUT`.
-pub(super) const DIR_OUT: u8 = byte(layout::NETATOP_DIR_OUT);
 /// `NETATOP_CX_IRQS_OFF`.
-pub(super) const CX_IRQS_OFF: u8 = byte(layout::NETATOP_CX_IRQS_OFF);
+pub(super) const CX_IRQS_OFF: u32 = layout::word(layout::NETATOP_CX_IRQS_OFF);
 /// `NETATOP_CX_BH_OFF`.
-pub(super) const CX_BH_OFF: u8 = byte(layout::NETATOP_CX_BH_OFF);
+pub(super) const CX_BH_OFF: u32 = layout::word(layout::NETATOP_CX_BH_OFF);
 /// `NETATOP_CX_INTERRUPT`.
-pub(super) const CX_INTERRUPT: u8 = byte(layout::NETATOP_CX_INTERRUPT);
-/// `NETATOP_NO_TRANSPORT`.
-pub(super) const NO_TRANSPORT: u8 = byte(layout::NETATOP_NO_TRANSPORT);
+pub(super) const CX_INTERRUPT: u32 = layout::word(layout::NETATOP_CX_INTERRUPT);
 /// `NETATOP_NR_STATS`: the per-CPU global counter slots.
 pub(crate) const NR_STATS: usize = layout::NETATOP_NR_STATS;
 

@@ -17,6 +17,27 @@
 
 include!(env!("NETATOP_LAYOUT_RS"));
 
+/// A generated value as a `u8` (a build error if it does not fit).
+pub(crate) const fn byte(v: usize) -> u8 {
+    assert!(v <= u8::MAX as usize);
+    // CAST: checked just above.
+    v as u8
+}
+
+/// A generated value as a `u16` (a build error if it does not fit).
+pub(crate) const fn half(v: usize) -> u16 {
+    assert!(v <= u16::MAX as usize);
+    // CAST: checked just above.
+    v as u16
+}
+
+/// A generated value as a `u32` (a build error if it does not fit).
+pub(crate) const fn word(v: usize) -> u32 {
+    assert!(v <= u32::MAX as usize);
+    // CAST: checked just above.
+    v as u32
+}
+
 /// The size of the field `f` selects of a `T`, in a constant expression.
 pub(crate) const fn field_size<T, F>(_f: fn(&T) -> &F) -> usize {
     core::mem::size_of::<F>()

@@ -1,211 +1,622 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A packet as the hook hands it over (`struct netatop_pkt`), and the
-//! current task at `LOCAL_OUT` (`struct netatop_sender`): their facts, and
-//! the fields of the IP and TCP/UDP headers, read from the packet only when
-//! asked for. The rules that use them (direction, protocol class, the
-//! connection's key, segments and bytes, who sent it) are in
-//! `crate::packet` and `crate::sockkey`.
+//! A packet seen by a netfilter hook, read where it lies: the `sk_buff`,
+//! the hook's `nf_hook_state`, its device and socket, and the sending task,
+//! each field read only when asked for, at the offset and with the size the
+//! C compiler gives ([`super::layout`]); then the IP and TCP/UDP header
+//! fields the accounting needs. The rules that use them (direction,
+//! protocol class, the connection's key, segments and bytes, who sent it)
+//! are in `crate::packet` and `crate::sockkey`.
 
-use super::glue::{RawPacket, RawSender, CX_INTERRUPT, DIR_OUT, NO_TRANSPORT};
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 
-/// IPv4 header offsets of the source and destination addresses.
+use kernel::bindings;
+use kernel::ffi::{c_int, c_void};
+
+use super::layout as l;
+
+/// The kernel's protocol numbers, from its headers.
+pub(crate) const IPPROTO_ICMP: u8 = l::byte(l::IPPROTO_ICMP);
+/// `IPPROTO_TCP`.
+pub(crate) const IPPROTO_TCP: u8 = l::byte(l::IPPROTO_TCP);
+/// `IPPROTO_UDP`.
+pub(crate) const IPPROTO_UDP: u8 = l::byte(l::IPPROTO_UDP);
+/// `IPPROTO_ICMPV6`.
+pub(crate) const IPPROTO_ICMPV6: u8 = l::byte(l::IPPROTO_ICMPV6);
+/// `NFPROTO_IPV6`.
+pub(crate) const NFPROTO_IPV6: u8 = l::byte(l::NFPROTO_IPV6);
+/// `NFPROTO_IPV4`.
+pub(crate) const NFPROTO_IPV4: u8 = l::byte(l::NFPROTO_IPV4);
+const NF_INET_LOCAL_OUT: u8 = l::byte(l::NF_INET_LOCAL_OUT);
+
+/// IPv4 header: offsets of the fields read.
+const IPV4_FRAG_OFF: usize = 6;
+const IPV4_PROTOCOL: usize = 9;
 const IPV4_SADDR: usize = 12;
 const IPV4_DADDR: usize = 16;
-/// IPv6 header offsets of the source and destination addresses.
+/// IPv6 header: bytes, offsets of the fields read.
+const IPV6_HEADER: usize = 40;
+const IPV6_NEXTHDR: usize = 6;
 const IPV6_SADDR: usize = 8;
 const IPV6_DADDR: usize = 24;
-/// `NFPROTO_IPV6` (asserted against the kernel's in the glue).
-pub(crate) const NFPROTO_IPV6: u8 = 10;
+/// Bytes of a TCP header without options, and of a UDP header.
+const TCP_HEADER: usize = 20;
+const UDP_HEADER: usize = 8;
 /// Offset of the TCP data offset (header length in words, high nibble).
 const TCP_DOFF: usize = 12;
-/// Bytes of a UDP header.
-const UDP_HEADER: u16 = 8;
-/// `IPPROTO_TCP` (asserted against the kernel's in the glue).
-pub(crate) const IPPROTO_TCP: u8 = 6;
+
+extern "C" {
+    /// `ipv6_skip_exthdr()` (`net/ipv6.h`, which the kernel crate does not
+    /// bind): the offset of the header after IPv6's extension headers, or
+    /// -1; the protocol of that header in `*nexthdrp`, a fragment's offset
+    /// in `*frag_offp`.
+    fn ipv6_skip_exthdr(
+        skb: *const bindings::sk_buff,
+        start: c_int,
+        nexthdrp: *mut u8,
+        frag_offp: *mut u16,
+    ) -> c_int;
+}
+
+/// Reads the `N`-byte field at `offset` of the structure at `base` as `T`.
+///
+/// # Safety
+///
+/// `base` points to a live structure with a field of `size_of::<T>()`
+/// bytes at `offset`, valid for reads of a `T`.
+#[inline(always)]
+unsafe fn field<T: Copy>(base: *const u8, offset: usize) -> T {
+    // SAFETY: the function's safety requirements.
+    unsafe { core::ptr::read_unaligned(base.add(offset).cast::<T>()) }
+}
+
+/// As [`field`], read once (`READ_ONCE`): a field another CPU may write.
+///
+/// # Safety
+///
+/// As [`field`], and the field is naturally aligned.
+#[inline(always)]
+unsafe fn field_once<T: Copy>(base: *const u8, offset: usize) -> T {
+    // SAFETY: the function's safety requirements.
+    unsafe { core::ptr::read_volatile(base.add(offset).cast::<T>()) }
+}
+
+// The sizes the reads below assume, checked against the C compiler's.
+const _: () = {
+    use core::mem::size_of;
+    assert!(l::sk_buff__len__SIZE == size_of::<u32>());
+    assert!(l::sk_buff__data_len__SIZE == size_of::<u32>());
+    assert!(l::sk_buff__head__SIZE == size_of::<*const u8>());
+    assert!(l::sk_buff__data__SIZE == size_of::<*const u8>());
+    // 64-bit kernels keep `end` as an offset from `head`.
+    assert!(l::sk_buff__end__SIZE == size_of::<u32>());
+    assert!(l::sk_buff__network_header__SIZE == size_of::<u16>());
+    assert!(l::sk_buff__sk__SIZE == size_of::<*const u8>());
+    assert!(l::sk_buff__dev__SIZE == size_of::<*const u8>());
+    assert!(l::skb_shared_info__gso_size__SIZE == size_of::<u16>());
+    assert!(l::skb_shared_info__gso_segs__SIZE == size_of::<u16>());
+    assert!(l::nf_hook_state__hook__SIZE == size_of::<u8>());
+    assert!(l::nf_hook_state__pf__SIZE == size_of::<u8>());
+    assert!(l::nf_hook_state__in__SIZE == size_of::<*const u8>());
+    assert!(l::nf_hook_state__out__SIZE == size_of::<*const u8>());
+    assert!(l::nf_hook_state__net__SIZE == size_of::<*const u8>());
+    assert!(l::net__net_cookie__SIZE == size_of::<u64>());
+    assert!(l::net_device__mtu__SIZE == size_of::<u32>());
+    assert!(l::net_device__hard_header_len__SIZE == size_of::<u16>());
+    assert!(l::sock__skc_state__SIZE == size_of::<u8>());
+    assert!(l::task_struct__flags__SIZE == size_of::<u32>());
+    assert!(l::task_struct__pid__SIZE == size_of::<i32>());
+    assert!(l::task_struct__tgid__SIZE == size_of::<i32>());
+    assert!(l::task_struct__group_leader__SIZE == size_of::<*const u8>());
+    assert!(l::task_struct__start_boottime__SIZE == size_of::<u64>());
+};
+
+/// The `sk_buff` of a packet seen by a hook, and its family: two words,
+/// which the packet path's out-of-line functions take by value.
+///
+/// # Invariants
+///
+/// `skb` is the `sk_buff` of one hook call, alive and unchanged in the
+/// fields read here for `'a` (the hook runs under `rcu_read_lock`, with
+/// the skb its own); its IP header, of `family`, is in its linear area, as
+/// netfilter's hooks find it.
+#[derive(Clone, Copy)]
+pub(crate) struct Skb<'a> {
+    skb: *const u8,
+    /// `state->pf`, read once.
+    family: u8,
+    _hook: PhantomData<&'a ()>,
+}
 
 /// A packet seen by a hook.
 ///
 /// # Invariants
 ///
-/// `raw` is a summary the glue wrote in full for this hook call: `nh`
-/// points to the packet's IP header (at least 20 bytes for IPv4, 40 for
-/// IPv6), and `th` is null or points to its TCP (20 bytes) or UDP (8
-/// bytes) header as `proto` says, all readable for `'a`.
+/// `skb` is the hook call's, `state` and `task` its `nf_hook_state` and
+/// current task, alive and unchanged in the fields read here for `'a`.
 #[derive(Clone, Copy)]
 pub(crate) struct Packet<'a> {
-    raw: &'a RawPacket,
+    skb: Skb<'a>,
+    state: *const u8,
+    task: *const u8,
+    context: u32,
+    /// `state->hook == NF_INET_LOCAL_OUT`, read once.
+    out: bool,
 }
+
+/// A packet's transport protocol and, for TCP and UDP, what its header
+/// says: read once, as plain values.
+#[derive(Clone, Copy)]
+pub(crate) struct Transport {
+    /// The protocol number; [`NO_PROTOCOL`] for a packet without a
+    /// transport header to read (a non-first fragment, unparsable IPv6
+    /// extension headers).
+    proto: u8,
+    /// A TCP or UDP header was read (a shorter packet has none).
+    readable: bool,
+    sport: u16,
+    dport: u16,
+}
+
+/// `Transport::proto` of a packet without a transport header to read:
+/// `IPPROTO_RAW`, which is reserved and never a transport header.
+const NO_PROTOCOL: u8 = 255;
 
 impl<'a> Packet<'a> {
     /// The packet of a hook call.
     ///
     /// # Safety
     ///
-    /// `raw` is the summary the glue wrote for this hook call (see the type
-    /// invariants), valid for `'a`.
-    pub(super) unsafe fn new(raw: &'a RawPacket) -> Self {
+    /// `skb`, `state` and `task` are those of the hook call that runs this,
+    /// valid for `'a` (see the type invariants).
+    #[inline(always)]
+    pub(super) unsafe fn new(
+        skb: *const c_void,
+        state: *const c_void,
+        task: *const c_void,
+        context: u32,
+    ) -> Self {
+        let state = state.cast::<u8>();
+        // SAFETY: `state` is the hook's (the function's safety
+        // requirements); `hook` and `pf` are u8 (checked above).
+        let (hook, family) = unsafe {
+            (
+                field::<u8>(state, l::nf_hook_state__hook),
+                field::<u8>(state, l::nf_hook_state__pf),
+            )
+        };
         // INVARIANT: the function's safety requirements.
-        Self { raw }
+        Self {
+            skb: Skb {
+                skb: skb.cast(),
+                family,
+                _hook: PhantomData,
+            },
+            state,
+            task: task.cast(),
+            context,
+            out: hook == NF_INET_LOCAL_OUT,
+        }
+    }
+
+    /// Its skb (for out-of-line code: two words).
+    #[inline(always)]
+    pub(crate) fn skb(&self) -> Skb<'a> {
+        self.skb
     }
 
     /// Whether the packet is being sent (`LOCAL_OUT`), else received.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn outgoing(&self) -> bool {
-        self.raw.dir == DIR_OUT
+        self.out
     }
 
     /// Whether the hook runs in interrupt context (`in_interrupt()`:
     /// softirq, or bottom halves disabled), not in a task's own call.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn in_interrupt(&self) -> bool {
-        self.raw.context & CX_INTERRUPT != 0
-    }
-
-    /// `net_cookie` of the network namespace.
-    #[inline]
-    pub(crate) fn netns(&self) -> u64 {
-        self.raw.netns
-    }
-
-    /// `jiffies_64` when the hook ran.
-    #[inline]
-    pub(crate) fn now(&self) -> u64 {
-        self.raw.now
-    }
-
-    /// Whether it is IPv6 (else IPv4).
-    #[inline]
-    pub(crate) fn ipv6(&self) -> bool {
-        self.raw.family == NFPROTO_IPV6
+        self.context & super::glue::CX_INTERRUPT != 0
     }
 
     /// The address family (`NFPROTO_IPV4` or `NFPROTO_IPV6`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn family(&self) -> u8 {
-        self.raw.family
+        self.skb.family
     }
 
-    /// The transport protocol number, `None` for a TCP or UDP packet whose
-    /// header cannot be read or a non-first fragment.
-    #[inline]
-    pub(crate) fn protocol(&self) -> Option<u8> {
-        (self.raw.proto != NO_TRANSPORT).then_some(self.raw.proto)
+    /// `net_cookie` of the hook's network namespace.
+    #[inline(always)]
+    pub(crate) fn netns(&self) -> u64 {
+        // SAFETY: `state` is the hook's and its `net` lives while the hook
+        // runs (type invariants); the sizes are checked above.
+        unsafe {
+            let net = field::<*const u8>(self.state, l::nf_hook_state__net);
+            field::<u64>(net, l::net__net_cookie)
+        }
     }
 
-    /// The IP length (header and payload).
-    #[inline]
+    /// The device the packet leaves by (`LOCAL_OUT`) or came in by, else
+    /// the skb's; null without one.
+    #[inline(always)]
+    fn device(&self) -> *const u8 {
+        let at = if self.out {
+            l::nf_hook_state__out
+        } else {
+            l::nf_hook_state__in
+        };
+        // SAFETY: `state` and `skb` are the hook's (type invariants).
+        let dev = unsafe { field::<*const u8>(self.state, at) };
+        if dev.is_null() {
+            // SAFETY: as above.
+            unsafe { field::<*const u8>(self.skb.skb, l::sk_buff__dev) }
+        } else {
+            dev
+        }
+    }
+
+    /// The MTU and the link-layer header length of the device, `(0, 0)`
+    /// without one.
+    #[inline(always)]
+    pub(crate) fn link(&self) -> (u32, u16) {
+        let dev = self.device();
+        if dev.is_null() {
+            return (0, 0);
+        }
+        // SAFETY: a device the hook or the skb holds lives while the hook
+        // runs; `mtu` may change at any time (`READ_ONCE`).
+        unsafe {
+            (
+                field_once::<u32>(dev, l::net_device__mtu),
+                field::<u16>(dev, l::net_device__hard_header_len),
+            )
+        }
+    }
+
+    /// An address of the IP header at `at` as two native-endian words of
+    /// its 16 bytes (IPv4: 4 bytes, in the first word's first bytes; the
+    /// The transport protocol and, for TCP and UDP, what the header says
+    /// Bytes of the IP (with extension) and TCP or UDP headers, 0 without a
+    /// The protocol after IPv6's extension headers and its offset from the
+    /// IP header; `None` for a non-first fragment or headers that cannot
+    /// `skb_header_pointer()`: `len` bytes at `offset` from the IP header
+    /// `nh` (at most [`TCP_HEADER`]), in the skb's linear area, else copied
+    /// The current task's facts, at `LOCAL_OUT` (`None` at `LOCAL_IN`).
+    #[inline(always)]
+    pub(crate) fn sender(&self) -> Option<Sender<'a>> {
+        // INVARIANT: the hook's current task.
+        self.out.then_some(Sender {
+            task: self.task,
+            _hook: PhantomData,
+        })
+    }
+
+    /// The IP length (header and payload): `skb->len`.
+    #[inline(always)]
     pub(crate) fn len(&self) -> u32 {
-        self.raw.len
-    }
-
-    /// The MTU of the device, 0 without one.
-    #[inline]
-    pub(crate) fn mtu(&self) -> u32 {
-        self.raw.mtu
-    }
-
-    /// The link-layer header length of the device.
-    #[inline]
-    pub(crate) fn link_header(&self) -> u16 {
-        self.raw.hh_len
+        self.skb.len()
     }
 
     /// `gso_size`: non-zero for a GSO/GRO skb.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn gso_size(&self) -> u16 {
-        self.raw.gso_size
-    }
-
-    /// `gso_segs` (0 if a GSO sender left it unset).
-    #[inline]
-    pub(crate) fn gso_segs(&self) -> u16 {
-        self.raw.gso_segs
+        self.skb.gso_size()
     }
 
     /// The TCP state of the skb's socket, 0 without one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn tcp_state(&self) -> u8 {
-        self.raw.tcp_state
+        self.skb.tcp_state()
     }
 
-    /// Byte `i` of the TCP or UDP header, if there is one and it is that
-    /// long.
-    #[inline]
-    fn transport_byte(&self, i: usize) -> Option<u8> {
-        if self.raw.th.is_null() {
-            return None;
+    /// The source address (see `Skb::address`).
+    #[inline(always)]
+    pub(crate) fn source_words(&self) -> [u64; 2] {
+        self.skb.source_words()
+    }
+
+    /// The destination address (see `Skb::address`).
+    #[inline(always)]
+    pub(crate) fn destination_words(&self) -> [u64; 2] {
+        self.skb.destination_words()
+    }
+
+    /// The transport protocol and header (see [`Skb::transport`]).
+    #[inline(always)]
+    pub(crate) fn transport(&self) -> Transport {
+        self.skb.transport()
+    }
+}
+
+impl<'a> Skb<'a> {
+    /// The address family (`NFPROTO_IPV4` or `NFPROTO_IPV6`).
+    #[inline(always)]
+    pub(crate) fn family(&self) -> u8 {
+        self.family
+    }
+
+    /// The IP length (header and payload): `skb->len`.
+    #[inline(always)]
+    pub(crate) fn len(&self) -> u32 {
+        // SAFETY: `skb` is the hook's (type invariants).
+        unsafe { field::<u32>(self.skb, l::sk_buff__len) }
+    }
+
+    /// `skb_shinfo(skb)`: `head + end` on 64-bit kernels.
+    #[inline(always)]
+    fn shinfo(&self) -> *const u8 {
+        // SAFETY: `skb` is the hook's (type invariants); the shared info
+        // lies at `head + end` (checked above: `end` is an offset).
+        unsafe {
+            let head = field::<*const u8>(self.skb, l::sk_buff__head);
+            let end = field::<u32>(self.skb, l::sk_buff__end);
+            head.add(end as usize)
         }
-        let len = if self.raw.proto == IPPROTO_TCP { 20 } else { 8 };
-        if i >= len {
-            return None;
+    }
+
+    /// `gso_size`: non-zero for a GSO/GRO skb.
+    #[inline(always)]
+    pub(crate) fn gso_size(&self) -> u16 {
+        // SAFETY: the skb's shared info (see `shinfo`).
+        unsafe { field::<u16>(self.shinfo(), l::skb_shared_info__gso_size) }
+    }
+
+    /// `gso_segs` (0 if a GSO sender left it unset).
+    #[inline(always)]
+    pub(crate) fn gso_segs(&self) -> u16 {
+        // SAFETY: the skb's shared info (see `shinfo`).
+        unsafe { field::<u16>(self.shinfo(), l::skb_shared_info__gso_segs) }
+    }
+
+    /// The TCP state of the skb's socket, 0 without one.
+    #[inline(always)]
+    pub(crate) fn tcp_state(&self) -> u8 {
+        // SAFETY: `skb` is the hook's; its socket, if any, lives while the
+        // skb holds it; the state changes at any time (`READ_ONCE`).
+        unsafe {
+            let sk = field::<*const u8>(self.skb, l::sk_buff__sk);
+            if sk.is_null() {
+                0
+            } else {
+                field_once::<u8>(sk, l::sock__skc_state)
+            }
         }
-        // SAFETY: `th` points to `len` readable bytes (type invariants).
-        Some(unsafe { self.raw.th.add(i).read() })
     }
 
-    /// The source port (TCP or UDP, with a header).
-    #[inline]
-    pub(crate) fn source_port(&self) -> Option<u16> {
-        Some(u16::from_be_bytes([
-            self.transport_byte(0)?,
-            self.transport_byte(1)?,
-        ]))
+    /// The IP header.
+    #[inline(always)]
+    fn network_header(&self) -> *const u8 {
+        // SAFETY: `skb` is the hook's (type invariants).
+        unsafe {
+            let head = field::<*const u8>(self.skb, l::sk_buff__head);
+            head.add(field::<u16>(self.skb, l::sk_buff__network_header).into())
+        }
     }
 
-    /// The destination port (TCP or UDP, with a header).
-    #[inline]
-    pub(crate) fn dest_port(&self) -> Option<u16> {
-        Some(u16::from_be_bytes([
-            self.transport_byte(2)?,
-            self.transport_byte(3)?,
-        ]))
-    }
-
-    /// Bytes of the IP (with extension) and TCP or UDP headers, 0 without a
-    /// transport header.
-    pub(crate) fn header_len(&self) -> u16 {
-        let transport = if self.raw.proto == IPPROTO_TCP {
-            self.transport_byte(TCP_DOFF)
-                .map_or(0, |b| u16::from(b >> 4) * 4)
+    /// rest 0).
+    #[inline(always)]
+    fn address(&self, v4_at: usize, v6_at: usize) -> [u64; 2] {
+        let nh = self.network_header();
+        if self.family == NFPROTO_IPV6 {
+            // SAFETY: the IPv6 header's 40 bytes (type invariants) hold
+            // both addresses.
+            unsafe { [field::<u64>(nh, v6_at), field::<u64>(nh, v6_at + 8)] }
         } else {
-            self.transport_byte(0).map_or(0, |_| UDP_HEADER)
+            // SAFETY: the IPv4 header's 20 bytes (type invariants) hold
+            // both addresses.
+            [u64::from(unsafe { field::<u32>(nh, v4_at) }), 0]
+        }
+    }
+
+    /// The source address (see [`Self::address`]).
+    #[inline(always)]
+    pub(crate) fn source_words(&self) -> [u64; 2] {
+        self.address(IPV4_SADDR, IPV6_SADDR)
+    }
+
+    /// The destination address (see [`Self::address`]).
+    #[inline(always)]
+    pub(crate) fn destination_words(&self) -> [u64; 2] {
+        self.address(IPV4_DADDR, IPV6_DADDR)
+    }
+
+    /// (read from the skb's linear area, else copied out of the skb first).
+    #[inline(always)]
+    pub(crate) fn transport(&self) -> Transport {
+        let mut t = Transport {
+            proto: NO_PROTOCOL,
+            readable: false,
+            sport: 0,
+            dport: 0,
         };
-        if transport == 0 {
+        let nh = self.network_header();
+        let (proto, offset) = if self.family == NFPROTO_IPV4 {
+            // SAFETY: the IPv4 header's 20 bytes (type invariants).
+            let (vihl, frag, proto) = unsafe {
+                (
+                    *nh,
+                    u16::from_be_bytes([*nh.add(IPV4_FRAG_OFF), *nh.add(IPV4_FRAG_OFF + 1)]),
+                    *nh.add(IPV4_PROTOCOL),
+                )
+            };
+            if frag & l::half(l::IP_OFFSET) != 0 {
+                return t;
+            }
+            (proto, u32::from(vihl & 0xf) << 2)
+        } else {
+            // SAFETY: the IPv6 header's 40 bytes (type invariants).
+            let next = unsafe { *nh.add(IPV6_NEXTHDR) };
+            match next {
+                IPPROTO_TCP | IPPROTO_UDP | IPPROTO_ICMPV6 => (next, IPV6_HEADER as u32),
+                _ => match self.ipv6_extensions(nh) {
+                    Some(found) => found,
+                    None => return t,
+                },
+            }
+        };
+        t.proto = proto;
+        let len = match proto {
+            IPPROTO_TCP => TCP_HEADER as u32,
+            IPPROTO_UDP => UDP_HEADER as u32,
+            _ => return t,
+        };
+        let mut buf = MaybeUninit::<[u8; TCP_HEADER]>::uninit();
+        let th = self.header_pointer(nh, offset, len, &mut buf);
+        if th.is_null() {
+            return t;
+        }
+        // SAFETY: `th` points to `len` readable bytes (at least 8: the
+        // ports), in the skb or in `buf`.
+        unsafe {
+            t.sport = u16::from_be_bytes([*th, *th.add(1)]);
+            t.dport = u16::from_be_bytes([*th.add(2), *th.add(3)]);
+        }
+        t.readable = true;
+        t
+    }
+
+    /// transport header (only GSO/GRO skbs need it: read again there).
+    #[cold]
+    pub(crate) fn header_len(self) -> u16 {
+        let nh = self.network_header();
+        let (proto, offset) = if self.family == NFPROTO_IPV4 {
+            // SAFETY: the IPv4 header's 20 bytes (type invariants).
+            let (vihl, proto) = unsafe { (*nh, *nh.add(IPV4_PROTOCOL)) };
+            (proto, u32::from(vihl & 0xf) << 2)
+        } else {
+            // SAFETY: the IPv6 header's 40 bytes (type invariants).
+            let next = unsafe { *nh.add(IPV6_NEXTHDR) };
+            match next {
+                IPPROTO_TCP | IPPROTO_UDP => (next, IPV6_HEADER as u32),
+                _ => match self.ipv6_extensions(nh) {
+                    Some(found) => found,
+                    None => return 0,
+                },
+            }
+        };
+        let len = match proto {
+            IPPROTO_TCP => TCP_HEADER as u32,
+            IPPROTO_UDP => UDP_HEADER as u32,
+            _ => return 0,
+        };
+        let mut buf = MaybeUninit::<[u8; TCP_HEADER]>::uninit();
+        let th = self.header_pointer(nh, offset, len, &mut buf);
+        if th.is_null() {
             return 0;
         }
-        self.raw.th_off.saturating_add(transport)
-    }
-
-    /// `n` bytes of the IP header from `at`, in the first `n` of 16.
-    #[inline]
-    fn address(&self, at: usize, n: usize) -> [u8; 16] {
-        let mut a = [0u8; 16];
-        // SAFETY: `nh` points to at least 20 (IPv4) or 40 (IPv6) readable
-        // bytes (type invariants), and the callers read within them.
-        let src = unsafe { core::slice::from_raw_parts(self.raw.nh.add(at), n) };
-        a[..n].copy_from_slice(src);
-        a
-    }
-
-    /// The source address (IPv4: in the first 4 bytes, the rest 0).
-    #[inline]
-    pub(crate) fn source(&self) -> [u8; 16] {
-        if self.ipv6() {
-            self.address(IPV6_SADDR, 16)
+        let transport = if proto == IPPROTO_TCP {
+            // SAFETY: a TCP header's 20 bytes, in the skb or in `buf`.
+            u32::from(unsafe { *th.add(TCP_DOFF) } >> 4) << 2
         } else {
-            self.address(IPV4_SADDR, 4)
+            UDP_HEADER as u32
+        };
+        // IPv6's extensions are bounded by the skb's length.
+        u16::try_from(offset.saturating_add(transport)).unwrap_or(u16::MAX)
+    }
+
+    /// be parsed.
+    #[cold]
+    fn ipv6_extensions(self, nh: *const u8) -> Option<(u8, u32)> {
+        // SAFETY: the IPv6 header's 40 bytes (type invariants).
+        let mut next = unsafe { *nh.add(IPV6_NEXTHDR) };
+        let mut frag: u16 = 0;
+        // SAFETY: the IP header and the data pointer are in the same skb.
+        let nh_off = unsafe { nh.offset_from(field::<*const u8>(self.skb, l::sk_buff__data)) };
+        let start = c_int::try_from(nh_off + IPV6_HEADER as isize).ok()?;
+        // SAFETY: `skb` is a live sk_buff (type invariants); `next` and
+        // `frag` are locals the call writes.
+        let at = unsafe { ipv6_skip_exthdr(self.skb.cast(), start, &mut next, &mut frag) };
+        // A fragment other than the first has no transport header.
+        if at < 0 || frag & u16::to_be(!0x7) != 0 {
+            return None;
+        }
+        let offset = u32::try_from(isize::try_from(at).ok()? - nh_off).ok()?;
+        Some((next, offset))
+    }
+
+    /// to `buf`; null if the packet is shorter.
+    #[inline(always)]
+    fn header_pointer(
+        &self,
+        nh: *const u8,
+        offset: u32,
+        len: u32,
+        buf: &mut MaybeUninit<[u8; TCP_HEADER]>,
+    ) -> *const u8 {
+        // SAFETY: `skb` is the hook's (type invariants).
+        let (data, skb_len, data_len) = unsafe {
+            (
+                field::<*const u8>(self.skb, l::sk_buff__data),
+                field::<u32>(self.skb, l::sk_buff__len),
+                field::<u32>(self.skb, l::sk_buff__data_len),
+            )
+        };
+        // SAFETY: the IP header lies in the skb's buffer, at or after its
+        // data pointer (`skb_network_offset()`, a small non-negative
+        // number where the hooks run).
+        let nh_off = unsafe { nh.offset_from(data) } as u64;
+        let end = nh_off
+            .wrapping_add(u64::from(offset))
+            .wrapping_add(u64::from(len));
+        let headlen = u64::from(skb_len.wrapping_sub(data_len));
+        if end <= headlen {
+            // SAFETY: within the linear area, checked just above.
+            return unsafe { nh.add(offset as usize) };
+        }
+        self.copy_header(nh_off.wrapping_add(u64::from(offset)), len, buf)
+    }
+
+    /// The slow half of [`Self::header_pointer`]: `skb_copy_bits()`.
+    #[cold]
+    fn copy_header(
+        self,
+        from_data: u64,
+        len: u32,
+        buf: &mut MaybeUninit<[u8; TCP_HEADER]>,
+    ) -> *const u8 {
+        let (Ok(offset), Ok(n)) = (
+            c_int::try_from(from_data),
+            c_int::try_from(len.min(TCP_HEADER as u32)),
+        ) else {
+            return core::ptr::null();
+        };
+        // SAFETY: `skb` is a live sk_buff (type invariants); `buf` has room
+        // for `n` bytes.
+        let r =
+            unsafe { bindings::skb_copy_bits(self.skb.cast(), offset, buf.as_mut_ptr().cast(), n) };
+        if r < 0 {
+            core::ptr::null()
+        } else {
+            buf.as_ptr().cast()
         }
     }
+}
 
-    /// The destination address (IPv4: in the first 4 bytes, the rest 0).
-    #[inline]
-    pub(crate) fn destination(&self) -> [u8; 16] {
-        if self.ipv6() {
-            self.address(IPV6_DADDR, 16)
-        } else {
-            self.address(IPV4_DADDR, 4)
-        }
+impl Transport {
+    /// The transport protocol; `None` for a packet with no transport
+    /// header to read (a non-first fragment, unparsable IPv6 extension
+    /// headers).
+    #[inline(always)]
+    pub(crate) fn protocol(&self) -> Option<u8> {
+        (self.proto != NO_PROTOCOL).then_some(self.proto)
+    }
+
+    /// Whether the TCP or UDP header was read (a shorter packet has none).
+    #[inline(always)]
+    pub(crate) fn has_header(&self) -> bool {
+        self.readable
+    }
+
+    /// The source port (0 without a header).
+    #[inline(always)]
+    pub(crate) fn source_port(&self) -> u16 {
+        self.sport
+    }
+
+    /// The destination port (0 without a header).
+    #[inline(always)]
+    pub(crate) fn dest_port(&self) -> u16 {
+        self.dport
     }
 }
 
@@ -213,50 +624,51 @@ impl<'a> Packet<'a> {
 ///
 /// # Invariants
 ///
-/// `raw` was written in full by the glue for this hook call.
+/// `task` is the current task of the hook call, alive for `'a`.
 #[derive(Clone, Copy)]
 pub(crate) struct Sender<'a> {
-    raw: &'a RawSender,
+    task: *const u8,
+    _hook: PhantomData<&'a ()>,
 }
 
-impl<'a> Sender<'a> {
-    /// The current task of a `LOCAL_OUT` hook call.
-    ///
-    /// # Safety
-    ///
-    /// `raw` is what the glue wrote for this hook call, valid for `'a`.
-    pub(super) unsafe fn new(raw: &'a RawSender) -> Self {
-        // INVARIANT: the function's safety requirements.
-        Self { raw }
-    }
-
+impl Sender<'_> {
     /// Its tgid (initial pid namespace).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn tgid(&self) -> i32 {
-        self.raw.tgid
+        // SAFETY: the current task (type invariants); its ids never change.
+        unsafe { field::<i32>(self.task, l::task_struct__tgid) }
     }
 
     /// Its pid (initial pid namespace).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn pid(&self) -> i32 {
-        self.raw.pid
-    }
-
-    /// Start of its thread-group leader, ns since boot.
-    #[inline]
-    pub(crate) fn leader_start(&self) -> u64 {
-        self.raw.leader_start
+        // SAFETY: as above.
+        unsafe { field::<i32>(self.task, l::task_struct__pid) }
     }
 
     /// Its start, ns since boot.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn thread_start(&self) -> u64 {
-        self.raw.thread_start
+        // SAFETY: as above; set at fork.
+        unsafe { field::<u64>(self.task, l::task_struct__start_boottime) }
     }
 
-    /// Whether it is exiting.
-    #[inline]
+    /// Start of its thread-group leader, ns since boot.
+    #[inline(always)]
+    pub(crate) fn leader_start(&self) -> u64 {
+        // SAFETY: the current task's leader cannot be freed while the hook
+        // runs under `rcu_read_lock`; it may change on exec (`READ_ONCE`).
+        unsafe {
+            let leader = field_once::<*const u8>(self.task, l::task_struct__group_leader);
+            field::<u64>(leader, l::task_struct__start_boottime)
+        }
+    }
+
+    /// Whether it is exiting (`PF_EXITING`, which it sets itself).
+    #[inline(always)]
     pub(crate) fn exiting(&self) -> bool {
-        self.raw.exiting != 0
+        // SAFETY: the current task; `flags` read once.
+        let flags = unsafe { field_once::<u32>(self.task, l::task_struct__flags) };
+        flags & l::word(l::PF_EXITING) != 0
     }
 }

@@ -10,9 +10,9 @@
 #
 #   - two same-sized neighbours swapped in struct taskcount (netatop.h),
 #     which only field offsets can tell;
-#   - a field of struct netatop_pkt (netatop_glue.h) widened from 16 to 32
-#     bits, which moves the fields after it;
-#   - the last field of struct netatop_pkt widened, which moves nothing and
+#   - the first field of struct netatop_charge (netatop_glue.h) widened from
+#     8 to 16 bits, which moves the fields after it;
+#   - the last field of struct netatop_task widened, which moves nothing and
 #     changes no size (the struct's padding absorbs it): only the field's
 #     own size can tell;
 #   - a command number changed (NETATOP_GETCNT_TASKS).
@@ -60,10 +60,10 @@ if build; then echo "ok   the unchanged copy builds"; passed=$((passed + 1)); el
 	echo "FAIL the unchanged copy does not build:"; tail -n 20 "$T/log"; failed=$((failed + 1)); fi
 case_ "taskcount: tcpsndpacks and tcpsndbytes swapped (netatop.h)" include/netatop.h \
 	'/__u64 tcpsndpacks;/{N;s/(\t__u64 tcpsndpacks;)\n(\t__u64 tcpsndbytes;)/\2\n\1/}'
-case_ "netatop_pkt: hh_len widened to 32 bits (netatop_glue.h)" rust/netatop_glue.h \
-	's/__u16 hh_len;/__u32 hh_len;/'
-case_ "netatop_pkt: its last field widened, same size and offsets (netatop_glue.h)" rust/netatop_glue.h \
-	's/__u8  context;/__u16 context;/'
+case_ "netatop_charge: slot widened to 16 bits (netatop_glue.h)" rust/netatop_glue.h \
+	's/__u8  slot;/__u16 slot;/'
+case_ "netatop_task: its last field widened, same size and offsets (netatop_glue.h)" rust/netatop_glue.h \
+	's/__u8  live;/__u16 live;/'
 case_ "NETATOP_GETCNT_TASKS renumbered (netatop.h)" include/netatop.h \
 	's/(NETATOP_BASE_CTL \+ 7)/(NETATOP_BASE_CTL + 9)/'
 echo "abi-mismatch: $passed passed, $failed failed"

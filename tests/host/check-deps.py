@@ -12,7 +12,7 @@
 2. Only the kernel-services layer (rust/kernel_services.rs and
    rust/kernel_services/) has `unsafe` or `bindings::`.
 3. The C glue is mechanism only and small: rust/netatop_glue.c and .h
-   together have at most 320 lines of code (blank and comment lines not
+   together have at most 300 lines of code (blank and comment lines not
    counted); rust/netatop_layout.c is not linked and not counted.
 
 `--self-test` also checks that a cycle is caught (an edge from the leaf
@@ -30,7 +30,7 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RUST = os.path.join(TOP, "rust")
 ROOT = "netatop_main"
 C_FILES = ["netatop_glue.c", "netatop_glue.h"]
-C_MAX = 320
+C_MAX = 300
 LAYER = "kernel_services"
 
 
