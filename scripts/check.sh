@@ -15,6 +15,10 @@
 #     the README's Debian install commands there (make deb, apt-get install,
 #     DKMS, the one-line errors, removal), and one VM boot of Debian's
 #     unmodified kernel image running the same in-guest tests.
+# The VM boots run in the background, VM_JOBS (2) at a time, beside the
+# Debian builds and package tests; each writes its own log, printed whole
+# (with its cargo test summaries and kernel-log check) when it ends, and
+# the run fails at the end if any of them failed.
 #
 # usage: check.sh [--flavour test|debug] [--suite main|stress|all] [--kernels "test RELEASE..."|all]
 #   make check         = check.sh                 (main suite, test + the matrix's "check" kernels)
@@ -111,10 +115,35 @@ for line in sys.stdin:
 [ ${#bins[@]} -gt 0 ] || { echo "check: no in-guest test binaries were built" >&2; exit 1; }
 
 cd "$top"
+# Background VM runs: "pid|name|log" of those started, oldest first.
+vm_jobs=${VM_JOBS:-2}
+vm_queue=()
+vm_failed=()
+trap 'p=$(jobs -pr); [ -z "$p" ] || kill $p 2>/dev/null' EXIT
+vm_finish_oldest() {
+	local pid name log rc=0
+	IFS='|' read -r pid name log <<<"${vm_queue[0]}"
+	vm_queue=("${vm_queue[@]:1}")
+	wait "$pid" || rc=$?
+	step "$name: ended (status $rc); its output:"
+	cat "$log"
+	[ "$rc" -eq 0 ] || vm_failed+=("$name")
+}
+# vm_start NAME COMMAND...: starts a VM run once fewer than VM_JOBS run.
+vm_start() {
+	local name=$1 log
+	shift
+	while [ ${#vm_queue[@]} -ge "$vm_jobs" ]; do vm_finish_oldest; done
+	log=$top/build/vm-$(echo "$name" | tr -c 'A-Za-z0-9.+_\n-' _).log
+	step "$name: VM boot, in the background (${#bins[@]} binaries; $log)"
+	"$@" >"$log" 2>&1 &
+	vm_queue+=("$!|$name|$log")
+}
+
 if has_kernel test; then
-	step "in-guest tests on the $flavour kernel: VM boot (${#bins[@]} binaries)"
-	VM_MEMORY=${VM_MEMORY:-$([ "$flavour" = debug ] && echo 2G || echo 1G)} \
-	"$here/vm.sh" --flavour "$flavour" --ko "$top/build/$flavour/netatop.ko" -- \
+	vm_start "in-guest tests on the $flavour kernel" \
+		env VM_MEMORY="${VM_MEMORY:-$([ "$flavour" = debug ] && echo 2G || echo 1G)}" \
+		"$here/vm.sh" --flavour "$flavour" --ko "$top/build/$flavour/netatop.ko" -- \
 		TEST_ARGS="'${TEST_ARGS:---test-threads=2}'" "$top/tests/vm/run-tests.sh" "${bins[@]}"
 fi
 
@@ -131,8 +160,13 @@ for k in "${debian_kernels[@]}"; do
 	"$here/debian-module.sh" "$k"
 	step "Debian's $k: the README's install commands in the $root root (make deb, apt-get install, DKMS)"
 	"$top/tests/host/debian-packages.sh" "$k"
-	step "in-guest tests on Debian's kernel $k: VM boot (${#bins[@]} binaries)"
-	"$here/vm.sh" --kernel "$k" --ko "$top/build/kernel-$k/netatop.ko" -- \
+	vm_start "in-guest tests on Debian's kernel $k" \
+		"$here/vm.sh" --kernel "$k" --ko "$top/build/kernel-$k/netatop.ko" -- \
 		TEST_ARGS="'${TEST_ARGS:---test-threads=2}'" "$top/tests/vm/run-tests.sh" "${bins[@]}"
 done
+while [ ${#vm_queue[@]} -gt 0 ]; do vm_finish_oldest; done
+if [ ${#vm_failed[@]} -gt 0 ]; then
+	printf 'check: failed: %s\n' "${vm_failed[@]}" >&2
+	exit 1
+fi
 step "all tests passed"
