@@ -4,7 +4,7 @@
 //! build time: `build.rs` compiles the header with the C compiler and the
 //! assertions below require every struct's size, each field's offset and
 //! size, and every constant to be the header's, so a mismatch fails the
-//! build.
+//! build. [`Decode`] reads each field at its offset in the checked struct.
 
 use std::ffi::c_ulong;
 use std::mem::{offset_of, size_of};
@@ -311,14 +311,14 @@ impl Decode for TaskCount {
     fn decode(b: &[u8]) -> Self {
         let b = Bytes(b);
         TaskCount {
-            tcpsndpacks: b.u64(0),
-            tcpsndbytes: b.u64(8),
-            tcprcvpacks: b.u64(16),
-            tcprcvbytes: b.u64(24),
-            udpsndpacks: b.u64(32),
-            udpsndbytes: b.u64(40),
-            udprcvpacks: b.u64(48),
-            udprcvbytes: b.u64(56),
+            tcpsndpacks: b.u64(offset_of!(TaskCount, tcpsndpacks)),
+            tcpsndbytes: b.u64(offset_of!(TaskCount, tcpsndbytes)),
+            tcprcvpacks: b.u64(offset_of!(TaskCount, tcprcvpacks)),
+            tcprcvbytes: b.u64(offset_of!(TaskCount, tcprcvbytes)),
+            udpsndpacks: b.u64(offset_of!(TaskCount, udpsndpacks)),
+            udpsndbytes: b.u64(offset_of!(TaskCount, udpsndbytes)),
+            udprcvpacks: b.u64(offset_of!(TaskCount, udprcvpacks)),
+            udprcvbytes: b.u64(offset_of!(TaskCount, udprcvbytes)),
         }
     }
 }
@@ -328,9 +328,9 @@ impl Decode for ListHeader {
     fn decode(b: &[u8]) -> Self {
         let b = Bytes(b);
         ListHeader {
-            total: b.u32(0),
-            count: b.u32(4),
-            overflow: b.u64(8),
+            total: b.u32(offset_of!(ListHeader, total)),
+            count: b.u32(offset_of!(ListHeader, count)),
+            overflow: b.u64(offset_of!(ListHeader, overflow)),
         }
     }
 }
@@ -339,11 +339,12 @@ impl Decode for CgroupCount {
     const SIZE: usize = size_of::<CgroupCount>();
     fn decode(b: &[u8]) -> Self {
         let r = Bytes(b);
+        let tc = offset_of!(CgroupCount, tc);
         CgroupCount {
-            id: r.u64(0),
-            nprocs: r.u32(8),
-            pad: r.u32(12),
-            tc: TaskCount::decode(&b[16..16 + TaskCount::SIZE]),
+            id: r.u64(offset_of!(CgroupCount, id)),
+            nprocs: r.u32(offset_of!(CgroupCount, nprocs)),
+            pad: r.u32(offset_of!(CgroupCount, pad)),
+            tc: TaskCount::decode(&b[tc..tc + TaskCount::SIZE]),
         }
     }
 }
@@ -352,13 +353,14 @@ impl Decode for ProcInfo {
     const SIZE: usize = size_of::<ProcInfo>();
     fn decode(b: &[u8]) -> Self {
         let r = Bytes(b);
+        let tc = offset_of!(ProcInfo, tc);
         ProcInfo {
-            id: r.i32(0),
-            pad: r.u32(4),
-            btime: r.u64(8),
-            command: r.array(16),
-            cgroup: r.u64(32),
-            tc: TaskCount::decode(&b[40..40 + TaskCount::SIZE]),
+            id: r.i32(offset_of!(ProcInfo, id)),
+            pad: r.u32(offset_of!(ProcInfo, pad)),
+            btime: r.u64(offset_of!(ProcInfo, btime)),
+            command: r.array(offset_of!(ProcInfo, command)),
+            cgroup: r.u64(offset_of!(ProcInfo, cgroup)),
+            tc: TaskCount::decode(&b[tc..tc + TaskCount::SIZE]),
         }
     }
 }
