@@ -1,7 +1,46 @@
 //! The user ABI of the module (`include/netatop.h`), byte for byte.
+//!
+//! The header is the one source of the ABI; this is a copy, checked at
+//! build time: `build.rs` compiles the header with the C compiler and the
+//! assertions below require every struct's size, each field's offset and
+//! size, and every constant to be the header's, so a mismatch fails the
+//! build. [`Decode`] reads each field at its offset in the checked struct.
 
 use std::ffi::c_ulong;
 use std::mem::{offset_of, size_of};
+
+/// The header as the C compiler sees it (`build.rs`): `c::taskcount::SIZE`,
+/// `c::taskcount::tcpsndpacks::OFFSET` and `::SIZE`, `c::COMLEN`.
+///
+/// Its constants are used only inside anonymous constants (`const _`),
+/// which rustc 1.85 (Debian 13's) does not count as uses (as
+/// `rust/kernel_services/layout.rs` notes).
+#[allow(dead_code)]
+mod c {
+    include!(concat!(env!("OUT_DIR"), "/abi_layout.rs"));
+}
+
+/// The size of the field `f` selects of a `T`, in a constant expression.
+const fn field_size<T, F>(_f: fn(&T) -> &F) -> usize {
+    size_of::<F>()
+}
+
+/// Asserts at build time that the `#[repr(C)]` struct `$rust` has the size
+/// of the header's `struct $c`, and each field its C counterpart's offset
+/// and size: `check_layout!(Rust, c_name, [rust_field: c_field, ...]);`.
+/// A field's size catches a widened field that moves nothing (the padding
+/// after it absorbs it).
+macro_rules! check_layout {
+    ($rust:ty, $c:ident, [$($rf:ident : $cf:ident),* $(,)?]) => {
+        const _: () = {
+            assert!(size_of::<$rust>() == c::$c::SIZE);
+            $(
+                assert!(offset_of!($rust, $rf) == c::$c::$cf::OFFSET);
+                assert!(field_size(|s: &$rust| &s.$rf) == c::$c::$cf::SIZE);
+            )*
+        };
+    };
+}
 
 /// Length of a command name, including its terminating NUL.
 pub const COMLEN: usize = 16;
@@ -113,7 +152,25 @@ pub struct NetPerTask {
     pub tc: TaskCount,
 }
 
-const _: () = assert!(size_of::<TaskCount>() == 64);
+check_layout!(TaskCount, taskcount, [
+    tcpsndpacks: tcpsndpacks,
+    tcpsndbytes: tcpsndbytes,
+    tcprcvpacks: tcprcvpacks,
+    tcprcvbytes: tcprcvbytes,
+    udpsndpacks: udpsndpacks,
+    udpsndbytes: udpsndbytes,
+    udprcvpacks: udprcvpacks,
+    udprcvbytes: udprcvbytes,
+]);
+check_layout!(NetPerTask, netpertask, [id: id, btime: btime, command: command, tc: tc]);
+// C leaves the bytes between id and btime unnamed; `pad` is exactly them.
+const _: () = {
+    assert!(offset_of!(NetPerTask, pad) == c::netpertask::id::OFFSET + c::netpertask::id::SIZE);
+    assert!(
+        offset_of!(NetPerTask, pad) + field_size(|s: &NetPerTask| &s.pad)
+            == c::netpertask::btime::OFFSET
+    );
+};
 
 /// The counters of one cgroup (`struct netatop_cgroupcount`, 80 bytes): the
 /// answer of `NETATOP_GETCNT_CGROUP` and an entry of `NETATOP_GETCNT_CGROUPS`.
@@ -170,32 +227,16 @@ pub struct ProcInfo {
     pub tc: TaskCount,
 }
 
-const _: () = {
-    assert!(size_of::<CgroupCount>() == 80);
-    assert!(offset_of!(CgroupCount, id) == 0);
-    assert!(offset_of!(CgroupCount, nprocs) == 8);
-    assert!(offset_of!(CgroupCount, pad) == 12);
-    assert!(offset_of!(CgroupCount, tc) == 16);
-    assert!(size_of::<ListHeader>() == 16);
-    assert!(offset_of!(ListHeader, total) == 0);
-    assert!(offset_of!(ListHeader, count) == 4);
-    assert!(offset_of!(ListHeader, overflow) == 8);
-    assert!(size_of::<ProcInfo>() == 104);
-    assert!(offset_of!(ProcInfo, id) == 0);
-    assert!(offset_of!(ProcInfo, pad) == 4);
-    assert!(offset_of!(ProcInfo, btime) == 8);
-    assert!(offset_of!(ProcInfo, command) == 16);
-    assert!(offset_of!(ProcInfo, cgroup) == 32);
-    assert!(offset_of!(ProcInfo, tc) == 40);
-};
-#[cfg(target_pointer_width = "64")]
-const _: () = {
-    assert!(size_of::<NetPerTask>() == 96);
-    assert!(offset_of!(NetPerTask, id) == 0);
-    assert!(offset_of!(NetPerTask, btime) == 8);
-    assert!(offset_of!(NetPerTask, command) == 16);
-    assert!(offset_of!(NetPerTask, tc) == 32);
-};
+check_layout!(CgroupCount, netatop_cgroupcount, [id: id, nprocs: nprocs, pad: pad, tc: tc]);
+check_layout!(ListHeader, netatop_listhdr, [total: total, count: count, overflow: overflow]);
+check_layout!(ProcInfo, netatop_procinfo, [
+    id: id,
+    pad: pad,
+    btime: btime,
+    command: command,
+    cgroup: cgroup,
+    tc: tc,
+]);
 
 /// A command name up to its first NUL, lossily decoded.
 fn command_name(command: &[u8; COMLEN]) -> String {
@@ -270,14 +311,14 @@ impl Decode for TaskCount {
     fn decode(b: &[u8]) -> Self {
         let b = Bytes(b);
         TaskCount {
-            tcpsndpacks: b.u64(0),
-            tcpsndbytes: b.u64(8),
-            tcprcvpacks: b.u64(16),
-            tcprcvbytes: b.u64(24),
-            udpsndpacks: b.u64(32),
-            udpsndbytes: b.u64(40),
-            udprcvpacks: b.u64(48),
-            udprcvbytes: b.u64(56),
+            tcpsndpacks: b.u64(offset_of!(TaskCount, tcpsndpacks)),
+            tcpsndbytes: b.u64(offset_of!(TaskCount, tcpsndbytes)),
+            tcprcvpacks: b.u64(offset_of!(TaskCount, tcprcvpacks)),
+            tcprcvbytes: b.u64(offset_of!(TaskCount, tcprcvbytes)),
+            udpsndpacks: b.u64(offset_of!(TaskCount, udpsndpacks)),
+            udpsndbytes: b.u64(offset_of!(TaskCount, udpsndbytes)),
+            udprcvpacks: b.u64(offset_of!(TaskCount, udprcvpacks)),
+            udprcvbytes: b.u64(offset_of!(TaskCount, udprcvbytes)),
         }
     }
 }
@@ -287,9 +328,9 @@ impl Decode for ListHeader {
     fn decode(b: &[u8]) -> Self {
         let b = Bytes(b);
         ListHeader {
-            total: b.u32(0),
-            count: b.u32(4),
-            overflow: b.u64(8),
+            total: b.u32(offset_of!(ListHeader, total)),
+            count: b.u32(offset_of!(ListHeader, count)),
+            overflow: b.u64(offset_of!(ListHeader, overflow)),
         }
     }
 }
@@ -298,11 +339,12 @@ impl Decode for CgroupCount {
     const SIZE: usize = size_of::<CgroupCount>();
     fn decode(b: &[u8]) -> Self {
         let r = Bytes(b);
+        let tc = offset_of!(CgroupCount, tc);
         CgroupCount {
-            id: r.u64(0),
-            nprocs: r.u32(8),
-            pad: r.u32(12),
-            tc: TaskCount::decode(&b[16..16 + TaskCount::SIZE]),
+            id: r.u64(offset_of!(CgroupCount, id)),
+            nprocs: r.u32(offset_of!(CgroupCount, nprocs)),
+            pad: r.u32(offset_of!(CgroupCount, pad)),
+            tc: TaskCount::decode(&b[tc..tc + TaskCount::SIZE]),
         }
     }
 }
@@ -311,13 +353,14 @@ impl Decode for ProcInfo {
     const SIZE: usize = size_of::<ProcInfo>();
     fn decode(b: &[u8]) -> Self {
         let r = Bytes(b);
+        let tc = offset_of!(ProcInfo, tc);
         ProcInfo {
-            id: r.i32(0),
-            pad: r.u32(4),
-            btime: r.u64(8),
-            command: r.array(16),
-            cgroup: r.u64(32),
-            tc: TaskCount::decode(&b[40..40 + TaskCount::SIZE]),
+            id: r.i32(offset_of!(ProcInfo, id)),
+            pad: r.u32(offset_of!(ProcInfo, pad)),
+            btime: r.u64(offset_of!(ProcInfo, btime)),
+            command: r.array(offset_of!(ProcInfo, command)),
+            cgroup: r.u64(offset_of!(ProcInfo, cgroup)),
+            tc: TaskCount::decode(&b[tc..tc + TaskCount::SIZE]),
         }
     }
 }
@@ -345,6 +388,21 @@ pub enum Command {
     /// `NETATOP_GETCNT_CGROUPS` (netatop-rs): every cgroup with counters.
     GetcntCgroups = NETATOP_BASE_CTL + 8,
 }
+
+// The constants are the header's.
+const _: () = {
+    assert!(COMLEN as i64 == c::COMLEN);
+    assert!(NETATOP_BASE_CTL as i64 == c::NETATOP_BASE_CTL);
+    assert!(Command::Probe as i64 == c::NETATOP_PROBE);
+    assert!(Command::ForceGc as i64 == c::NETATOP_FORCE_GC);
+    assert!(Command::EmptyExit as i64 == c::NETATOP_EMPTY_EXIT);
+    assert!(Command::GetcntExit as i64 == c::NETATOP_GETCNT_EXIT);
+    assert!(Command::GetcntTgid as i64 == c::NETATOP_GETCNT_TGID);
+    assert!(Command::GetcntPid as i64 == c::NETATOP_GETCNT_PID);
+    assert!(Command::GetcntCgroup as i64 == c::NETATOP_GETCNT_CGROUP);
+    assert!(Command::GetcntTasks as i64 == c::NETATOP_GETCNT_TASKS);
+    assert!(Command::GetcntCgroups as i64 == c::NETATOP_GETCNT_CGROUPS);
+};
 
 impl Command {
     /// The six commands of netatop 3.2.2 (the ones atop uses), in numeric
