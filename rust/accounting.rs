@@ -17,7 +17,7 @@ use kernel::sync::Arc;
 use crate::kernel_services::context::{Hook, Process};
 use crate::kernel_services::stats::Charge;
 use crate::kernel_services::{task, time};
-use crate::packet::{Packet, Proto, Sender};
+use crate::packet::{Packet, Proto, Sender, Transport};
 use crate::sockinfo::{Binder, Hit, SockInfo};
 use crate::sockkey::SockKey;
 use crate::state::Netatop;
@@ -37,18 +37,16 @@ impl Netatop {
     /// straight-line code with no branch on what it already knows.
     #[inline(always)]
     pub(crate) fn packet(&self, pkt: &Packet<'_>, cx: Option<Hook>) -> Charge {
-        let dir = pkt.direction();
-        let th = pkt.transport();
-        match Proto::of(&th) {
-            Proto::Udp => {
-                let key = SockKey::udp(pkt, &th);
+        match pkt.transport() {
+            Transport::Udp(Some(ports)) => {
+                let key = SockKey::udp(pkt, ports);
                 self.connection(pkt, cx, Proto::Udp, key)
             }
-            Proto::Tcp => {
-                let key = SockKey::tcp(pkt, &th);
+            Transport::Tcp(Some(ports)) => {
+                let key = SockKey::tcp(pkt, ports);
                 self.connection(pkt, cx, Proto::Tcp, key)
             }
-            proto => stats::packet(proto, dir, pkt.segments()),
+            th => stats::packet(Proto::of(&th), pkt.direction(), pkt.segments()),
         }
     }
 

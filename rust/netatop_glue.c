@@ -79,23 +79,46 @@ static __always_inline unsigned int netatop_glue_context(void)
 	return bh ? NETATOP_CX_BH_OFF | NETATOP_CX_INTERRUPT : 0;
 }
 
-static unsigned int netatop_glue_hook(void *priv, struct sk_buff *skb,
-				      const struct nf_hook_state *state)
+/*
+ * The hooks: one per family and direction, each with its own Rust entry
+ * point, in which the family and direction are constants.
+ */
+static __always_inline unsigned int
+netatop_glue_hook(netatop_rs_packet_t *account, void *priv, struct sk_buff *skb,
+		  const struct nf_hook_state *state)
 {
 	struct netatop_charge charge;
 
 	NETATOP_PROF_START(state);
-	charge = netatop_rs_packet(priv, skb, state, current, netatop_glue_context());
+	charge = account(priv, skb, state, current, netatop_glue_context());
 	if (charge.slot < NETATOP_NR_STATS)
 		this_cpu_add(netatop_stats[charge.slot], charge.count);
-	if (charge.extra < NETATOP_NR_STATS)
-		this_cpu_add(netatop_stats[charge.extra], charge.count);
 	NETATOP_PROF_END();
 	return NF_ACCEPT;
 }
 
-/* IPv4 and IPv6, LOCAL_OUT and LOCAL_IN, first of all; filled at registration. */
-static struct nf_hook_ops netatop_hook_ops[4];
+#define NETATOP_GLUE_HOOK(name)							\
+static unsigned int netatop_glue_hook_##name(void *priv, struct sk_buff *skb,	\
+					     const struct nf_hook_state *state)	\
+{										\
+	return netatop_glue_hook(netatop_rs_packet_##name, priv, skb, state);	\
+}
+NETATOP_GLUE_HOOK(out4)
+NETATOP_GLUE_HOOK(in4)
+NETATOP_GLUE_HOOK(out6)
+NETATOP_GLUE_HOOK(in6)
+
+/* First of all in each namespace; .priv is set at registration. */
+static struct nf_hook_ops netatop_hook_ops[] = {
+	{ .hook = netatop_glue_hook_out4, .pf = NFPROTO_IPV4,
+	  .hooknum = NF_INET_LOCAL_OUT, .priority = NF_IP_PRI_FIRST },
+	{ .hook = netatop_glue_hook_in4, .pf = NFPROTO_IPV4,
+	  .hooknum = NF_INET_LOCAL_IN, .priority = NF_IP_PRI_FIRST },
+	{ .hook = netatop_glue_hook_out6, .pf = NFPROTO_IPV6,
+	  .hooknum = NF_INET_LOCAL_OUT, .priority = NF_IP6_PRI_FIRST },
+	{ .hook = netatop_glue_hook_in6, .pf = NFPROTO_IPV6,
+	  .hooknum = NF_INET_LOCAL_IN, .priority = NF_IP6_PRI_FIRST },
+};
 
 static int __net_init netatop_glue_net_init(struct net *net)
 {
@@ -217,13 +240,7 @@ int netatop_glue_register(const void *ctx)
 
 	WRITE_ONCE(netatop_ctx, ctx);
 	for (i = 0; i < ARRAY_SIZE(netatop_hook_ops); i++)
-		netatop_hook_ops[i] = (struct nf_hook_ops) {
-			.hook		= netatop_glue_hook,
-			.pf		= i < 2 ? NFPROTO_IPV4 : NFPROTO_IPV6,
-			.hooknum	= i % 2 ? NF_INET_LOCAL_IN : NF_INET_LOCAL_OUT,
-			.priority	= i < 2 ? NF_IP_PRI_FIRST : NF_IP6_PRI_FIRST,
-			.priv		= (void *)ctx,
-		};
+		netatop_hook_ops[i].priv = (void *)ctx;
 
 	/*
 	 * Hooks first and the sockopt range last: once registered, a getsockopt

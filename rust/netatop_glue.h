@@ -39,12 +39,11 @@ struct task_struct;
 
 /*
  * What the hook adds to this CPU's global counters after the accounting:
- * @count to the slot @slot and, unless it is NETATOP_NR_STATS or above, to
- * @extra. Returned in a register.
+ * @count to the slot @slot (none if it is NETATOP_NR_STATS or above).
+ * Returned in a register.
  */
 struct netatop_charge {
 	__u8  slot;
-	__u8  extra;
 	__u16 count;
 };
 
@@ -116,11 +115,15 @@ bool netatop_glue_cgroup_exists(u64 id);
  * Accounts one packet; runs in the netfilter hooks (softirq or process
  * context), with the hook's @skb and @state, the current @task and the
  * NETATOP_CX_* bits of its @context. Returns what to add to the global
- * counters.
+ * counters. One entry point per hook: LOCAL_OUT and LOCAL_IN of IPv4 and
+ * IPv6.
  */
-struct netatop_charge netatop_rs_packet(const void *ctx, const struct sk_buff *skb,
-					const struct nf_hook_state *state,
-					const struct task_struct *task, unsigned int context);
+typedef struct netatop_charge netatop_rs_packet_t(const void *ctx, const struct sk_buff *skb,
+						   const struct nf_hook_state *state,
+						   const struct task_struct *task,
+						   unsigned int context);
+netatop_rs_packet_t netatop_rs_packet_out4, netatop_rs_packet_in4;
+netatop_rs_packet_t netatop_rs_packet_out6, netatop_rs_packet_in6;
 
 /* getsockopt handler: @len is the kernel copy of the caller's optlen. */
 int netatop_rs_getsockopt(const void *ctx, int cmd, void __user *user, int *len);

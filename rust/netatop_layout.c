@@ -90,7 +90,6 @@ void netatop_layout(void)
 	/* netatop_glue.h */
 	SIZE(netatop_charge);
 	FIELD(netatop_charge, slot);
-	FIELD(netatop_charge, extra);
 	FIELD(netatop_charge, count);
 	SIZE(netatop_task);
 	FIELD(netatop_task, start);
@@ -117,8 +116,6 @@ void netatop_layout(void)
 	FIELD(sk_buff, dev);
 	FIELD(skb_shared_info, gso_size);
 	FIELD(skb_shared_info, gso_segs);
-	FIELD(nf_hook_state, hook);
-	FIELD(nf_hook_state, pf);
 	FIELD(nf_hook_state, in);
 	FIELD(nf_hook_state, out);
 	FIELD(nf_hook_state, net);
@@ -133,7 +130,6 @@ void netatop_layout(void)
 	FIELD(task_struct, start_boottime);
 
 	/* The kernel's constants. */
-	CONST(NF_INET_LOCAL_OUT);
 	CONST(NFPROTO_IPV4);
 	CONST(NFPROTO_IPV6);
 	CONST(IPPROTO_ICMP);

@@ -6,11 +6,9 @@
 
 use core::num::NonZeroU64;
 
-pub(crate) use crate::kernel_services::packet::{Packet, Sender, Skb, Transport};
+pub(crate) use crate::kernel_services::packet::{Packet, Ports, Sender, Skb, Transport};
 
-use crate::kernel_services::packet::{
-    IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, NFPROTO_IPV6,
-};
+use crate::kernel_services::packet::NFPROTO_IPV6;
 
 /// Bytes added per packet for the link layer beyond the device's header: the
 /// frame check sequence (the original's `+ 4`).
@@ -67,16 +65,15 @@ impl Proto {
 }
 
 impl Proto {
-    /// The class of a packet's transport: a non-first fragment, or a TCP
-    /// or UDP packet whose header could not be read, has no connection:
-    /// "other".
+    /// The class of a packet's transport: a TCP or UDP packet whose header
+    /// could not be read has no connection: "other".
     #[inline]
     pub(crate) fn of(t: &Transport) -> Self {
-        match t.protocol() {
-            Some(IPPROTO_TCP) if t.has_header() => Proto::Tcp,
-            Some(IPPROTO_UDP) if t.has_header() => Proto::Udp,
-            Some(IPPROTO_ICMP | IPPROTO_ICMPV6) => Proto::Icmp,
-            _ => Proto::Other,
+        match t {
+            Transport::Tcp(Some(_)) => Proto::Tcp,
+            Transport::Udp(Some(_)) => Proto::Udp,
+            Transport::Icmp => Proto::Icmp,
+            Transport::Tcp(None) | Transport::Udp(None) | Transport::Other => Proto::Other,
         }
     }
 }

@@ -470,6 +470,7 @@ pub(crate) struct Bucket {
 }
 
 /// What the per-packet update needs of a packet, read before the lock.
+#[derive(Clone, Copy)]
 pub(crate) struct Hit {
     /// `jiffies_64` when the hook ran.
     pub(crate) now: u64,
@@ -481,6 +482,14 @@ pub(crate) struct Hit {
     pub(crate) bytes: u64,
     /// The TCP state of its socket; 0 without one, and for UDP.
     pub(crate) tcp_state: u8,
+}
+
+/// Where a packet's entry is: its bucket, the bucket's index and its
+/// chain's `due`, under the bucket's lock.
+struct Spot<'a> {
+    index: usize,
+    bucket: &'a Bucket,
+    due: &'a mut u64,
 }
 
 /// Binds connections to their senders: the accounting, which owns the
@@ -541,13 +550,8 @@ impl SockTable {
     /// it to `sender` through `binder` if it is bound to someone else, and
     /// counts the packet.
     ///
-    /// The packet's time ([`SockInfo::touch`]) and a first binding only
-    /// postpone [`SockInfo::drop_at`], so only for a new entry or a TCP
-    /// state change is the bucket's `due` computed again: afterwards it is
-    /// no later than the entry's `drop_at`, as its invariant says.
-    ///
-    /// Inlined into the packet path; only a new entry and a new binding
-    /// leave it.
+    /// Inlined into the packet path, where an existing entry is counted in
+    /// line; a new entry and a new binding leave it.
     #[inline(always)]
     pub(crate) fn count_packet(
         &self,
@@ -564,40 +568,85 @@ impl SockTable {
         let Some(link) = find(head, &key) else {
             return false;
         };
-        let (si, new) = match link {
-            Some(si) => (&mut **si, false),
-            None => {
-                let Some(node) = self.make(cx, key, index, sender.is_some(), hit.now, idle) else {
-                    return false;
-                };
-                (&mut **link.insert(node), true)
+        let at = Spot { index, bucket, due };
+        match link {
+            Some(si) => {
+                self.count_in(cx, si, at, false, hit, sender, binder, idle);
+                true
             }
+            None => self.count_new(cx, link, key, at, *hit, sender, binder, idle),
+        }
+    }
+
+    /// [`Self::count_packet`] for a connection with no entry yet: makes it
+    /// at `link` (`false` if it cannot be made), then counts. Takes its
+    /// arguments by value, so that the hot path only copies them here.
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn count_new(
+        &self,
+        cx: &Hook,
+        link: &mut Option<KBox<SockInfo>>,
+        key: SockKey,
+        at: Spot<'_>,
+        hit: Hit,
+        sender: Option<Sender<'_>>,
+        binder: &impl Binder,
+        idle: &IdleLimits,
+    ) -> bool {
+        let Some(node) = self.make(cx, key, at.index, sender.is_some(), hit.now, idle) else {
+            return false;
         };
+        let si = &mut **link.insert(node);
+        self.count_in(cx, si, at, true, &hit, sender, binder, idle);
+        true
+    }
+
+    /// Counts a packet in `si`, in the bucket at `at` (a `new` entry if so):
+    /// notes its time and TCP state, rebinds it to `sender`, counts.
+    ///
+    /// The packet's time ([`SockInfo::touch`]) and a first binding only
+    /// postpone [`SockInfo::drop_at`], so only for a new entry or a TCP
+    /// state change is the bucket's `due` computed again: afterwards it is
+    /// no later than the entry's `drop_at`, as its invariant says.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn count_in(
+        &self,
+        cx: &Hook,
+        si: &mut SockInfo,
+        at: Spot<'_>,
+        new: bool,
+        hit: &Hit,
+        sender: Option<Sender<'_>>,
+        binder: &impl Binder,
+        idle: &IdleLimits,
+    ) {
         si.touch(hit.now);
         let mut sooner = new;
         if hit.tcp_state != 0 {
             let change = si.set_tcp_state(hit.tcp_state);
             if change.ended {
                 // FIN or RST: the first to go if the table fills up.
-                self.note_ended(index);
+                self.note_ended(at.index);
             }
             sooner |= change.changed;
         }
         if let Some(sender) = sender {
             if !si.bound_to(sender) {
-                binder.rebind(cx, si, sender, index);
+                binder.rebind(cx, si, sender, at.index);
             }
         }
         si.count(hit.dir, hit.segs, hit.bytes);
         if sooner {
-            let at = si.drop_at(idle);
-            if at < *due {
+            let drop_at = si.drop_at(idle);
+            if drop_at < *at.due {
                 // INVARIANT: lowered to the changed entry's time.
-                *due = at;
-                bucket.due_hint.store(at, Relaxed);
+                *at.due = drop_at;
+                at.bucket.due_hint.store(drop_at, Relaxed);
             }
         }
-        true
     }
 
     /// Makes the collection about to run visit bucket `index` (which holds a

@@ -4,7 +4,7 @@
 //! within its network namespace, so identical tuples in two containers
 //! never collide.
 
-use crate::packet::{Packet, Proto, Transport};
+use crate::packet::{Packet, Ports, Proto};
 
 /// The kind of connection a key names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,11 +44,11 @@ const fn meta(lport: u16, rport: u16, family: u8, kind: Kind) -> u64 {
 }
 
 impl SockKey {
-    /// The key of a TCP packet with transport `th`.
+    /// The key of a TCP packet with header `ports`.
     #[inline(always)]
-    pub(crate) fn tcp(pkt: &Packet<'_>, th: &Transport) -> Self {
+    pub(crate) fn tcp(pkt: &Packet<'_>, ports: Ports) -> Self {
         let (src, dst) = (pkt.source_words(), pkt.destination_words());
-        let (sport, dport) = (th.source_port(), th.dest_port());
+        let (sport, dport) = (ports.source, ports.dest);
         let (local, remote, lport, rport) = if pkt.outgoing() {
             (src, dst, sport, dport)
         } else {
@@ -63,13 +63,13 @@ impl SockKey {
         }
     }
 
-    /// The key of a UDP packet with transport `th`: its local port.
+    /// The key of a UDP packet with header `ports`: its local port.
     #[inline(always)]
-    pub(crate) fn udp(pkt: &Packet<'_>, th: &Transport) -> Self {
+    pub(crate) fn udp(pkt: &Packet<'_>, ports: Ports) -> Self {
         let lport = if pkt.outgoing() {
-            th.source_port()
+            ports.source
         } else {
-            th.dest_port()
+            ports.dest
         };
         // INVARIANT: `meta` of its fields, the TCP-only ones zero.
         SockKey {

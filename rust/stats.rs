@@ -3,7 +3,8 @@
 //! Global counters, as shown in `/proc/netatop`: what each of the per-CPU
 //! slots the glue keeps means (see `kernel_services::stats`). The packet
 //! path hands the hook a [`Charge`], which it adds on its own CPU with no
-//! atomic and no call; a reader sums the CPUs.
+//! atomic and no call (a refused packet's second slot is added at once);
+//! a reader sums the CPUs.
 
 use crate::kernel_services::stats::{self as slots, Charge, Slot};
 use crate::packet::{Direction, Proto};
@@ -50,26 +51,25 @@ fn count(segs: u64) -> u16 {
 }
 
 /// `segs` packets of `proto` in direction `dir`.
+#[inline(always)]
 pub(crate) fn packet(proto: Proto, dir: Direction, segs: u64) -> Charge {
     Charge {
         slot: packets_slot(proto, dir),
-        extra: None,
         count: count(segs),
     }
 }
 
-/// The same packets, also counted as unidentified (no process will ever be
-/// charged for them).
+/// The same packets, counted as unidentified (no process will ever be
+/// charged for them) at once.
+#[inline(always)]
 pub(crate) fn unidentified(proto: Proto, dir: Direction, segs: u64) -> Charge {
-    Charge {
-        slot: packets_slot(proto, dir),
-        extra: unident_slot(proto, dir),
-        count: count(segs),
-    }
+    unident(proto, dir, segs);
+    packet(proto, dir, segs)
 }
 
-/// Counts `packets` that no process will ever be charged for, outside the
-/// packet path (the collector, a full table making room).
+/// Counts `packets` that no process will ever be charged for (the packet
+/// path's refused packets, the collector, a full table making room).
+#[cold]
 pub(crate) fn unident(proto: Proto, dir: Direction, packets: u64) {
     if let Some(slot) = unident_slot(proto, dir) {
         if packets > 0 {

@@ -13,7 +13,7 @@ use kernel::uaccess::UserPtr;
 
 use super::context::{Hook, Process};
 use super::glue::{self, RawCharge, CX_BH_OFF, CX_IRQS_OFF};
-use super::packet::Packet;
+use super::packet::{Packet, NFPROTO_IPV4, NFPROTO_IPV6};
 use crate::state::Netatop;
 
 // The state is shared by every CPU through the glue's context pointer,
@@ -100,30 +100,68 @@ unsafe extern "C" fn netatop_rs_getsockopt(
     })
 }
 
-/// Packet entry point of the netfilter hooks (`netatop_rs_packet`).
+/// Accounts a packet of the hook for `family`'s `out`going (`LOCAL_OUT`)
+/// or incoming (`LOCAL_IN`) packets: the body of the four entry points
+/// below, in each of which family and direction are constants.
 ///
 /// # Safety
 ///
-/// Called by the glue only while registered, from a netfilter hook, with
-/// `ctx` from the registration, the hook's `skb` and `state`, the current
-/// task and the `NETATOP_CX_*` bits of the hook's context.
-#[no_mangle]
-unsafe extern "C" fn netatop_rs_packet(
+/// As the entry points': called by the glue only while registered, from
+/// the netfilter hook for `family` and direction `out`, with `ctx` from the
+/// registration, the hook's `skb` and `state`, the current task and the
+/// `NETATOP_CX_*` bits of the hook's context.
+#[inline(always)]
+unsafe fn packet(
     ctx: *const c_void,
     skb: *const c_void,
     state: *const c_void,
     current: *const c_void,
     context: c_uint,
+    out: bool,
+    family: u8,
 ) -> RawCharge {
     // SAFETY: the glue calls this only while registered (safety contract).
     let netatop = unsafe { state_of(ctx) };
-    // SAFETY: the hook call's own skb, state and current task (safety
-    // contract), valid while it runs.
-    let pkt = unsafe { Packet::new(skb, state, current, context) };
+    // SAFETY: the hook call's own skb, state and current task, of `family`
+    // and direction `out` (safety contract), valid while it runs.
+    let pkt = unsafe { Packet::new(skb, state, current, context, out, family) };
     // INVARIANT: the table locks may be taken only with interrupts on, as
     // the glue reported them.
     let cx = (context & CX_IRQS_OFF == 0).then(|| Hook::new(context & CX_BH_OFF != 0));
     netatop.packet(&pkt, cx).raw()
+}
+
+/// Defines the packet entry point `$name` of each hook: `$family`'s
+/// outgoing (`$out`) or incoming packets (`netatop_glue.h`).
+macro_rules! packet_entries {
+    ($($name:ident: $out:literal, $family:expr, $hook:literal;)*) => {$(
+        #[doc = concat!("Entry point of the ", $hook, " hook.")]
+        ///
+        /// # Safety
+        ///
+        /// Called by the glue only while registered, from that hook, with
+        /// `ctx` from the registration, the hook's `skb` and `state`, the
+        /// current task and the `NETATOP_CX_*` bits of the hook's context.
+        #[no_mangle]
+        unsafe extern "C" fn $name(
+            ctx: *const c_void,
+            skb: *const c_void,
+            state: *const c_void,
+            current: *const c_void,
+            context: c_uint,
+        ) -> RawCharge {
+            // SAFETY: the safety contract, with this hook's family and
+            // direction.
+            unsafe { packet(ctx, skb, state, current, context, $out, $family) }
+        }
+    )*};
+}
+
+packet_entries! {
+    netatop_rs_packet_out4: true, NFPROTO_IPV4, "IPv4 `LOCAL_OUT`";
+    netatop_rs_packet_in4: false, NFPROTO_IPV4, "IPv4 `LOCAL_IN`";
+    netatop_rs_packet_out6: true, NFPROTO_IPV6, "IPv6 `LOCAL_OUT`";
+    netatop_rs_packet_in6: false, NFPROTO_IPV6, "IPv6 `LOCAL_IN`";
 }
 
 /// Periodic collection entry point (`netatop_rs_gc`), from a workqueue.

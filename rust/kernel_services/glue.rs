@@ -13,11 +13,10 @@ use super::layout::{self, check_layout};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RawCharge {
     pub(super) slot: u8,
-    pub(super) extra: u8,
     pub(super) count: u16,
 }
 
-check_layout!(RawCharge, netatop_charge, [slot: slot, extra: extra, count: count]);
+check_layout!(RawCharge, netatop_charge, [slot: slot, count: count]);
 
 /// `struct netatop_task`: facts of a task.
 #[repr(C)]

@@ -28,7 +28,6 @@ pub(crate) const IPPROTO_ICMPV6: u8 = l::byte(l::IPPROTO_ICMPV6);
 pub(crate) const NFPROTO_IPV6: u8 = l::byte(l::NFPROTO_IPV6);
 /// `NFPROTO_IPV4`.
 pub(crate) const NFPROTO_IPV4: u8 = l::byte(l::NFPROTO_IPV4);
-const NF_INET_LOCAL_OUT: u8 = l::byte(l::NF_INET_LOCAL_OUT);
 
 /// IPv4 header: offsets of the fields read.
 const IPV4_FRAG_OFF: usize = 6;
@@ -96,8 +95,6 @@ const _: () = {
     assert!(l::sk_buff__dev__SIZE == size_of::<*const u8>());
     assert!(l::skb_shared_info__gso_size__SIZE == size_of::<u16>());
     assert!(l::skb_shared_info__gso_segs__SIZE == size_of::<u16>());
-    assert!(l::nf_hook_state__hook__SIZE == size_of::<u8>());
-    assert!(l::nf_hook_state__pf__SIZE == size_of::<u8>());
     assert!(l::nf_hook_state__in__SIZE == size_of::<*const u8>());
     assert!(l::nf_hook_state__out__SIZE == size_of::<*const u8>());
     assert!(l::nf_hook_state__net__SIZE == size_of::<*const u8>());
@@ -124,7 +121,7 @@ const _: () = {
 #[derive(Clone, Copy)]
 pub(crate) struct Skb<'a> {
     skb: *const u8,
-    /// `state->pf`, read once.
+    /// The hook's family (`NFPROTO_IPV4` or `NFPROTO_IPV6`).
     family: u8,
     _hook: PhantomData<&'a ()>,
 }
@@ -141,51 +138,53 @@ pub(crate) struct Packet<'a> {
     state: *const u8,
     task: *const u8,
     context: u32,
-    /// `state->hook == NF_INET_LOCAL_OUT`, read once.
+    /// The hook is `LOCAL_OUT`'s (else `LOCAL_IN`'s).
     out: bool,
 }
 
-/// A packet's transport protocol and, for TCP and UDP, what its header
-/// says: read once, as plain values.
+/// A packet's transport header, as far as the accounting reads it.
 #[derive(Clone, Copy)]
-pub(crate) struct Transport {
-    /// The protocol number; [`NO_PROTOCOL`] for a packet without a
-    /// transport header to read (a non-first fragment, unparsable IPv6
-    /// extension headers).
-    proto: u8,
-    /// A TCP or UDP header was read (a shorter packet has none).
-    readable: bool,
-    sport: u16,
-    dport: u16,
+pub(crate) enum Transport {
+    /// TCP, with its header's ports (`None`: the packet is too short for
+    /// a TCP header).
+    Tcp(Option<Ports>),
+    /// UDP, with its header's ports (`None`: too short for a UDP header).
+    Udp(Option<Ports>),
+    /// ICMP or ICMPv6.
+    Icmp,
+    /// Any other protocol, or no transport header to read: a non-first
+    /// fragment, IPv6 extension headers that cannot be parsed.
+    Other,
 }
 
-/// `Transport::proto` of a packet without a transport header to read:
-/// `IPPROTO_RAW`, which is reserved and never a transport header.
-const NO_PROTOCOL: u8 = 255;
+/// The ports of a TCP or UDP header.
+#[derive(Clone, Copy)]
+pub(crate) struct Ports {
+    /// The source port.
+    pub(crate) source: u16,
+    /// The destination port.
+    pub(crate) dest: u16,
+}
 
 impl<'a> Packet<'a> {
-    /// The packet of a hook call.
+    /// The packet of a hook call, of `family` (`NFPROTO_IPV4` or
+    /// `NFPROTO_IPV6`), outgoing (`LOCAL_OUT`) if `out`, else incoming
+    /// (`LOCAL_IN`).
     ///
     /// # Safety
     ///
     /// `skb`, `state` and `task` are those of the hook call that runs this,
-    /// valid for `'a` (see the type invariants).
+    /// valid for `'a` (see the type invariants); the hook is that of
+    /// `family` and `out`.
     #[inline(always)]
     pub(super) unsafe fn new(
         skb: *const c_void,
         state: *const c_void,
         task: *const c_void,
         context: u32,
+        out: bool,
+        family: u8,
     ) -> Self {
-        let state = state.cast::<u8>();
-        // SAFETY: `state` is the hook's (the function's safety
-        // requirements); `hook` and `pf` are u8 (checked above).
-        let (hook, family) = unsafe {
-            (
-                field::<u8>(state, l::nf_hook_state__hook),
-                field::<u8>(state, l::nf_hook_state__pf),
-            )
-        };
         // INVARIANT: the function's safety requirements.
         Self {
             skb: Skb {
@@ -193,10 +192,10 @@ impl<'a> Packet<'a> {
                 family,
                 _hook: PhantomData,
             },
-            state,
+            state: state.cast(),
             task: task.cast(),
             context,
-            out: hook == NF_INET_LOCAL_OUT,
+            out,
         }
     }
 
@@ -273,14 +272,6 @@ impl<'a> Packet<'a> {
         }
     }
 
-    /// An address of the IP header at `at` as two native-endian words of
-    /// its 16 bytes (IPv4: 4 bytes, in the first word's first bytes; the
-    /// The transport protocol and, for TCP and UDP, what the header says
-    /// Bytes of the IP (with extension) and TCP or UDP headers, 0 without a
-    /// The protocol after IPv6's extension headers and its offset from the
-    /// IP header; `None` for a non-first fragment or headers that cannot
-    /// `skb_header_pointer()`: `len` bytes at `offset` from the IP header
-    /// `nh` (at most [`TCP_HEADER`]), in the skb's linear area, else copied
     /// The current task's facts, at `LOCAL_OUT` (`None` at `LOCAL_IN`).
     #[inline(always)]
     pub(crate) fn sender(&self) -> Option<Sender<'a>> {
@@ -393,7 +384,9 @@ impl<'a> Skb<'a> {
         }
     }
 
-    /// rest 0).
+    /// An address of the IP header (IPv4 at `v4_at`, IPv6 at `v6_at`) as
+    /// two native-endian words of its 16 bytes (IPv4: 4 bytes, in the first
+    /// word's first bytes; the rest 0).
     #[inline(always)]
     fn address(&self, v4_at: usize, v6_at: usize) -> [u64; 2] {
         let nh = self.network_header();
@@ -420,15 +413,10 @@ impl<'a> Skb<'a> {
         self.address(IPV4_DADDR, IPV6_DADDR)
     }
 
+    /// The transport header: its protocol and, for TCP and UDP, its ports
     /// (read from the skb's linear area, else copied out of the skb first).
     #[inline(always)]
     pub(crate) fn transport(&self) -> Transport {
-        let mut t = Transport {
-            proto: NO_PROTOCOL,
-            readable: false,
-            sport: 0,
-            dport: 0,
-        };
         let nh = self.network_header();
         let (proto, offset) = if self.family == NFPROTO_IPV4 {
             // SAFETY: the IPv4 header's 20 bytes (type invariants).
@@ -440,7 +428,7 @@ impl<'a> Skb<'a> {
                 )
             };
             if frag & l::half(l::IP_OFFSET) != 0 {
-                return t;
+                return Transport::Other;
             }
             (proto, u32::from(vihl & 0xf) << 2)
         } else {
@@ -450,31 +438,38 @@ impl<'a> Skb<'a> {
                 IPPROTO_TCP | IPPROTO_UDP | IPPROTO_ICMPV6 => (next, IPV6_HEADER as u32),
                 _ => match self.ipv6_extensions(nh) {
                     Some(found) => found,
-                    None => return t,
+                    None => return Transport::Other,
                 },
             }
         };
-        t.proto = proto;
-        let len = match proto {
-            IPPROTO_TCP => TCP_HEADER as u32,
-            IPPROTO_UDP => UDP_HEADER as u32,
-            _ => return t,
-        };
+        match proto {
+            IPPROTO_TCP => Transport::Tcp(self.ports(nh, offset, TCP_HEADER as u32)),
+            IPPROTO_UDP => Transport::Udp(self.ports(nh, offset, UDP_HEADER as u32)),
+            IPPROTO_ICMP | IPPROTO_ICMPV6 => Transport::Icmp,
+            _ => Transport::Other,
+        }
+    }
+
+    /// The ports of the `len`-byte TCP or UDP header at `offset` from the
+    /// IP header `nh`; `None` if the packet is shorter.
+    #[inline(always)]
+    fn ports(&self, nh: *const u8, offset: u32, len: u32) -> Option<Ports> {
         let mut buf = MaybeUninit::<[u8; TCP_HEADER]>::uninit();
         let th = self.header_pointer(nh, offset, len, &mut buf);
         if th.is_null() {
-            return t;
+            return None;
         }
         // SAFETY: `th` points to `len` readable bytes (at least 8: the
         // ports), in the skb or in `buf`.
         unsafe {
-            t.sport = u16::from_be_bytes([*th, *th.add(1)]);
-            t.dport = u16::from_be_bytes([*th.add(2), *th.add(3)]);
+            Some(Ports {
+                source: u16::from_be_bytes([*th, *th.add(1)]),
+                dest: u16::from_be_bytes([*th.add(2), *th.add(3)]),
+            })
         }
-        t.readable = true;
-        t
     }
 
+    /// Bytes of the IP (with extension) and TCP or UDP headers, 0 without a
     /// transport header (only GSO/GRO skbs need it: read again there).
     #[cold]
     pub(crate) fn header_len(self) -> u16 {
@@ -514,6 +509,8 @@ impl<'a> Skb<'a> {
         u16::try_from(offset.saturating_add(transport)).unwrap_or(u16::MAX)
     }
 
+    /// The protocol after IPv6's extension headers and its offset from the
+    /// IP header; `None` for a non-first fragment or headers that cannot
     /// be parsed.
     #[cold]
     fn ipv6_extensions(self, nh: *const u8) -> Option<(u8, u32)> {
@@ -534,6 +531,8 @@ impl<'a> Skb<'a> {
         Some((next, offset))
     }
 
+    /// `skb_header_pointer()`: `len` bytes at `offset` from the IP header
+    /// `nh` (at most [`TCP_HEADER`]), in the skb's linear area, else copied
     /// to `buf`; null if the packet is shorter.
     #[inline(always)]
     fn header_pointer(
@@ -589,34 +588,6 @@ impl<'a> Skb<'a> {
         } else {
             buf.as_ptr().cast()
         }
-    }
-}
-
-impl Transport {
-    /// The transport protocol; `None` for a packet with no transport
-    /// header to read (a non-first fragment, unparsable IPv6 extension
-    /// headers).
-    #[inline(always)]
-    pub(crate) fn protocol(&self) -> Option<u8> {
-        (self.proto != NO_PROTOCOL).then_some(self.proto)
-    }
-
-    /// Whether the TCP or UDP header was read (a shorter packet has none).
-    #[inline(always)]
-    pub(crate) fn has_header(&self) -> bool {
-        self.readable
-    }
-
-    /// The source port (0 without a header).
-    #[inline(always)]
-    pub(crate) fn source_port(&self) -> u16 {
-        self.sport
-    }
-
-    /// The destination port (0 without a header).
-    #[inline(always)]
-    pub(crate) fn dest_port(&self) -> u16 {
-        self.dport
     }
 }
 

@@ -32,31 +32,21 @@ impl Slot {
     }
 }
 
-/// `NETATOP_NR_STATS` as the "no slot" value of [`RawCharge`].
-const NO_SLOT: u8 = {
-    assert!(NR_STATS <= u8::MAX as usize);
-    // CAST: checked just above.
-    NR_STATS as u8
-};
-
-/// What one packet adds to the global counters: `count` to `slot` and, if
-/// any, to `extra`.
+/// What one packet adds to the global counters: `count` to `slot`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Charge {
     /// The slot of the packet's class and direction.
     pub(crate) slot: Slot,
-    /// A second slot (its unidentified packets), if any.
-    pub(crate) extra: Option<Slot>,
     /// The packet's wire segments.
     pub(crate) count: u16,
 }
 
 impl Charge {
-    /// The value the hook gets.
+    /// The value the hook gets, which it adds on its CPU.
+    #[inline(always)]
     pub(super) fn raw(self) -> RawCharge {
         RawCharge {
             slot: self.slot.0,
-            extra: self.extra.map_or(NO_SLOT, |s| s.0),
             count: self.count,
         }
     }

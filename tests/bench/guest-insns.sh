@@ -7,7 +7,7 @@
 # on loopback (one exchange every 20 ms, so every entry exists and is bound
 # before counting starts), prints
 #
-#   INSNS READY <variant> <pattern> <nf_hook_slow address> <netatop_rs_packet address or 0>
+#   INSNS READY <variant> <pattern> <nf_hook_slow address> <the netatop_rs_packet_* addresses, comma-separated, or 0>
 #
 # (after "INSNS SYM <variant> <address> <name>" lines naming the module's
 # symbols)
@@ -70,7 +70,9 @@ for v in $variants; do
 	c322) ko=$INSNS_C_KO; mod=netatop ;;
 	esac
 	insmod "$ko"
-	rs=$(sym netatop_rs_packet)
+	# The Rust entry points, one per hook.
+	rs=$(awk '$3 ~ /^netatop_rs_packet/ { print $1 }' /proc/kallsyms | paste -sd, -)
+	: "${rs:=0}"
 	# The module's symbols, to name the addresses stepped (make insns' report).
 	awk -v v="$v" -v m="[$mod]" '$4 == m { print "INSNS SYM", v, $1, $3 }' /proc/kallsyms
 	for p in $patterns; do

@@ -6,7 +6,7 @@ A pass is one call of nf_hook_slow(), from its first instruction to its
 return: everything a registered hook adds to a packet (without hooks,
 nf_hook() does not call it at all). QEMU's stub masks interrupts and timers
 while it steps, so the count is the pass's own. For each pass it records
-the instructions, those inside netatop_rs_packet() (the Rust accounting),
+the instructions, those inside the netatop_rs_packet_*() entry points (the Rust accounting),
 the calls and the locked read-modify-writes, and classifies the pass by its
 hook and protocol family (nf_hook_state: u8 hook, u8 pf).
 
@@ -38,7 +38,7 @@ def u64(inf, addr):
     return int.from_bytes(bytes(inf.read_memory(addr, 8)), "little")
 
 
-def one_pass(inf, rs_addr, pcs):
+def one_pass(inf, rs_addrs, pcs):
     """Steps one nf_hook_slow() call from its first instruction to its
     return, adding each instruction's address to `pcs`; returns (insns, in
     Rust, calls, locked)."""
@@ -50,7 +50,7 @@ def one_pass(inf, rs_addr, pcs):
         pc = reg("pc")
         if pc == ret and reg("rsp") > sp:
             return insns, rust, calls, locked
-        if rust_ret is None and pc == rs_addr:
+        if rust_ret is None and pc in rs_addrs:
             rust_ret, rust_sp = u64(inf, reg("rsp")), reg("rsp")
         elif rust_ret is not None and pc == rust_ret and reg("rsp") > rust_sp:
             rust_ret = None
@@ -74,7 +74,7 @@ def main():
     gdb.execute("target remote " + os.environ["INSNS_GDB"], to_string=True)
     inf = gdb.selected_inferior()
     slow = int(os.environ["INSNS_SLOW"], 16)
-    rs_addr = int(os.environ["INSNS_RS"], 16) or None
+    rs_addrs = {int(a, 16) for a in os.environ["INSNS_RS"].split(",")} - {0}
     family = os.environ["INSNS_FAMILY"]
     want = int(os.environ.get("INSNS_PASSES", "9"))
     skip = int(os.environ.get("INSNS_SKIP", "1"))
@@ -92,7 +92,7 @@ def main():
             continue
         seen[key] = seen.get(key, 0) + 1
         counted = seen[key] > skip
-        result = one_pass(inf, rs_addr, pcs.setdefault(key, {}) if counted else {})
+        result = one_pass(inf, rs_addrs, pcs.setdefault(key, {}) if counted else {})
         if counted:
             counts.setdefault(key, []).append(result)
     with open(os.environ["INSNS_OUT"], "a", encoding="ascii") as out:

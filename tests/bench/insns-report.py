@@ -30,7 +30,7 @@ def main():
         if pattern not in patterns:
             patterns.append(pattern)
     print("instructions per nf_hook_slow() pass, median of the passes counted (single-stepped,")
-    print("interrupts masked): all of it, inside netatop_rs_packet (Rust), calls, locked RMW")
+    print("interrupts masked): all of it, inside netatop_rs_packet_* (Rust), calls, locked RMW")
     print()
     print("%-8s %-18s %-5s %7s %7s %7s %6s %6s" % ("flow", "variant", "hook", "passes", "insns", "Rust", "calls", "locked"))
     for pattern in patterns:

@@ -27,7 +27,7 @@
 #
 #   - two same-sized neighbours swapped in struct taskcount (netatop.h);
 #   - the first field of struct netatop_charge (netatop_glue.h) widened from
-#     8 to 16 bits, which moves the fields after it;
+#     8 to 32 bits, which moves the field after it;
 #   - the last field of struct netatop_task widened, which moves nothing and
 #     changes no size (the struct's padding absorbs it): only the field's
 #     own size can tell;
@@ -137,8 +137,8 @@ if build; then echo "ok   module: the unchanged copy builds"; passed=$((passed +
 	echo "FAIL module: the unchanged copy does not build:"; tail -n 20 "$T/log"; failed=$((failed + 1)); fi
 case_ "taskcount: tcpsndpacks and tcpsndbytes swapped (netatop.h)" include/netatop.h \
 	'/__u64 tcpsndpacks;/{N;s/(\t__u64 tcpsndpacks;)\n(\t__u64 tcpsndbytes;)/\2\n\1/}'
-case_ "netatop_charge: slot widened to 16 bits (netatop_glue.h)" rust/netatop_glue.h \
-	's/__u8  slot;/__u16 slot;/'
+case_ "netatop_charge: slot widened to 32 bits (netatop_glue.h)" rust/netatop_glue.h \
+	's/__u8  slot;/__u32 slot;/'
 case_ "netatop_task: its last field widened, same size and offsets (netatop_glue.h)" rust/netatop_glue.h \
 	's/__u8  live;/__u16 live;/'
 case_ "NETATOP_GETCNT_TASKS renumbered (netatop.h)" include/netatop.h \
