@@ -14,7 +14,10 @@ use kernel::sync::atomic::{Atomic, Relaxed};
 pub(crate) struct Limit {
     used: Atomic<u64>,
     max: u64,
-    overflows: Atomic<u64>,
+    /// Entries refused because the cap was reached (and no room made).
+    full: Atomic<u64>,
+    /// Entries refused because their allocation failed.
+    nomem: Atomic<u64>,
 }
 
 impl Limit {
@@ -24,21 +27,22 @@ impl Limit {
             used: Atomic::new(0),
             // CAST: usize is at most 64 bits on every Linux target.
             max: max as u64,
-            overflows: Atomic::new(0),
+            full: Atomic::new(0),
+            nomem: Atomic::new(0),
         }
     }
 
-    /// Takes one entry; `false` (and one more overflow) when full.
+    /// Takes one entry; `false` (and one more refused as full) when full.
     pub(crate) fn reserve(&self) -> bool {
         if self.try_reserve() {
             return true;
         }
-        self.refuse();
+        self.refuse_full();
         false
     }
 
-    /// Takes one entry; `false` when full, without counting an overflow
-    /// (the caller may make room and try again, then [`Limit::refuse`]).
+    /// Takes one entry; `false` when full, without counting a refusal (the
+    /// caller may make room, then [`Limit::refuse_full`] if it cannot).
     pub(crate) fn try_reserve(&self) -> bool {
         if self.used.fetch_add(1, Relaxed) >= self.max {
             self.used.fetch_sub(1, Relaxed);
@@ -52,17 +56,17 @@ impl Limit {
         self.used.add(1, Relaxed);
     }
 
-    /// Counts one entry refused.
-    pub(crate) fn refuse(&self) {
-        self.overflows.add(1, Relaxed);
+    /// Counts one entry refused because the cap was reached.
+    pub(crate) fn refuse_full(&self) {
+        self.full.add(1, Relaxed);
     }
 
     /// Gives back the entry just reserved because its allocation failed
-    /// (atomic context, `__GFP_NOWARN`: nothing is printed); it counts as
-    /// refused, like an entry past the cap.
-    pub(crate) fn refuse_reserved(&self) {
+    /// (atomic context, `__GFP_NOWARN`: nothing is printed), and counts it
+    /// as refused for want of memory.
+    pub(crate) fn release_nomem(&self) {
         self.release(1);
-        self.refuse();
+        self.nomem.add(1, Relaxed);
     }
 
     /// Gives back `n` entries.
@@ -75,8 +79,28 @@ impl Limit {
         self.used.load(Relaxed)
     }
 
-    /// Entries refused so far: past the cap, or their allocation failed.
-    pub(crate) fn overflows(&self) -> u64 {
-        self.overflows.load(Relaxed)
+    /// Entries refused so far: past the cap, and because their allocation
+    /// failed.
+    pub(crate) fn refused(&self) -> Refused {
+        Refused {
+            full: self.full.load(Relaxed),
+            nomem: self.nomem.load(Relaxed),
+        }
+    }
+}
+
+/// Entries a table refused, by cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Refused {
+    /// The cap was reached and no room could be made.
+    pub(crate) full: u64,
+    /// The allocation failed.
+    pub(crate) nomem: u64,
+}
+
+impl Refused {
+    /// All of them: netatop 3.2.2's "overflow".
+    pub(crate) fn total(self) -> u64 {
+        self.full.wrapping_add(self.nomem)
     }
 }

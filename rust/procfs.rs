@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `/proc/netatop`: global counters in the exact text format of netatop 3.2.2.
+//! `/proc/netatop`: global counters in the exact text format of netatop
+//! 3.2.2, then netatop-rs's own lines: the entries refused, by cause.
 
 use kernel::seq_file::{seq_print, SeqFile};
 
+use crate::limits::Refused;
 use crate::packet::{Direction, Proto};
 use crate::state::Netatop;
 use crate::uapi::VERSION;
@@ -24,6 +26,18 @@ fn entries(m: &SeqFile, name: &str, count: u64, overflow: u64) {
     );
 }
 
+/// `#<name> full:  %12lu (nomem: %8lu)`: entries refused because the table
+/// was full, and because their allocation failed.
+fn refused(m: &SeqFile, name: &str, r: Refused) {
+    seq_print!(
+        m,
+        "#{} full:  {:>12} (nomem: {:>8})\n",
+        name,
+        r.full,
+        r.nomem
+    );
+}
+
 impl Netatop {
     /// Prints `/proc/netatop`: the global counters with the widths of the
     /// original's `%12lu`, `%9lu`, `%8lu` and `%14s`.
@@ -39,10 +53,15 @@ impl Netatop {
         seq_print!(m, "icmpsndpacks: {:>12}\n", s.packets[icmp][snd]);
         seq_print!(m, "icmprcvpacks: {:>12}\n", s.packets[icmp][rcv]);
         seq_print!(m, "\n");
-        entries(m, "#sockinfo", s.sockinfo[0], s.sockinfo[1]);
-        entries(m, "#taskinfo", s.taskinfo[0], s.taskinfo[1]);
+        entries(m, "#sockinfo", s.sockinfo, s.sockinfo_refused.total());
+        entries(m, "#taskinfo", s.taskinfo, s.taskinfo_refused.total());
         seq_print!(m, "#taskexit:    {:>12}\n", s.exits);
         seq_print!(m, "\n");
         seq_print!(m, "modversion: {:>14}\n", VERSION);
+        // netatop-rs's own: why entries were refused ("overflow" above is
+        // their sum).
+        seq_print!(m, "\n");
+        refused(m, "sockinfo", s.sockinfo_refused);
+        refused(m, "taskinfo", s.taskinfo_refused);
     }
 }

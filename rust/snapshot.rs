@@ -47,7 +47,7 @@ impl Netatop {
     pub(crate) fn live_processes(&self, cx: &mut Process) -> Result<(KVVec<Arc<TaskInfo>>, u64)> {
         let mut tasks = self.groups(cx)?;
         tasks.retain(|t| !t.is_dead());
-        Ok((tasks, self.tasks.overflows()))
+        Ok((tasks, self.tasks.refused().total()))
     }
 
     /// GETCNT_CGROUP: the totals of cgroup `id`; `ESRCH` if no process is

@@ -25,7 +25,7 @@ use crate::hash::Hasher;
 use crate::kernel_services::context::{Hook, LockContext, Process};
 use crate::kernel_services::lock::BhLock;
 use crate::kernel_services::time::jiffies_of_ms;
-use crate::limits::Limit;
+use crate::limits::{Limit, Refused};
 use crate::packet::{Direction, Proto, Sender};
 use crate::ring::{BucketRing, Offer};
 use crate::sockkey::SockKey;
@@ -411,9 +411,9 @@ impl Chain {
 
 impl Chain {
     /// Unlinks the first entry `pick` accepts, charging its traffic as the
-    /// collector would; whether it was never bound, or `None` if there is
-    /// none. `due` stays a lower bound of what is left.
-    fn reclaim_one(&mut self, pick: impl Fn(&SockInfo) -> bool) -> Option<bool> {
+    /// collector would, and returns it; `None` if there is none. `due`
+    /// stays a lower bound of what is left.
+    fn reclaim_one(&mut self, pick: impl Fn(&SockInfo) -> bool) -> Option<KBox<SockInfo>> {
         let mut cur = &mut self.head;
         while cur.as_ref().is_some_and(|n| !pick(n)) {
             cur = &mut cur.as_mut()?.next;
@@ -421,7 +421,7 @@ impl Chain {
         let mut node = cur.take()?;
         *cur = node.next.take();
         node.settle();
-        Some(node.group.is_none())
+        Some(node)
     }
 
     /// Charges the waiting traffic of every bound entry.
@@ -667,14 +667,6 @@ impl SockTable {
         self.ended.note(index);
     }
 
-    /// Gives back the room of an entry just freed from the table.
-    fn freed(&self, unbound: bool) {
-        self.table.limit().release(1);
-        if unbound {
-            self.share.release(1);
-        }
-    }
-
     /// Offers bucket `index` to `pick` (see [`Chain::reclaim_one`]): tried
     /// without waiting, since the caller holds another bucket lock (atomic
     /// context, and no lock order among buckets).
@@ -683,7 +675,7 @@ impl SockTable {
         cx: &impl LockContext,
         index: usize,
         pick: impl Fn(&SockInfo) -> bool,
-    ) -> Offer<bool> {
+    ) -> Offer<KBox<SockInfo>> {
         let Some(bucket) = self.table.get(index) else {
             return Offer::Empty;
         };
@@ -691,39 +683,65 @@ impl SockTable {
             return Offer::Busy;
         };
         match chain.reclaim_one(pick) {
-            Some(unbound) => Offer::Freed(unbound),
+            Some(node) => Offer::Freed(node),
             None => Offer::Empty,
         }
     }
 
-    /// Frees one entry to make room in a full table: one never bound (the
-    /// oldest noted first), else one that [`SockInfo::reclaimable`] allows.
-    fn reclaim(&self, cx: &impl LockContext, now: u64, idle: &IdleLimits) -> bool {
-        let freed = self
-            .fresh
+    /// Unlinks one entry never bound, the oldest noted first (its place
+    /// in the table and in the share of entries never bound stay taken).
+    fn evict_unbound(&self, cx: &impl LockContext) -> Option<KBox<SockInfo>> {
+        self.fresh
             .search(|i| self.offer(cx, i, |si| si.group.is_none()))
-            .or_else(|| {
-                self.ended
-                    .search(|i| self.offer(cx, i, |si| si.reclaimable(now, idle)))
-            });
-        freed.inspect(|&unbound| self.freed(unbound)).is_some()
+    }
+
+    /// Unlinks one entry to make room in a full table: one never bound,
+    /// else one that [`SockInfo::reclaimable`] allows. Its place in the
+    /// table stays taken, for the caller's new entry; its place in the
+    /// share of entries never bound, if it had one, is given back.
+    fn reclaim(
+        &self,
+        cx: &impl LockContext,
+        now: u64,
+        idle: &IdleLimits,
+    ) -> Option<KBox<SockInfo>> {
+        let node = self.evict_unbound(cx).or_else(|| {
+            self.ended
+                .search(|i| self.offer(cx, i, |si| si.reclaimable(now, idle)))
+        })?;
+        if node.group.is_none() {
+            self.share.release(1);
+        }
+        Some(node)
     }
 
     /// Takes a place in the share of entries never bound, if need be that of
-    /// the oldest such entry. Should none be found (their buckets busy or
-    /// their notes gone), the place is taken past the share rather than the
-    /// packet refused while the table has room: the new entry's own note
-    /// lets the next one evict again, so the excess stays a few entries.
-    fn reserve_unbound(&self, cx: &impl LockContext) {
+    /// the oldest such entry, which is returned: its places in the table
+    /// and in the share pass to the caller's new entry. Should none be found
+    /// (their buckets busy or their notes gone), the place is taken past
+    /// the share rather than the packet refused while the table has room:
+    /// the new entry's own note lets the next one evict again, so the
+    /// excess stays a few entries.
+    fn reserve_unbound(&self, cx: &impl LockContext) -> Option<KBox<SockInfo>> {
         if self.share.try_reserve() {
-            return;
+            return None;
         }
-        let evicted = self
-            .fresh
-            .search(|i| self.offer(cx, i, |si| si.group.is_none()));
-        if evicted.inspect(|&unbound| self.freed(unbound)).is_none() || !self.share.try_reserve() {
+        let evicted = self.evict_unbound(cx);
+        if evicted.is_none() {
             self.share.force_reserve();
         }
+        evicted
+    }
+
+    /// A place in the full table for a new entry: that of an entry it
+    /// reclaims, whose memory is returned for reuse; `None` (counted) if
+    /// none can go.
+    fn room(&self, cx: &impl LockContext, now: u64, idle: &IdleLimits) -> Option<KBox<SockInfo>> {
+        let node = self.reclaim(cx, now, idle);
+        if node.is_none() {
+            self.table.limit().refuse_full();
+        }
+        node
     }
 
     /// A new, unbound entry for `key` in bucket `index`, counted against the
@@ -731,8 +749,9 @@ impl SockTable {
     /// by the caller); otherwise it takes a place in the share of entries
     /// never bound, that of the oldest such entry if the share is full.
     /// When the table is full, an entry never bound or whose connection has
-    /// ended makes room. `None` when there is no room or the allocation
-    /// fails (both counted as overflow).
+    /// ended makes room, and its memory is reused: a full table needs no
+    /// allocation. `None` when there is no room or the allocation fails
+    /// (each counted as refused, by cause).
     ///
     /// Out of line: the packet path only calls it for a new connection.
     #[inline(never)]
@@ -745,43 +764,54 @@ impl SockTable {
         now: u64,
         idle: &IdleLimits,
     ) -> Option<KBox<SockInfo>> {
-        if local {
+        let evicted = if local {
             self.share.force_reserve();
+            None
         } else {
-            self.reserve_unbound(cx);
-        }
-        let room = self.table.limit().try_reserve()
-            || (self.reclaim(cx, now, idle) && self.table.limit().try_reserve());
-        if !room {
-            self.share.release(1);
-            self.table.limit().refuse();
-            return None;
-        }
-        let node = KBox::new(
-            // INVARIANT: unbound, nothing pending; counted in `share`.
-            SockInfo {
-                key,
-                group: None,
-                thread: None,
-                pending: Pending::default(),
-                lastact: now,
-                last_state: 0,
-                group_sees: false,
-                thread_sees: true,
-                next: None,
+            self.reserve_unbound(cx)
+        };
+        // Places: the evicted entry's, a free one, or a reclaimed entry's.
+        let reused = match evicted {
+            Some(node) => Some(node),
+            None if self.table.limit().try_reserve() => None,
+            None => match self.room(cx, now, idle) {
+                Some(node) => Some(node),
+                None => {
+                    self.share.release(1);
+                    return None;
+                }
             },
-            GFP_ATOMIC | __GFP_NOWARN,
-        )
-        .ok();
-        match node {
-            None => {
-                self.share.release(1);
-                self.table.limit().refuse_reserved();
+        };
+        // INVARIANT: unbound, nothing pending; counted in `share`.
+        let fresh = SockInfo {
+            key,
+            group: None,
+            thread: None,
+            pending: Pending::default(),
+            lastact: now,
+            last_state: 0,
+            group_sees: false,
+            thread_sees: true,
+            next: None,
+        };
+        let node = match reused {
+            Some(mut node) => {
+                *node = fresh;
+                node
             }
-            Some(_) if !local => self.fresh.note(index),
-            Some(_) => {}
+            None => match KBox::new(fresh, GFP_ATOMIC | __GFP_NOWARN) {
+                Ok(node) => node,
+                Err(_) => {
+                    self.share.release(1);
+                    self.table.limit().release_nomem();
+                    return None;
+                }
+            },
+        };
+        if !local {
+            self.fresh.note(index);
         }
-        node
+        Some(node)
     }
 
     /// Binds `si` to process `group` (see [`SockInfo::bind_group`]); an
@@ -844,8 +874,8 @@ impl SockTable {
         self.table.len()
     }
 
-    /// Number of entries refused because of the cap.
-    pub(crate) fn overflows(&self) -> u64 {
-        self.table.overflows()
+    /// Entries refused, by cause.
+    pub(crate) fn refused(&self) -> Refused {
+        self.table.refused()
     }
 }

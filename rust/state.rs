@@ -128,9 +128,11 @@ impl Netatop {
     pub(crate) fn snapshot(&self) -> Snapshot {
         let nre = self.exits.len();
         Snapshot {
-            sockinfo: [self.socks.len(), self.socks.overflows()],
+            sockinfo: self.socks.len(),
+            sockinfo_refused: self.socks.refused(),
             // The cap counts live and finished tasks; /proc shows them apart.
-            taskinfo: [self.tasks.len().saturating_sub(nre), self.tasks.overflows()],
+            taskinfo: self.tasks.len().saturating_sub(nre),
+            taskinfo_refused: self.tasks.refused(),
             exits: nre,
             ..stats::snapshot()
         }

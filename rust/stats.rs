@@ -7,6 +7,7 @@
 //! a reader sums the CPUs.
 
 use crate::kernel_services::stats::{self as slots, Charge, Slot};
+use crate::limits::Refused;
 use crate::packet::{Direction, Proto};
 
 /// The packets by protocol class and direction ([`Proto::index`] * 2 +
@@ -23,10 +24,14 @@ pub(crate) struct Snapshot {
     pub(crate) packets: [[u64; 2]; 4],
     /// Of those, the TCP and UDP packets no process will ever be charged for.
     pub(crate) unident: [[u64; 2]; 2],
-    /// Sockinfo entries, and the entries refused (cap or failed allocation).
-    pub(crate) sockinfo: [u64; 2],
-    /// Live taskinfo entries, and the entries refused.
-    pub(crate) taskinfo: [u64; 2],
+    /// Sockinfo entries.
+    pub(crate) sockinfo: u64,
+    /// Sockinfo entries refused, by cause.
+    pub(crate) sockinfo_refused: Refused,
+    /// Live taskinfo entries.
+    pub(crate) taskinfo: u64,
+    /// Taskinfo entries refused, by cause.
+    pub(crate) taskinfo_refused: Refused,
     /// Finished processes on the exit list.
     pub(crate) exits: u64,
 }

@@ -9,7 +9,7 @@ use kernel::prelude::*;
 
 use crate::hash::Hasher;
 use crate::kernel_services::context::Process;
-use crate::limits::Limit;
+use crate::limits::{Limit, Refused};
 
 /// Buckets visited between two chances for other tasks to run.
 const RESCHED_EVERY: usize = 1024;
@@ -106,9 +106,8 @@ impl<B> BucketTable<B> {
         self.limit.used()
     }
 
-    /// Number of entries refused because of the cap (or a failed
-    /// allocation).
-    pub(crate) fn overflows(&self) -> u64 {
-        self.limit.overflows()
+    /// Entries refused, by cause.
+    pub(crate) fn refused(&self) -> Refused {
+        self.limit.refused()
     }
 }

@@ -11,7 +11,7 @@ use crate::hash::Hasher;
 use crate::kernel_services::context::{LockContext, Process};
 use crate::kernel_services::lock::BhLock;
 use crate::kernel_services::task;
-use crate::limits::Limit;
+use crate::limits::{Limit, Refused};
 use crate::packet::{Direction, Proto};
 use crate::table::{BucketTable, Hashed};
 use crate::uapi::{NetPerTask, TaskCount, COMLEN};
@@ -366,7 +366,7 @@ impl TaskTable {
                     .map(|()| t)
             });
         if created.is_none() {
-            self.table.limit().refuse_reserved();
+            self.table.limit().release_nomem();
         }
         created
     }
@@ -467,8 +467,8 @@ impl TaskTable {
         self.table.len()
     }
 
-    /// Number of entries refused because of the cap.
-    pub(crate) fn overflows(&self) -> u64 {
-        self.table.overflows()
+    /// Entries refused, by cause.
+    pub(crate) fn refused(&self) -> Refused {
+        self.table.refused()
     }
 }

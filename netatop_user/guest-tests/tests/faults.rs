@@ -98,8 +98,23 @@ fn failed_allocations_lose_nothing_from_the_ledger() {
         "faults: sockinfo refused {}, taskinfo refused {}, {records} exit records",
         refused.sockinfo_overflow, refused.taskinfo_overflow
     );
+    // Far below the caps: every refusal is a failed allocation.
+    let causes = refused.refused.expect("refusals by cause");
+    assert_eq!(
+        (causes.sockinfo_full, causes.taskinfo_full),
+        (0, 0),
+        "{refused:?}"
+    );
+    assert_eq!(
+        causes.sockinfo_nomem, refused.sockinfo_overflow,
+        "{refused:?}"
+    );
+    assert_eq!(
+        causes.taskinfo_nomem, refused.taskinfo_overflow,
+        "{refused:?}"
+    );
     assert!(
-        refused.sockinfo_overflow + refused.taskinfo_overflow > 0,
+        causes.sockinfo_nomem + causes.taskinfo_nomem > 0,
         "no allocation of the module failed: {refused:?}"
     );
     echo4.finish();

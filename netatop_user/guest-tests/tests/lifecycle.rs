@@ -697,7 +697,7 @@ fn load_unload_cycles_under_traffic() {
 /// the table holds exactly 64 tasks; 50 processes sending one datagram each
 /// fill it with the first 32 (a process and its thread) and the other 18
 /// are refused, one overflow each (a connection whose process is refused
-/// binds no thread either).
+/// binds no thread either), each as refused by a full table.
 #[test]
 fn taskinfo_cap_counts_128_byte_entries() {
     let _m = module_exclusive();
@@ -720,6 +720,13 @@ fn taskinfo_cap_counts_128_byte_entries() {
     let after = proc_counters();
     assert_eq!(after.taskinfo, CAP, "{after:?}");
     assert_eq!(after.taskinfo_overflow, PROCESSES - CAP / 2, "{after:?}");
+    // All refused by the cap, none for want of memory.
+    let refused = after.refused.expect("refusals by cause");
+    assert_eq!(
+        (refused.taskinfo_full, refused.taskinfo_nomem),
+        (PROCESSES - CAP / 2, 0),
+        "{after:?}"
+    );
     for t in senders {
         t.finish();
     }

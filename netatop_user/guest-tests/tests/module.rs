@@ -114,11 +114,25 @@ fn proc_netatop_is_byte_for_byte_the_reference_format() {
         text,
         "/proc/netatop differs from the reference format"
     );
-    assert_eq!(text.lines().count(), 13, "13 lines");
+    // netatop 3.2.2's 13 lines, then a blank line and netatop-rs's two.
+    assert_eq!(text.lines().count(), 16, "16 lines");
     assert_eq!(
         text.lines().filter(|l| l.is_empty()).count(),
-        3,
-        "3 of them empty"
+        4,
+        "4 of them empty"
+    );
+    assert_eq!(
+        text.lines().nth(12).map(|l| l.starts_with("modversion:")),
+        Some(true)
+    );
+    let refused = counters.refused.expect("netatop-rs's refusal lines");
+    assert_eq!(
+        refused.sockinfo_full + refused.sockinfo_nomem,
+        counters.sockinfo_overflow
+    );
+    assert_eq!(
+        refused.taskinfo_full + refused.taskinfo_nomem,
+        counters.taskinfo_overflow
     );
 
     // modversion is the module's own version, the one modinfo shows.

@@ -217,6 +217,30 @@ impl Collector for Metrics {
                 unident,
                 counter,
             )?;
+            if let Some(r) = &g.refused {
+                let refused = [
+                    ([("table", "sockinfo"), ("cause", "full")], r.sockinfo_full),
+                    (
+                        [("table", "sockinfo"), ("cause", "nomem")],
+                        r.sockinfo_nomem,
+                    ),
+                    ([("table", "taskinfo"), ("cause", "full")], r.taskinfo_full),
+                    (
+                        [("table", "taskinfo"), ("cause", "nomem")],
+                        r.taskinfo_nomem,
+                    ),
+                ];
+                family(
+                    &mut enc,
+                    "netatop_refused_entries",
+                    "Entries the module's tables refused, by cause: the table was full, or an \
+                     allocation failed (netatop-rs's lines of /proc/netatop; they add up to the \
+                     overflows).",
+                    MetricType::Counter,
+                    refused,
+                    counter,
+                )?;
+            }
             for (name, help, value, kind) in [
                 (
                     "netatop_sockinfo_entries",

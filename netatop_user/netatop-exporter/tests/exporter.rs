@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use netatop::{CgroupCount, ProcCounters, ProcInfo, Snapshot, TaskCount};
+use netatop::{CgroupCount, ProcCounters, ProcInfo, Refused, Snapshot, TaskCount};
 use netatop_exporter::collect::{counted_ids, stable_paths, ScrapeData, Source};
 use netatop_exporter::http;
 use netatop_exporter::metrics::{encode, Format};
@@ -166,6 +166,12 @@ fn fixed() -> ScrapeData {
             taskinfo_overflow: 20,
             taskexit: 21,
             modversion: "0.1.0".into(),
+            refused: Some(Refused {
+                sockinfo_full: 10,
+                sockinfo_nomem: 8,
+                taskinfo_full: 20,
+                taskinfo_nomem: 0,
+            }),
         }),
         paths,
         duration: Duration::from_millis(3),
@@ -211,6 +217,15 @@ fn a_fixed_snapshot_parses_back_exactly() {
     assert_eq!(get("netatop_taskinfo_entries", &[]), 19.0);
     assert_eq!(get("netatop_taskinfo_overflows_total", &[]), 20.0);
     assert_eq!(get("netatop_taskexit_entries", &[]), 21.0);
+    for (table, cause, n) in [
+        ("sockinfo", "full", 10.0),
+        ("sockinfo", "nomem", 8.0),
+        ("taskinfo", "full", 20.0),
+        ("taskinfo", "nomem", 0.0),
+    ] {
+        let l = [("table", table), ("cause", cause)];
+        assert_eq!(get("netatop_refused_entries_total", &l), n);
+    }
     assert_eq!(get("netatop_cgroup_overflows_total", &[]), 5.0);
     assert_eq!(get("netatop_cgroups", &[]), 3.0);
     assert_eq!(get("netatop_processes", &[]), 3.0);
@@ -266,10 +281,10 @@ fn a_fixed_snapshot_parses_back_exactly() {
         ),
         "{three}"
     );
-    // Nothing else: 3 + 6 + 4 + 5 globals; the cgroup count and overflow
-    // and 2 x (1 + 8) cgroup samples; the process count and 2 x 8 process
-    // samples.
-    assert_eq!(s.len(), 3 + 6 + 4 + 5 + 2 + 18 + 1 + 16, "{text}");
+    // Nothing else: 3 + 6 + 4 + 4 + 5 globals; the cgroup count and
+    // overflow and 2 x (1 + 8) cgroup samples; the process count and 2 x 8
+    // process samples.
+    assert_eq!(s.len(), 3 + 6 + 4 + 4 + 5 + 2 + 18 + 1 + 16, "{text}");
 }
 
 /// One scrape of the cgroup list `cgroups` ((id, live processes, first

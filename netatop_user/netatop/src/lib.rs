@@ -48,7 +48,7 @@ pub use abi::{
 pub use cancel::CancelToken;
 pub use client::{Netatop, Snapshot};
 pub use error::{Error, Result};
-pub use proc::{ProcCounters, PROC_PATH};
+pub use proc::{ProcCounters, Refused, PROC_PATH};
 
 /// The signal this crate sends to a thread to end a timed or cancelled wait
 /// ([`Netatop::next_exited_timeout`], [`Netatop::next_exited_cancellable`],

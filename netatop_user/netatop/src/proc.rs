@@ -43,6 +43,26 @@ pub struct ProcCounters {
     pub taskexit: u64,
     /// The module's version string.
     pub modversion: String,
+    /// Entries refused, by cause: netatop-rs's own lines after the 3.2.2
+    /// ones (`None` for a module that does not print them, such as
+    /// netatop 3.2.2). Each table's causes add up to its overflow.
+    pub refused: Option<Refused>,
+}
+
+/// Entries the module refused, by cause (netatop-rs's lines of
+/// `/proc/netatop`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Refused {
+    /// Connections not tracked because the table was full and no entry
+    /// could make room.
+    pub sockinfo_full: u64,
+    /// Connections not tracked because an allocation failed.
+    pub sockinfo_nomem: u64,
+    /// Processes and threads not tracked because the table was full.
+    pub taskinfo_full: u64,
+    /// Processes and threads not tracked because an allocation failed.
+    pub taskinfo_nomem: u64,
 }
 
 impl ProcCounters {
@@ -109,11 +129,41 @@ impl ProcCounters {
                 "bad 'modversion' line: {version:?}"
             )));
         }
-        if let Some(extra) = lines.next() {
-            return Err(Error::ProcFormat(format!(
-                "unexpected trailing line '{extra}'"
-            )));
-        }
+        // netatop-rs's lines, if any: both tables' or none.
+        let mut rest = lines.peekable();
+        let refused = match rest.peek() {
+            None => None,
+            Some(_) => {
+                let mut next = |label: &str| -> Result<Vec<String>> {
+                    let line = rest
+                        .next()
+                        .ok_or_else(|| Error::ProcFormat(format!("missing line '{label}'")))?;
+                    let words = line.strip_prefix(label).ok_or_else(|| {
+                        Error::ProcFormat(format!("expected '{label}', found '{line}'"))
+                    })?;
+                    Ok(words
+                        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ':')
+                        .filter(|w| !w.is_empty())
+                        .map(str::to_owned)
+                        .collect())
+                };
+                let (sockinfo_full, sockinfo_nomem) =
+                    pair(next("#sockinfo full:")?, "#sockinfo full", "nomem")?;
+                let (taskinfo_full, taskinfo_nomem) =
+                    pair(next("#taskinfo full:")?, "#taskinfo full", "nomem")?;
+                if let Some(extra) = rest.next() {
+                    return Err(Error::ProcFormat(format!(
+                        "unexpected trailing line '{extra}'"
+                    )));
+                }
+                Some(Refused {
+                    sockinfo_full,
+                    sockinfo_nomem,
+                    taskinfo_full,
+                    taskinfo_nomem,
+                })
+            }
+        };
         Ok(Self {
             tcpsndpacks,
             unident_tcpsndpacks,
@@ -131,11 +181,13 @@ impl ProcCounters {
             taskinfo_overflow,
             taskexit,
             modversion: version[0].clone(),
+            refused,
         })
     }
 
-    /// Renders the counters exactly as netatop 3.2.2 prints them (the
-    /// original's `%12lu`, `%9lu`, `%8lu` and `%14s` widths).
+    /// Renders the counters exactly as the module prints them: netatop
+    /// 3.2.2's lines (the original's `%12lu`, `%9lu`, `%8lu` and `%14s`
+    /// widths), then, if known, netatop-rs's refusals by cause.
     pub fn render(&self) -> String {
         let mut s = String::with_capacity(512);
         let _ = write!(
@@ -170,6 +222,15 @@ impl ProcCounters {
             self.taskexit,
             self.modversion,
         );
+        if let Some(r) = &self.refused {
+            let _ = write!(
+                s,
+                "\n\
+                 #sockinfo full:  {:>12} (nomem: {:>8})\n\
+                 #taskinfo full:  {:>12} (nomem: {:>8})\n",
+                r.sockinfo_full, r.sockinfo_nomem, r.taskinfo_full, r.taskinfo_nomem,
+            );
+        }
         s
     }
 }
@@ -214,6 +275,39 @@ modversion:          3.2.2
     #[test]
     fn renders_byte_for_byte() {
         assert_eq!(ProcCounters::parse(SAMPLE).unwrap().render(), SAMPLE);
+    }
+
+    /// netatop-rs's lines after the reference ones.
+    const SAMPLE_RS: &str = "
+#sockinfo full:             0 (nomem:        0)
+#taskinfo full:             2 (nomem:        1)
+";
+
+    #[test]
+    fn parses_and_renders_the_refusals_by_cause() {
+        let text = format!("{SAMPLE}{SAMPLE_RS}");
+        let c = ProcCounters::parse(&text).unwrap();
+        // Each table's causes add up to its overflow.
+        assert_eq!(c.taskinfo_overflow, 3);
+        assert_eq!(
+            c.refused,
+            Some(Refused {
+                sockinfo_full: 0,
+                sockinfo_nomem: 0,
+                taskinfo_full: 2,
+                taskinfo_nomem: 1,
+            })
+        );
+        assert_eq!(c.render(), text);
+        assert_eq!(ProcCounters::parse(SAMPLE).unwrap().refused, None);
+    }
+
+    #[test]
+    fn rejects_half_the_refusal_lines_and_trailing_ones() {
+        let half = format!("{SAMPLE}\n#sockinfo full:  2 (nomem: 1)\n");
+        assert!(ProcCounters::parse(&half).is_err());
+        let extra = format!("{SAMPLE}{SAMPLE_RS}junk: 1\n");
+        assert!(ProcCounters::parse(&extra).is_err());
     }
 
     #[test]
