@@ -67,6 +67,7 @@ struct netpertask {
 #define NETATOP_GETCNT_CGROUP	(NETATOP_BASE_CTL + 6)	/* 15667: counters of a cgroup */
 #define NETATOP_GETCNT_TASKS	(NETATOP_BASE_CTL + 7)	/* 15668: every live process */
 #define NETATOP_GETCNT_CGROUPS	(NETATOP_BASE_CTL + 8)	/* 15669: every cgroup */
+#define NETATOP_GETCNT_CONNS	(NETATOP_BASE_CTL + 9)	/* 15670: every connection */
 
 /*
  * GETCNT_CGROUP: the caller sets id (optlen >= 80, else EINVAL); unknown
@@ -80,15 +81,17 @@ struct netatop_cgroupcount {
 };
 
 /*
- * Start of the GETCNT_TASKS and GETCNT_CGROUPS answers (optlen >= 16, else
- * EINVAL); as many entries follow as fit in optlen, which is set to the
- * bytes written. count < total: call again with a larger buffer. 16 bytes.
+ * Start of the GETCNT_TASKS, GETCNT_CGROUPS and GETCNT_CONNS answers
+ * (optlen >= 16, else EINVAL); as many entries follow as fit in optlen,
+ * which is set to the bytes written. count < total: call again with a
+ * larger buffer. 16 bytes.
  */
 struct netatop_listhdr {
 	__u32		 total;		/* entries that exist */
 	__u32		 count;		/* entries written after this header */
 	__u64		 overflow;	/* TASKS: taskinfo overflows; CGROUPS: finished
-					   processes the cgroup table's cap could not keep */
+					   processes the cgroup table's cap could not keep;
+					   CONNS: sockinfo overflows */
 };
 
 /* An entry of GETCNT_TASKS: one live process. 104 bytes. */
@@ -100,5 +103,36 @@ struct netatop_procinfo {
 	__u64		 cgroup;	/* id of the cgroup it is counted for */
 	struct taskcount tc;
 };
+
+/*
+ * An entry of GETCNT_CONNS: one connection the module tracks, a TCP
+ * connection (its quintuple) or a local UDP port (any local address; the
+ * last remote end that sent to it or that it sent to). The counters are the
+ * connection's own since the module first saw it, whoever it was charged
+ * to; while it is bound, they are part of its process's GETCNT_TGID
+ * counters. 96 bytes.
+ */
+struct netatop_conninfo {
+	__u64		 netns;		/* network namespace cookie (SO_NETNS_COOKIE) */
+	__s32		 tgid;		/* the process it is charged to; 0: none yet */
+	__s32		 pid;		/* the thread it is charged to; 0: none */
+	__u64		 btime;		/* the process's start, seconds since the epoch; 0: none */
+	__u8		 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8		 family;	/* AF_INET or AF_INET6 (UDP: of the remote end; 0: none seen) */
+	__u8		 state;		/* TCP: the last state seen (TCP_ESTABLISHED...); 0: unknown */
+	__u8		 flags;		/* NETATOP_CONN_* */
+	__u16		 lport;		/* local port, host byte order */
+	__u16		 rport;		/* remote port, host byte order (UDP: the last one) */
+	__u8		 laddr[16];	/* local address, network byte order (IPv4: the first 4
+					   bytes, the rest zero; UDP: zero, any address) */
+	__u8		 raddr[16];	/* remote address, as laddr (UDP: the last remote end) */
+	__u64		 sndpacks;	/* packets (wire segments) sent */
+	__u64		 sndbytes;	/* bytes sent */
+	__u64		 rcvpacks;	/* packets received */
+	__u64		 rcvbytes;	/* bytes received */
+};
+
+/* netatop_conninfo.flags */
+#define NETATOP_CONN_PEERS	1	/* UDP: more than one remote end was seen */
 
 #endif /* _NETATOP_H */

@@ -19,7 +19,7 @@ use crate::kernel_services::stats::Charge;
 use crate::kernel_services::{task, time};
 use crate::packet::{Packet, Proto, Sender, Transport};
 use crate::sockinfo::{Binder, Hit, SockInfo};
-use crate::sockkey::SockKey;
+use crate::sockkey::{Peer, SockKey};
 use crate::state::Netatop;
 use crate::stats;
 use crate::taskinfo::{NewTask, TaskId, TaskInfo, TaskKind};
@@ -40,19 +40,28 @@ impl Netatop {
         match pkt.transport() {
             Transport::Udp(Some(ports)) => {
                 let key = SockKey::udp(pkt, ports);
-                self.connection(pkt, cx, Proto::Udp, key)
+                let peer = SockKey::udp_peer(pkt, ports);
+                self.connection(pkt, cx, Proto::Udp, key, Some(peer))
             }
             Transport::Tcp(Some(ports)) => {
                 let key = SockKey::tcp(pkt, ports);
-                self.connection(pkt, cx, Proto::Tcp, key)
+                self.connection(pkt, cx, Proto::Tcp, key, None)
             }
             th => stats::packet(Proto::of(&th), pkt.direction(), pkt.segments()),
         }
     }
 
-    /// Accounts a TCP or UDP packet of connection `key`.
+    /// Accounts a TCP or UDP packet of connection `key` (UDP: from or to
+    /// `peer`).
     #[inline(always)]
-    fn connection(&self, pkt: &Packet<'_>, cx: Option<Hook>, proto: Proto, key: SockKey) -> Charge {
+    fn connection(
+        &self,
+        pkt: &Packet<'_>,
+        cx: Option<Hook>,
+        proto: Proto,
+        key: SockKey,
+        peer: Option<Peer>,
+    ) -> Charge {
         let dir = pkt.direction();
         let segs = pkt.segments();
         let Some(cx) = cx else {
@@ -69,6 +78,7 @@ impl Netatop {
             } else {
                 0
             },
+            peer,
         };
         let sender = pkt.sender().filter(|s| s.sent(pkt));
         if self

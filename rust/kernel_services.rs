@@ -33,6 +33,7 @@ pub(crate) mod layout;
 pub(crate) mod lock;
 pub(crate) mod mem;
 pub(crate) mod packet;
+pub(crate) mod slab;
 pub(crate) mod stats;
 pub(crate) mod task;
 pub(crate) mod time;

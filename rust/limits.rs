@@ -4,6 +4,13 @@
 
 use kernel::sync::atomic::{Atomic, Relaxed};
 
+/// Entries that fit in `kb` KiB when each takes `object` bytes (the slab
+/// object it really occupies).
+pub(crate) fn entries(kb: u32, object: usize) -> usize {
+    // CAST: u32 fits in usize on every Linux target.
+    (kb as usize).saturating_mul(1024) / object.max(1)
+}
+
 /// Counts the entries of a table against a maximum, lock-free.
 ///
 /// # Invariants

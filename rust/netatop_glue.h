@@ -27,7 +27,7 @@ struct sk_buff;
 struct task_struct;
 
 /* Number of getsockopt commands from NETATOP_BASE_CTL on. */
-#define NETATOP_NR_CMDS 9
+#define NETATOP_NR_CMDS 10
 
 /* The context a hook runs in (netatop_rs_packet's @context), bits. */
 #define NETATOP_CX_IRQS_OFF	1	/* hard interrupt or NMI context, or interrupts disabled */

@@ -8,7 +8,7 @@ use core::num::NonZeroU64;
 
 pub(crate) use crate::kernel_services::packet::{Packet, Ports, Sender, Skb, Transport};
 
-use crate::kernel_services::packet::NFPROTO_IPV6;
+pub(crate) use crate::kernel_services::packet::NFPROTO_IPV6;
 
 /// Bytes added per packet for the link layer beyond the device's header: the
 /// frame check sequence (the original's `+ 4`).

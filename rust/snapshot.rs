@@ -2,20 +2,24 @@
 
 //! Exact reads of many processes at once: every live process
 //! (GETCNT_TASKS), a cgroup's totals (GETCNT_CGROUP) and every cgroup's
-//! (GETCNT_CGROUPS).
+//! (GETCNT_CGROUPS); and every connection (GETCNT_CONNS).
 //!
 //! Process context only. Each process's batched traffic is charged first
 //! (see [`Netatop::settle`]), so what these return is what GETCNT_TGID
-//! would return for each process at that moment.
+//! would return for each process at that moment. A connection's counters
+//! are its own, batched traffic included.
 
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
 use crate::kernel_services::context::Process;
+use crate::kernel_services::packet::{IPPROTO_TCP, IPPROTO_UDP};
+use crate::packet::Proto;
+use crate::sockinfo::SockInfo;
 use crate::state::Netatop;
 use crate::taskinfo::TaskInfo;
-use crate::uapi::{CgroupCount, ProcInfo, TaskCount};
+use crate::uapi::{CgroupCount, ConnInfo, ProcInfo, TaskCount, CONN_PEERS};
 
 /// Attempts at capturing the task table while it grows.
 const ATTEMPTS: usize = 4;
@@ -38,6 +42,28 @@ impl Netatop {
             if total <= out.len() {
                 self.settle_all(cx, &out)?;
                 return Ok(out);
+            }
+        }
+        Err(EAGAIN)
+    }
+
+    /// GETCNT_CONNS: every connection and the sockinfo overflow counter.
+    /// `EAGAIN` if the table kept growing faster than it could be
+    /// captured.
+    pub(crate) fn connections(&self, cx: &mut Process) -> Result<(KVVec<ConnInfo>, u64)> {
+        for _ in 0..ATTEMPTS {
+            let n = usize::try_from(self.socks.len()).map_err(|_| ENOMEM)?;
+            // Room for the connections made while the table is walked.
+            let mut out =
+                KVVec::with_capacity(n.saturating_add(n / 8).saturating_add(SLACK), GFP_KERNEL)?;
+            let mut total = 0usize;
+            self.socks.for_each(cx, |si| {
+                total += 1;
+                // Past the capacity only the number is learnt.
+                let _ = out.push_within_capacity(conninfo(si));
+            });
+            if total <= out.len() {
+                return Ok((out, self.socks.refused().total()));
             }
         }
         Err(EAGAIN)
@@ -115,6 +141,36 @@ impl Netatop {
         let overflows = totals.overflows();
         drop(totals);
         Ok((list, overflows))
+    }
+}
+
+/// The GETCNT_CONNS entry of connection `si`.
+fn conninfo(si: &SockInfo) -> ConnInfo {
+    let key = si.key();
+    let ends = key.ends();
+    let total = si.total();
+    let (proto, state) = match key.proto() {
+        Proto::Udp => (IPPROTO_UDP, 0),
+        _ => (IPPROTO_TCP, si.tcp_state()),
+    };
+    ConnInfo {
+        netns: key.netns(),
+        tgid: si.group().map_or(0, |g| g.who().id),
+        pid: si.thread().map_or(0, |t| t.who().id),
+        btime: si.group().map_or(0, |g| g.btime()),
+        proto,
+        // `NFPROTO_*` are the `AF_*` numbers (asserted in the packet layer).
+        family: ends.family,
+        state,
+        flags: if ends.peers { CONN_PEERS } else { 0 },
+        lport: ends.lport,
+        rport: ends.rport,
+        laddr: ends.laddr,
+        raddr: ends.raddr,
+        sndpacks: total.sndpacks,
+        sndbytes: total.sndbytes,
+        rcvpacks: total.rcvpacks,
+        rcvbytes: total.rcvbytes,
     }
 }
 

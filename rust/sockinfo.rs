@@ -24,11 +24,12 @@ use kernel::sync::Arc;
 use crate::hash::Hasher;
 use crate::kernel_services::context::{Hook, LockContext, Process};
 use crate::kernel_services::lock::BhLock;
+use crate::kernel_services::slab::{Slab, SlabBox};
 use crate::kernel_services::time::jiffies_of_ms;
-use crate::limits::{Limit, Refused};
+use crate::limits::{entries, Limit, Refused};
 use crate::packet::{Direction, Proto, Sender};
 use crate::ring::{BucketRing, Offer};
-use crate::sockkey::SockKey;
+use crate::sockkey::{Peer, SockKey};
 use crate::stats;
 use crate::table::BucketTable;
 use crate::taskinfo::{TaskId, TaskInfo, TaskKind};
@@ -73,20 +74,20 @@ impl IdleLimits {
     }
 }
 
-/// Traffic of a connection not yet in any task's counters.
-#[derive(Default)]
-struct Pending {
+/// Packets and bytes of a connection, each way.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Traffic {
     /// Packets sent.
-    sndpacks: u64,
+    pub(crate) sndpacks: u64,
     /// Bytes sent.
-    sndbytes: u64,
+    pub(crate) sndbytes: u64,
     /// Packets received.
-    rcvpacks: u64,
+    pub(crate) rcvpacks: u64,
     /// Bytes received.
-    rcvbytes: u64,
+    pub(crate) rcvbytes: u64,
 }
 
-impl Pending {
+impl Traffic {
     /// Adds a packet (wrapping, as the C counters of the ABI do).
     #[inline(always)]
     fn add(&mut self, dir: Direction, packets: u64, bytes: u64) {
@@ -102,6 +103,16 @@ impl Pending {
         }
     }
 
+    /// `self - earlier`, counter by counter (wrapping).
+    fn since(&self, earlier: &Traffic) -> Traffic {
+        Traffic {
+            sndpacks: self.sndpacks.wrapping_sub(earlier.sndpacks),
+            sndbytes: self.sndbytes.wrapping_sub(earlier.sndbytes),
+            rcvpacks: self.rcvpacks.wrapping_sub(earlier.rcvpacks),
+            rcvbytes: self.rcvbytes.wrapping_sub(earlier.rcvbytes),
+        }
+    }
+
     /// Adds everything to `task`'s counters for `proto`.
     fn charge(&self, task: &TaskInfo, proto: Proto) {
         let c = task.counters();
@@ -110,26 +121,34 @@ impl Pending {
     }
 }
 
+/// A sockinfo in its slab object: a link of a bucket's chain.
+pub(crate) type Node = SlabBox<SockInfo>;
+
 /// One connection.
 ///
 /// # Invariants
 ///
-/// `pending` holds traffic that is in no task's counters: with no `group`,
-/// all the traffic so far; with a `group`, what was counted since the last
-/// [`SockInfo::flush`], and only while [`SockInfo::batched`] (else it is
-/// empty and traffic goes straight to the tasks). `group_sees` says that the
-/// group remembers this entry's bucket, `thread_sees` that the thread does
-/// (or that there is no thread), so that a reader of either visits the
-/// bucket and flushes the entry.
+/// `total` is all the traffic of the connection since the entry was made;
+/// `charged` the part of it already in the tasks' counters (or counted as
+/// unidentified). The rest, [`SockInfo::pending`], is in no task's
+/// counters: with no `group`, all the traffic so far; with a `group`, what
+/// was counted since the last [`SockInfo::flush`], and only while
+/// [`SockInfo::batched`] (else it is nothing, and traffic goes straight to
+/// the tasks as well). `group_sees` says that the group remembers this
+/// entry's bucket, `thread_sees` that the thread does (or that there is no
+/// thread), so that a reader of either visits the bucket and flushes the
+/// entry.
 pub(crate) struct SockInfo {
-    /// Identity.
+    /// Identity (and, for UDP, the last remote end: see [`SockKey`]).
     key: SockKey,
     /// The process it is bound to (the last one that sent on it).
     group: Option<Arc<TaskInfo>>,
     /// The thread it is bound to.
     thread: Option<Arc<TaskInfo>>,
-    /// Traffic not yet charged (see the invariants).
-    pending: Pending,
+    /// Everything counted on it.
+    total: Traffic,
+    /// What of `total` the tasks have (see the invariants).
+    charged: Traffic,
     /// `jiffies_64` of the last packet.
     lastact: u64,
     /// Last TCP state seen on the sending or receiving socket.
@@ -138,12 +157,12 @@ pub(crate) struct SockInfo {
     group_sees: bool,
     /// The thread remembers this entry's bucket, or there is no thread.
     thread_sees: bool,
-    next: Option<KBox<SockInfo>>,
+    next: Option<Node>,
 }
 
-// A sockinfo fits in a 128-byte slab object (the cap is computed from the
-// real size, and the bench measures it).
-const _: () = assert!(core::mem::size_of::<SockInfo>() <= 128);
+// A sockinfo is one 152-byte object of its own slab cache (the cap is
+// computed from the cache's object size, and the bench measures it).
+const _: () = assert!(core::mem::size_of::<SockInfo>() <= 152);
 
 impl SockInfo {
     /// The process the connection is bound to.
@@ -193,21 +212,43 @@ impl SockInfo {
         self.group_sees && self.thread_sees
     }
 
-    /// Counts a packet for the bound tasks (or, unbound, for whoever binds
+    /// Counts a packet: in the entry, and for the bound tasks at once
+    /// unless the traffic is batched (or, unbound, for whoever binds
     /// first).
     #[inline(always)]
     pub(crate) fn count(&mut self, dir: Direction, packets: u64, bytes: u64) {
-        match &self.group {
-            Some(group) if !self.batched() => {
+        self.total.add(dir, packets, bytes);
+        if let Some(group) = &self.group {
+            if !self.batched() {
                 let proto = self.key.proto();
                 group.counters().add(proto, dir, packets, bytes);
                 if let Some(thread) = &self.thread {
                     thread.counters().add(proto, dir, packets, bytes);
                 }
+                // INVARIANT: charged as counted.
+                self.charged.add(dir, packets, bytes);
             }
-            // INVARIANT: unbound, or bound and batched.
-            _ => self.pending.add(dir, packets, bytes),
         }
+    }
+
+    /// The traffic in no task's counters yet.
+    fn pending(&self) -> Traffic {
+        self.total.since(&self.charged)
+    }
+
+    /// Everything counted on the connection since the entry was made.
+    pub(crate) fn total(&self) -> &Traffic {
+        &self.total
+    }
+
+    /// The connection's key.
+    pub(crate) fn key(&self) -> &SockKey {
+        &self.key
+    }
+
+    /// The last TCP state seen, 0 for none (and for UDP).
+    pub(crate) fn tcp_state(&self) -> u8 {
+        self.last_state
     }
 
     /// Charges the traffic waiting in the entry to its group and thread.
@@ -216,13 +257,14 @@ impl SockInfo {
         let Some(group) = &self.group else {
             return;
         };
-        let pending = core::mem::take(&mut self.pending);
+        let pending = self.pending();
         let proto = self.key.proto();
         pending.charge(group, proto);
         if let Some(thread) = &self.thread {
             pending.charge(thread, proto);
         }
-        // INVARIANT: `pending` is empty.
+        // INVARIANT: nothing pending.
+        self.charged = self.total;
     }
 
     /// Binds the entry to process `group` (the thread binding goes; the
@@ -233,9 +275,10 @@ impl SockInfo {
         if self.group.is_some() {
             self.flush();
         } else {
-            core::mem::take(&mut self.pending).charge(&group, self.key.proto());
+            self.pending().charge(&group, self.key.proto());
+            self.charged = self.total;
         }
-        // INVARIANT: `pending` is empty; the sees flags describe the new
+        // INVARIANT: nothing pending; the sees flags describe the new
         // binding.
         self.group = Some(group);
         self.thread = None;
@@ -248,7 +291,7 @@ impl SockInfo {
     /// previous binding. `sees`: `thread` remembers the bucket.
     pub(crate) fn bind_thread(&mut self, thread: Option<Arc<TaskInfo>>, sees: bool) {
         self.flush();
-        // INVARIANT: `pending` is empty (or unbound, and without group the
+        // INVARIANT: nothing pending (or unbound, and without group the
         // flags do not matter).
         self.thread_sees = thread.is_none() || sees;
         self.thread = thread;
@@ -308,8 +351,10 @@ impl SockInfo {
             self.flush();
         } else {
             let proto = self.key.proto();
-            stats::unident(proto, Direction::Send, self.pending.sndpacks);
-            stats::unident(proto, Direction::Receive, self.pending.rcvpacks);
+            let pending = self.pending();
+            stats::unident(proto, Direction::Send, pending.sndpacks);
+            stats::unident(proto, Direction::Receive, pending.rcvpacks);
+            self.charged = self.total;
         }
     }
 
@@ -355,7 +400,7 @@ pub(crate) struct StateChange {
 /// `due` is at most the [`SockInfo::drop_at`] of every entry: the collector
 /// has nothing to do here before `due`, unless a task has finished.
 pub(crate) struct Chain {
-    head: Option<KBox<SockInfo>>,
+    head: Option<Node>,
     due: u64,
 }
 
@@ -373,10 +418,7 @@ impl Chain {
 /// the empty link at the chain's end where a new one goes. One walk of the
 /// chain. (`None` only in form: the walk stops at a `Some` link.)
 #[inline(always)]
-fn find<'a>(
-    head: &'a mut Option<KBox<SockInfo>>,
-    key: &SockKey,
-) -> Option<&'a mut Option<KBox<SockInfo>>> {
+fn find<'a>(head: &'a mut Option<Node>, key: &SockKey) -> Option<&'a mut Option<Node>> {
     let mut cur = head;
     while cur.as_ref().is_some_and(|n| !n.key.matches(key)) {
         cur = &mut cur.as_mut()?.next;
@@ -413,7 +455,7 @@ impl Chain {
     /// Unlinks the first entry `pick` accepts, charging its traffic as the
     /// collector would, and returns it; `None` if there is none. `due`
     /// stays a lower bound of what is left.
-    fn reclaim_one(&mut self, pick: impl Fn(&SockInfo) -> bool) -> Option<KBox<SockInfo>> {
+    fn reclaim_one(&mut self, pick: impl Fn(&SockInfo) -> bool) -> Option<Node> {
         let mut cur = &mut self.head;
         while cur.as_ref().is_some_and(|n| !pick(n)) {
             cur = &mut cur.as_mut()?.next;
@@ -482,6 +524,8 @@ pub(crate) struct Hit {
     pub(crate) bytes: u64,
     /// The TCP state of its socket; 0 without one, and for UDP.
     pub(crate) tcp_state: u8,
+    /// UDP: its remote end.
+    pub(crate) peer: Option<Peer>,
 }
 
 /// Where a packet's entry is: its bucket, the bucket's index and its
@@ -510,6 +554,8 @@ pub(crate) trait Binder {
 /// locks nest inside it. Making room in a full table takes other bucket
 /// locks with `try_lock` only (never waiting, so in no order).
 pub(crate) struct SockTable {
+    /// The buckets and their entries; declared before `slab`, which must
+    /// outlive every entry (fields drop in order).
     table: BucketTable<Bucket>,
     /// The entries never bound, within their share of the table; an entry
     /// made for a local sender (bound at once) is counted past the share.
@@ -518,11 +564,16 @@ pub(crate) struct SockTable {
     ended: BucketRing,
     /// Buckets in which an entry nobody local sent on was made.
     fresh: BucketRing,
+    /// The entries' slab cache.
+    slab: Slab<SockInfo>,
 }
 
 impl SockTable {
-    /// An empty table of `1 << bits` buckets holding at most `max` entries.
-    pub(crate) fn new(bits: u32, max: usize, hasher: Hasher) -> Result<Self> {
+    /// An empty table of `1 << bits` buckets holding as many entries as fit
+    /// in `limit_kb` KiB of their slab cache.
+    pub(crate) fn new(bits: u32, limit_kb: u32, hasher: Hasher) -> Result<Self> {
+        let slab = Slab::new(kernel::c_str!("netatop_sockinfo"))?;
+        let max = entries(limit_kb, slab.object_size());
         let table = BucketTable::new(bits, max, hasher, || {
             try_pin_init!(Bucket {
                 chain <- crate::new_bhlock!(Chain::new(), "netatop_sock_bucket"),
@@ -535,6 +586,7 @@ impl SockTable {
             share: Limit::new(max.div_ceil(UNBOUND_SHARE)),
             ended: BucketRing::new(),
             fresh: BucketRing::new(),
+            slab,
         })
     }
 
@@ -587,7 +639,7 @@ impl SockTable {
     fn count_new(
         &self,
         cx: &Hook,
-        link: &mut Option<KBox<SockInfo>>,
+        link: &mut Option<Node>,
         key: SockKey,
         at: Spot<'_>,
         hit: Hit,
@@ -624,6 +676,9 @@ impl SockTable {
         idle: &IdleLimits,
     ) {
         si.touch(hit.now);
+        if let Some(peer) = &hit.peer {
+            si.key.note_peer(peer);
+        }
         let mut sooner = new;
         if hit.tcp_state != 0 {
             let change = si.set_tcp_state(hit.tcp_state);
@@ -675,7 +730,7 @@ impl SockTable {
         cx: &impl LockContext,
         index: usize,
         pick: impl Fn(&SockInfo) -> bool,
-    ) -> Offer<KBox<SockInfo>> {
+    ) -> Offer<Node> {
         let Some(bucket) = self.table.get(index) else {
             return Offer::Empty;
         };
@@ -690,7 +745,7 @@ impl SockTable {
 
     /// Unlinks one entry never bound, the oldest noted first (its place
     /// in the table and in the share of entries never bound stay taken).
-    fn evict_unbound(&self, cx: &impl LockContext) -> Option<KBox<SockInfo>> {
+    fn evict_unbound(&self, cx: &impl LockContext) -> Option<Node> {
         self.fresh
             .search(|i| self.offer(cx, i, |si| si.group.is_none()))
     }
@@ -699,12 +754,7 @@ impl SockTable {
     /// else one that [`SockInfo::reclaimable`] allows. Its place in the
     /// table stays taken, for the caller's new entry; its place in the
     /// share of entries never bound, if it had one, is given back.
-    fn reclaim(
-        &self,
-        cx: &impl LockContext,
-        now: u64,
-        idle: &IdleLimits,
-    ) -> Option<KBox<SockInfo>> {
+    fn reclaim(&self, cx: &impl LockContext, now: u64, idle: &IdleLimits) -> Option<Node> {
         let node = self.evict_unbound(cx).or_else(|| {
             self.ended
                 .search(|i| self.offer(cx, i, |si| si.reclaimable(now, idle)))
@@ -722,7 +772,7 @@ impl SockTable {
     /// the share rather than the packet refused while the table has room:
     /// the new entry's own note lets the next one evict again, so the
     /// excess stays a few entries.
-    fn reserve_unbound(&self, cx: &impl LockContext) -> Option<KBox<SockInfo>> {
+    fn reserve_unbound(&self, cx: &impl LockContext) -> Option<Node> {
         if self.share.try_reserve() {
             return None;
         }
@@ -736,7 +786,7 @@ impl SockTable {
     /// A place in the full table for a new entry: that of an entry it
     /// reclaims, whose memory is returned for reuse; `None` (counted) if
     /// none can go.
-    fn room(&self, cx: &impl LockContext, now: u64, idle: &IdleLimits) -> Option<KBox<SockInfo>> {
+    fn room(&self, cx: &impl LockContext, now: u64, idle: &IdleLimits) -> Option<Node> {
         let node = self.reclaim(cx, now, idle);
         if node.is_none() {
             self.table.limit().refuse_full();
@@ -763,7 +813,7 @@ impl SockTable {
         local: bool,
         now: u64,
         idle: &IdleLimits,
-    ) -> Option<KBox<SockInfo>> {
+    ) -> Option<Node> {
         let evicted = if local {
             self.share.force_reserve();
             None
@@ -782,12 +832,13 @@ impl SockTable {
                 }
             },
         };
-        // INVARIANT: unbound, nothing pending; counted in `share`.
+        // INVARIANT: unbound, nothing counted; counted in `share`.
         let fresh = SockInfo {
             key,
             group: None,
             thread: None,
-            pending: Pending::default(),
+            total: Traffic::default(),
+            charged: Traffic::default(),
             lastact: now,
             last_state: 0,
             group_sees: false,
@@ -799,7 +850,7 @@ impl SockTable {
                 *node = fresh;
                 node
             }
-            None => match KBox::new(fresh, GFP_ATOMIC | __GFP_NOWARN) {
+            None => match self.slab.alloc_atomic(fresh) {
                 Ok(node) => node,
                 Err(_) => {
                     self.share.release(1);
@@ -862,6 +913,19 @@ impl SockTable {
         if let Some(bucket) = self.table.get(index) {
             bucket.chain.lock(cx).flush_bound(task);
         }
+    }
+
+    /// Calls `f` with every entry, one bucket at a time under its lock
+    /// (process context; other tasks may run between buckets).
+    pub(crate) fn for_each(&self, cx: &mut Process, mut f: impl FnMut(&SockInfo)) {
+        self.table.visit(cx, |cx, _, bucket| {
+            let chain = bucket.chain.lock(cx);
+            let mut cur = chain.head.as_deref();
+            while let Some(node) = cur {
+                f(node);
+                cur = node.next.as_deref();
+            }
+        });
     }
 
     /// Number of buckets.

@@ -4,7 +4,7 @@
 //! within its network namespace, so identical tuples in two containers
 //! never collide.
 
-use crate::packet::{Packet, Ports, Proto};
+use crate::packet::{Packet, Ports, Proto, NFPROTO_IPV6};
 
 /// The kind of connection a key names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,9 +21,14 @@ enum Kind {
 ///
 /// # Invariants
 ///
-/// `meta` is [`meta`] of the key's ports, family and kind; a UDP key's
-/// remote port, family, `local` and `remote` are zero.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `meta` is [`meta`] of the key's ports, family and kind. A UDP key's
+/// remote port and family in `meta` are zero, and its addresses are not
+/// part of its identity ([`SockKey::matches`] and [`SockKey::hash_with`]
+/// skip them): they hold the last remote end seen ([`SockKey::note_peer`]),
+/// `remote` its address and `local[0]` [`peer_word`] of its port and family
+/// with [`PEER_MANY`] once a second one was seen (all zero before the
+/// first).
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct SockKey {
     /// Network namespace cookie.
     netns: u64,
@@ -33,8 +38,47 @@ pub(crate) struct SockKey {
     /// Local address (TCP), as two native-endian words of its 16 bytes
     /// (IPv4: the first 4, the rest 0).
     local: [u64; 2],
-    /// Remote address (TCP), as `local`.
+    /// Remote address (TCP; UDP: the last remote end's), as `local`.
     remote: [u64; 2],
+}
+
+/// The remote end of a UDP packet, which its key does not name but keeps
+/// the last of.
+#[derive(Clone, Copy)]
+pub(crate) struct Peer {
+    /// Its address, as [`SockKey`]'s.
+    addr: [u64; 2],
+    /// Its port.
+    port: u16,
+    /// Its family (`NFPROTO_*`).
+    family: u8,
+}
+
+/// A UDP key's `local[0]` bit: more than one remote end was seen.
+const PEER_MANY: u64 = 1 << 24;
+
+/// A remote end's port and family in one word (bits 0-15 and 16-23).
+#[inline(always)]
+const fn peer_word(port: u16, family: u8) -> u64 {
+    ((family as u64) << 16) | port as u64
+}
+
+/// A connection's ends as [`SockKey::ends`] gives them.
+pub(crate) struct Ends {
+    /// `NFPROTO_IPV4` or `NFPROTO_IPV6`; 0 for a UDP port that has seen no
+    /// remote end.
+    pub(crate) family: u8,
+    /// Local port.
+    pub(crate) lport: u16,
+    /// Remote port (UDP: the last one seen).
+    pub(crate) rport: u16,
+    /// Local address as the IP header has it (IPv4: the first 4 bytes);
+    /// zero for UDP (any address).
+    pub(crate) laddr: [u8; 16],
+    /// Remote address, as `laddr` (UDP: the last one seen).
+    pub(crate) raddr: [u8; 16],
+    /// UDP: more than one remote end was seen.
+    pub(crate) peers: bool,
 }
 
 /// The ports, family and kind of a key in one word.
@@ -71,12 +115,98 @@ impl SockKey {
         } else {
             ports.dest
         };
-        // INVARIANT: `meta` of its fields, the TCP-only ones zero.
+        // INVARIANT: `meta` of its fields, the TCP-only ones zero; no
+        // remote end seen.
         SockKey {
             netns: pkt.netns(),
             meta: meta(lport, 0, 0, Kind::Udp),
             local: [0; 2],
             remote: [0; 2],
+        }
+    }
+
+    /// The remote end of a UDP packet with header `ports`.
+    #[inline(always)]
+    pub(crate) fn udp_peer(pkt: &Packet<'_>, ports: Ports) -> Peer {
+        let (addr, port) = if pkt.outgoing() {
+            (pkt.destination_words(), ports.dest)
+        } else {
+            (pkt.source_words(), ports.source)
+        };
+        Peer {
+            addr,
+            port,
+            family: pkt.family(),
+        }
+    }
+
+    /// UDP: notes `peer` as the last remote end seen (see the type
+    /// invariants); a different one than before marks the port as talking
+    /// to more than one.
+    #[inline(always)]
+    pub(crate) fn note_peer(&mut self, peer: &Peer) {
+        let word = peer_word(peer.port, peer.family);
+        let last = self.local[0];
+        if last & !PEER_MANY == word && self.remote == peer.addr {
+            return;
+        }
+        self.note_new_peer(peer, word, last);
+    }
+
+    /// [`Self::note_peer`] for a remote end other than the last one.
+    #[cold]
+    fn note_new_peer(&mut self, peer: &Peer, word: u64, last: u64) {
+        // A family is never 0: `last` is a remote end seen before.
+        let many = if last != 0 { PEER_MANY } else { 0 };
+        // INVARIANT: the new remote end, and whether another was seen.
+        self.local[0] = word | many;
+        self.remote = peer.addr;
+    }
+
+    /// Its network namespace's cookie.
+    pub(crate) fn netns(&self) -> u64 {
+        self.netns
+    }
+
+    /// The connection's ends (UDP: the local port, the last remote end).
+    pub(crate) fn ends(&self) -> Ends {
+        // The address bytes as the header had them (see `Packet`'s
+        // address words: IPv4's 4 bytes are the first word's low 32 bits).
+        let bytes = |family: u8, w: [u64; 2]| {
+            let mut b = [0u8; 16];
+            if family == NFPROTO_IPV6 {
+                b[..8].copy_from_slice(&w[0].to_ne_bytes());
+                b[8..].copy_from_slice(&w[1].to_ne_bytes());
+            } else {
+                // CAST: an IPv4 address is the low 32 bits.
+                b[..4].copy_from_slice(&(w[0] as u32).to_ne_bytes());
+            }
+            b
+        };
+        if self.is_udp() {
+            let peer = self.local[0];
+            // CAST: bits 16-23 and 0-15 of the peer word.
+            let family = (peer >> 16) as u8;
+            Ends {
+                family,
+                lport: self.lport(),
+                rport: peer as u16,
+                laddr: [0; 16],
+                raddr: bytes(family, self.remote),
+                peers: peer & PEER_MANY != 0,
+            }
+        } else {
+            // CAST: bits 8-15 of `meta`.
+            let family = (self.meta >> 8) as u8;
+            Ends {
+                family,
+                lport: self.lport(),
+                // CAST: bits 32-47 of `meta`.
+                rport: (self.meta >> 32) as u16,
+                laddr: bytes(family, self.local),
+                raddr: bytes(family, self.remote),
+                peers: false,
+            }
         }
     }
 

@@ -13,7 +13,7 @@ use crate::kernel_services::task;
 use crate::snapshot::procinfo;
 use crate::state::Netatop;
 use crate::taskinfo::TaskKind;
-use crate::uapi::{CgroupCount, Command, ListHeader, NetPerTask, ProcInfo};
+use crate::uapi::{CgroupCount, Command, ConnInfo, ListHeader, NetPerTask, ProcInfo};
 
 /// Size of the `id` field that every counter command reads first.
 const ID_LEN: usize = core::mem::size_of::<i32>();
@@ -29,7 +29,9 @@ impl Netatop {
     /// range or an optlen shorter than a pid (negative included); `EFAULT` for a
     /// bad buffer; `ESRCH` for an unknown process, thread or cgroup;
     /// `EINVAL` for the netatop-rs commands' buffers too short for their
-    /// answer (GETCNT_CGROUP) or header (GETCNT_TASKS, GETCNT_CGROUPS);
+    /// answer (GETCNT_CGROUP) or header (GETCNT_TASKS, GETCNT_CGROUPS,
+    /// GETCNT_CONNS); `EAGAIN` when a table grew faster than a list
+    /// command could capture it;
     /// `ERESTARTSYS`
     /// (EINTR for the caller) when a signal interrupts a blocking command.
     pub(crate) fn getsockopt(
@@ -94,6 +96,10 @@ impl Netatop {
             Command::GetcntCgroups => {
                 let (cgroups, overflow) = state.cgroup_list(cx)?;
                 write_list::<CgroupCount, _>(user, len, cgroups.len(), overflow, cgroups.iter())
+            }
+            Command::GetcntConns => {
+                let (conns, overflow) = state.connections(cx)?;
+                write_list::<ConnInfo, _>(user, len, conns.len(), overflow, conns.iter())
             }
         }
     }

@@ -13,7 +13,8 @@ use crate::exitlist::ExitList;
 use crate::hash::Hasher;
 use crate::kernel_services::mem::slab_size;
 use crate::kernel_services::time::jiffies_of_ms;
-use crate::sockinfo::{IdleLimits, SockInfo, SockTable};
+use crate::limits::entries;
+use crate::sockinfo::{IdleLimits, SockTable};
 use crate::stats::{self, Snapshot};
 use crate::taskinfo::{TaskInfo, TaskTable};
 
@@ -82,14 +83,6 @@ pub(crate) struct Netatop {
     pub(crate) idle: IdleLimits,
 }
 
-/// Entries that fit in `kb` KiB when each costs `bytes` of allocation
-/// (rounded up to the slab size actually used).
-fn entries(kb: u32, bytes: usize) -> usize {
-    let real = slab_size(bytes).max(1);
-    // CAST: u32 fits in usize on every Linux target.
-    (kb as usize).saturating_mul(1024) / real
-}
-
 /// Bytes of the allocation that holds one taskinfo: the `Arc`'s own
 /// allocation, its header up to the value (`Arc::DATA_OFFSET`, the kernel
 /// crate's) and the value. The bucket vectors' pointer slots are
@@ -100,14 +93,10 @@ impl Netatop {
     /// Creates the empty state.
     pub(crate) fn new(cfg: &Config) -> Result<impl PinInit<Self, Error>> {
         let hasher = Hasher::new(cfg.seed);
-        let socks = SockTable::new(
-            cfg.sock_hash_bits,
-            entries(cfg.sockinfo_limit_kb, core::mem::size_of::<SockInfo>()),
-            hasher,
-        )?;
+        let socks = SockTable::new(cfg.sock_hash_bits, cfg.sockinfo_limit_kb, hasher)?;
         let tasks = TaskTable::new(
             cfg.task_hash_bits,
-            entries(cfg.taskinfo_limit_kb, TASKINFO_BYTES),
+            entries(cfg.taskinfo_limit_kb, slab_size(TASKINFO_BYTES)),
             hasher,
         )?;
         let cgroup_limit_kb = cfg.cgroup_limit_kb;

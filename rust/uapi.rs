@@ -35,6 +35,8 @@ pub(crate) enum Command {
     GetcntTasks,
     /// `NETATOP_GETCNT_CGROUPS` (netatop-rs): every cgroup in one call.
     GetcntCgroups,
+    /// `NETATOP_GETCNT_CONNS` (netatop-rs): every connection in one call.
+    GetcntConns,
 }
 
 impl Command {
@@ -51,6 +53,7 @@ impl Command {
             layout::NETATOP_GETCNT_CGROUP => Self::GetcntCgroup,
             layout::NETATOP_GETCNT_TASKS => Self::GetcntTasks,
             layout::NETATOP_GETCNT_CGROUPS => Self::GetcntCgroups,
+            layout::NETATOP_GETCNT_CONNS => Self::GetcntConns,
             _ => return None,
         })
     }
@@ -59,7 +62,7 @@ impl Command {
 // The glue registers the getsockopt range NETATOP_BASE_CTL ..
 // NETATOP_BASE_CTL + NETATOP_NR_CMDS: the commands decoded above are
 // exactly those numbers, consecutive in this order (netatop 3.2.2's six,
-// then netatop-rs's three).
+// then netatop-rs's four).
 const _: () = {
     let commands = [
         layout::NETATOP_PROBE,
@@ -71,6 +74,7 @@ const _: () = {
         layout::NETATOP_GETCNT_CGROUP,
         layout::NETATOP_GETCNT_TASKS,
         layout::NETATOP_GETCNT_CGROUPS,
+        layout::NETATOP_GETCNT_CONNS,
     ];
     assert!(commands.len() == layout::NETATOP_NR_CMDS);
     let mut i = 0;
@@ -171,7 +175,7 @@ pub(crate) struct CgroupCount {
 
 check_layout!(CgroupCount, netatop_cgroupcount, [id: id, nprocs: nprocs, pad: pad, tc: tc]);
 
-/// The header of the GETCNT_TASKS and GETCNT_CGROUPS answers
+/// The header of the GETCNT_TASKS, GETCNT_CGROUPS and GETCNT_CONNS answers
 /// (`struct netatop_listhdr`, 16 bytes); the entries follow it.
 #[repr(C)]
 pub(crate) struct ListHeader {
@@ -206,6 +210,53 @@ check_layout!(ProcInfo, netatop_procinfo, [
     id: id, pad: pad, btime: btime, command: command, cgroup: cgroup, tc: tc,
 ]);
 
+/// An entry of GETCNT_CONNS (`struct netatop_conninfo`, 96 bytes): one
+/// connection, its owner and its own counters.
+#[repr(C)]
+pub(crate) struct ConnInfo {
+    /// Network namespace cookie.
+    pub(crate) netns: u64,
+    /// The process it is charged to; 0: none yet.
+    pub(crate) tgid: i32,
+    /// The thread it is charged to; 0: none.
+    pub(crate) pid: i32,
+    /// The process's start, seconds since the epoch; 0: none.
+    pub(crate) btime: u64,
+    /// `IPPROTO_TCP` or `IPPROTO_UDP`.
+    pub(crate) proto: u8,
+    /// `AF_INET` or `AF_INET6` (UDP: of the last remote end; 0: none).
+    pub(crate) family: u8,
+    /// TCP: the last state seen; 0: unknown.
+    pub(crate) state: u8,
+    /// `NETATOP_CONN_*`.
+    pub(crate) flags: u8,
+    /// Local port.
+    pub(crate) lport: u16,
+    /// Remote port (UDP: the last one).
+    pub(crate) rport: u16,
+    /// Local address, network byte order (IPv4: the first 4 bytes).
+    pub(crate) laddr: [u8; 16],
+    /// Remote address, as `laddr`.
+    pub(crate) raddr: [u8; 16],
+    /// Packets sent.
+    pub(crate) sndpacks: u64,
+    /// Bytes sent.
+    pub(crate) sndbytes: u64,
+    /// Packets received.
+    pub(crate) rcvpacks: u64,
+    /// Bytes received.
+    pub(crate) rcvbytes: u64,
+}
+
+check_layout!(ConnInfo, netatop_conninfo, [
+    netns: netns, tgid: tgid, pid: pid, btime: btime, proto: proto, family: family,
+    state: state, flags: flags, lport: lport, rport: rport, laddr: laddr, raddr: raddr,
+    sndpacks: sndpacks, sndbytes: sndbytes, rcvpacks: rcvpacks, rcvbytes: rcvbytes,
+]);
+
+/// `NETATOP_CONN_PEERS`: UDP, more than one remote end was seen.
+pub(crate) const CONN_PEERS: u8 = layout::byte(layout::NETATOP_CONN_PEERS);
+
 as_bytes! {
     TaskCount {
         tcp_snd_packets: u64, tcp_snd_bytes: u64, tcp_rcv_packets: u64, tcp_rcv_bytes: u64,
@@ -215,4 +266,9 @@ as_bytes! {
     CgroupCount { id: u64, nprocs: u32, pad: u32, tc: TaskCount };
     ListHeader { total: u32, count: u32, overflow: u64 };
     ProcInfo { id: i32, pad: u32, btime: u64, command: [u8; COMLEN], cgroup: u64, tc: TaskCount };
+    ConnInfo {
+        netns: u64, tgid: i32, pid: i32, btime: u64, proto: u8, family: u8, state: u8, flags: u8,
+        lport: u16, rport: u16, laddr: [u8; 16], raddr: [u8; 16],
+        sndpacks: u64, sndbytes: u64, rcvpacks: u64, rcvbytes: u64,
+    };
 }

@@ -28,6 +28,9 @@ pub(crate) const IPPROTO_ICMPV6: u8 = l::byte(l::IPPROTO_ICMPV6);
 pub(crate) const NFPROTO_IPV6: u8 = l::byte(l::NFPROTO_IPV6);
 /// `NFPROTO_IPV4`.
 pub(crate) const NFPROTO_IPV4: u8 = l::byte(l::NFPROTO_IPV4);
+// A connection's family goes to user space (GETCNT_CONNS) as the `AF_*`
+// number: netfilter's are the same.
+const _: () = assert!(l::NFPROTO_IPV4 == l::AF_INET && l::NFPROTO_IPV6 == l::AF_INET6);
 
 /// IPv4 header: offsets of the fields read.
 const IPV4_FRAG_OFF: usize = 6;
