@@ -190,15 +190,29 @@ impl StatusReport {
         }
         s.push_str(&line("  ICMP sent", c.icmpsndpacks, String::new()));
         s.push_str(&line("  ICMP received", c.icmprcvpacks, String::new()));
+        // netatop-rs says why entries were refused; netatop 3.2.2 does not.
+        let overflow = |n: u64, causes: Option<(u64, u64)>| match causes {
+            Some((full, nomem)) => {
+                format!("  (overflow {n}: table full {full}, out of memory {nomem})")
+            }
+            None => format!("  (overflow {n})"),
+        };
+        let r = c.refused;
         s.push_str(&line(
             "connections",
             c.sockinfo,
-            format!("  (overflow {})", c.sockinfo_overflow),
+            overflow(
+                c.sockinfo_overflow,
+                r.map(|r| (r.sockinfo_full, r.sockinfo_nomem)),
+            ),
         ));
         s.push_str(&line(
             "tasks",
             c.taskinfo,
-            format!("  (overflow {})", c.taskinfo_overflow),
+            overflow(
+                c.taskinfo_overflow,
+                r.map(|r| (r.taskinfo_full, r.taskinfo_nomem)),
+            ),
         ));
         s.push_str(&line("exited, unread", c.taskexit, String::new()));
         s
@@ -603,9 +617,35 @@ exited, unread              11
                 "taskinfo",
                 "taskinfo_overflow",
                 "taskexit",
-                "modversion"
+                "modversion",
+                "refused"
             ]
         );
+    }
+
+    #[test]
+    fn status_shows_netatop_rs_refusals_by_cause() {
+        let text = format!(
+            "{SAMPLE_PROC}\n#sockinfo full:             5 (nomem:        3)\n\
+             #taskinfo full:            10 (nomem:        0)\n"
+        );
+        let proc = ProcCounters::parse(&text).unwrap();
+        let r = StatusReport::new(Ok(()), Ok(proc));
+        let out = r.to_text();
+        assert!(
+            out.contains(
+                "connections                  7  (overflow 8: table full 5, out of memory 3)\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "tasks                        9  (overflow 10: table full 10, out of memory 0)\n"
+            ),
+            "{out}"
+        );
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j["proc"]["refused"]["sockinfo_nomem"], 3);
     }
 
     #[test]
