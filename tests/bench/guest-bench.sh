@@ -255,7 +255,9 @@ refusals_bench() {
 		# shellcheck disable=SC2086 # key=value words
 		out F refusals "$rep" requests="$REFUSALS_REQ" completed="${completed:-?}" \
 			failed="${failed:-?}" $c
-		log "refusals rep $rep: completed ${completed:-?}, failed ${failed:-?}; $c"
+		# ab's next line says why requests failed: (Connect: N, Receive: N, ...)
+		log "refusals rep $rep: completed ${completed:-?}, failed ${failed:-?}" \
+			"$(awk '/^Failed requests:/ { getline; if ($1 ~ /^\(/) { $1 = $1; print } }' "$log"); $c"
 	done
 	rmmod netatop || { stop_nginx; return 1; }
 	stop_nginx
