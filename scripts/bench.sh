@@ -23,9 +23,13 @@
 # one's: scripts/module.sh KDIR build/prof-base NETATOP_PROFILE=y; what each
 # part of a hook pass costs is counted exactly by make insns);
 # BENCH_QUICK=1 (2 repetitions of 1 s: checks that everything
-# runs, the numbers mean little); BENCH_WORKLOADS (subset of "udp4 udp6
-# tcp_rr tcp_crr ab flood scale gc profile"); the knobs of tests/bench/guest-bench.sh
-# (BENCH_REPS, BENCH_DURATION, BENCH_AB_*, BENCH_SCALE_*, BENCH_GC_*, ...);
+# runs, the numbers mean little; the refusals workload sends 2000 requests per
+# repetition); BENCH_WORKLOADS (subset of "udp4 udp6 tcp_rr tcp_crr ab
+# refusals flood scale gc scrape profile"); the knobs of tests/bench/guest-bench.sh
+# (BENCH_REPS, BENCH_DURATION, BENCH_AB_*, BENCH_SCALE_*, BENCH_GC_*, ...;
+# BENCH_REFUSALS_REQUESTS (40000) and BENCH_REFUSALS_CONCURRENCY (50): the
+# refusals workload's ab -n and -c, BENCH_REPS runs with netatop.ko loaded
+# once with its default parameters, its refused entries read after each);
 # VM_CPUS (2), VM_MEMORY (2G here).
 set -euo pipefail
 
@@ -38,6 +42,7 @@ top=$(dirname "$here")
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	: "${BENCH_REPS:=2}" "${BENCH_DURATION:=1}" "${BENCH_WARMUP:=0.3}"
 	: "${BENCH_AB_DURATION:=2}" "${BENCH_AB_RAMP:=3}" "${BENCH_AB_SETTLE:=0.5}"
+	: "${BENCH_REFUSALS_REQUESTS:=2000}"
 fi
 : "${BENCH_REPS:=5}" "${BENCH_DURATION:=2}" "${BENCH_AB_DURATION:=5}"
 export VM_MEMORY=${VM_MEMORY:-2G} VM_CPUS=${VM_CPUS:-2}
@@ -92,7 +97,7 @@ vars=(BENCH_BIN="$stage/netatop-bench" BENCH_NETATOP_KO="$stage/netatop.ko"
 for v in BENCH_REPS BENCH_DURATION BENCH_WARMUP BENCH_RR_CPU BENCH_AB_CONCURRENCY \
 	BENCH_AB_DURATION BENCH_AB_RAMP BENCH_AB_SETTLE BENCH_SCALE_LEVELS BENCH_SCALE_PROCS \
 	BENCH_SCALE_NETATOP_PARAMS BENCH_GC_NAMESPACES BENCH_GC_PORTS BENCH_GC_TASKS BENCH_SCRAPE_TASKS \
-	BENCH_WORKLOADS BENCH_FLOOD_PORTS; do
+	BENCH_WORKLOADS BENCH_FLOOD_PORTS BENCH_REFUSALS_REQUESTS BENCH_REFUSALS_CONCURRENCY; do
 	[ -n "${!v:-}" ] && vars+=("$v=${!v}")
 done
 words=()

@@ -17,7 +17,9 @@
 #   BENCH_SCALE_PROCS (1000)  BENCH_SCALE_NETATOP_PARAMS (sockinfo_limit_kb=65536)
 #   BENCH_GC_NAMESPACES (2)  BENCH_GC_PORTS (50000)  BENCH_GC_TASKS (1000)
 #   BENCH_SCRAPE_TASKS (10000)
-#   BENCH_WORKLOADS ("udp4 udp6 tcp_rr tcp_crr ab flood scale gc profile")
+#   BENCH_REFUSALS_REQUESTS (40000)  BENCH_REFUSALS_CONCURRENCY (50)
+#   BENCH_WORKLOADS ("udp4 udp6 tcp_rr tcp_crr ab refusals flood scale gc
+#                     scrape profile")
 #   BENCH_FLOOD_PORTS (30000)
 #   BENCH_PROFILE_KO   the profile build of netatop.ko (NETATOP_PROFILE=y)
 #   BENCH_PROFILE_BASE_KO   another profile build to compare with (optional)
@@ -40,7 +42,9 @@ GC_NS=${BENCH_GC_NAMESPACES:-2}
 GC_PORTS=${BENCH_GC_PORTS:-50000}
 GC_TASKS=${BENCH_GC_TASKS:-1000}
 SCRAPE_TASKS=${BENCH_SCRAPE_TASKS:-10000}
-WORKLOADS=${BENCH_WORKLOADS:-udp4 udp6 tcp_rr tcp_crr ab flood scale gc scrape profile}
+REFUSALS_REQ=${BENCH_REFUSALS_REQUESTS:-40000}
+REFUSALS_CONC=${BENCH_REFUSALS_CONCURRENCY:-50}
+WORKLOADS=${BENCH_WORKLOADS:-udp4 udp6 tcp_rr tcp_crr ab refusals flood scale gc scrape profile}
 FLOOD_PORTS=${BENCH_FLOOD_PORTS:-30000}
 VARIANTS="a b c"
 # Module parameters of netatop.ko for variant (c) (none: the defaults).
@@ -218,6 +222,45 @@ ab_bench() {
 		out "$line"
 		log "$line"
 	done
+}
+
+# refusals: netatop.ko with its default parameters, loaded once, while ab
+# sends REFUSALS_REQ requests (a connection each) over REFUSALS_CONC
+# connections to nginx, REPS times; after each ab run a line
+# "F refusals REP requests=N completed=N failed=N" + netatop-bench
+# counters' words: the counters as they are then, cumulative since the load
+# (the line of REP 0, right after the load, is the baseline). With the
+# default caps no entry may be refused (issue #26). Only variant (c): there
+# is nothing to refuse without netatop.
+refusals_bench() {
+	local rep c log=$ngx/ab-refusals.log completed failed
+	out I refusals_requests "$REFUSALS_REQ"
+	out I refusals_concurrency "$REFUSALS_CONC"
+	start_nginx || return 1
+	if ! insmod "$BENCH_NETATOP_KO"; then
+		log "insmod netatop.ko failed"
+		stop_nginx
+		return 1
+	fi
+	c=$("$BENCH_BIN" counters) || { rmmod netatop; stop_nginx; return 1; }
+	# shellcheck disable=SC2086 # key=value words
+	out F refusals 0 requests=0 completed=0 failed=0 $c
+	for rep in $(seq 1 "$REPS"); do
+		ab -q -r -s 120 -n "$REFUSALS_REQ" -c "$REFUSALS_CONC" \
+			http://127.0.0.1:8080/index.html >"$log" 2>&1 ||
+			log "refusals rep $rep: ab exited with status $? ($(tail -n 1 "$log"))"
+		c=$("$BENCH_BIN" counters) || { rmmod netatop; stop_nginx; return 1; }
+		completed=$(awk '/^Complete requests:/ { print $3 }' "$log")
+		failed=$(awk '/^Failed requests:/ { print $3 }' "$log")
+		# shellcheck disable=SC2086 # key=value words
+		out F refusals "$rep" requests="$REFUSALS_REQ" completed="${completed:-?}" \
+			failed="${failed:-?}" $c
+		# ab's next line says why requests failed: (Connect: N, Receive: N, ...)
+		log "refusals rep $rep: completed ${completed:-?}, failed ${failed:-?}" \
+			"$(awk '/^Failed requests:/ { getline; if ($1 ~ /^\(/) { $1 = $1; print } }' "$log"); $c"
+	done
+	rmmod netatop || { stop_nginx; return 1; }
+	stop_nginx
 }
 
 # scale LEVEL: holders keep LEVEL connections open; per variant, after the
@@ -421,6 +464,7 @@ for w in $WORKLOADS; do
 	tcp_rr) bench tcp_rr w_rr "$DUR" || rc=1 ;;
 	tcp_crr) bench tcp_crr w_crr "$DUR" || rc=1 ;;
 	ab) ab_bench || rc=1 ;;
+	refusals) refusals_bench || rc=1 ;;
 	scale) for l in $LEVELS; do scale "$l" || rc=1; done ;;
 	gc) gc || rc=1 ;;
 	scrape) scrape || rc=1 ;;

@@ -174,7 +174,9 @@ enum Cmd {
         #[arg(long)]
         dbus: Option<String>,
     },
-    /// Prints netatop's table sizes from /proc/netatop as "key=value" words.
+    /// Prints netatop's table sizes and refusals from /proc/netatop as
+    /// "key=value" words (the refusals by cause only if the module prints
+    /// them).
     Counters,
     /// Turns the driver's raw result lines into the table (stdout) and a
     /// JSON summary.
@@ -257,7 +259,7 @@ fn main() -> Result<()> {
         } => scrape::run(tasks, scrapes.max(1), &addr, dbus.as_deref())?,
         Cmd::Counters => {
             let c = netatop::ProcCounters::read()?;
-            println!(
+            print!(
                 "sockinfo={} sockinfo_overflow={} taskinfo={} taskinfo_overflow={} unident={}",
                 c.sockinfo,
                 c.sockinfo_overflow,
@@ -268,6 +270,13 @@ fn main() -> Result<()> {
                     + c.unident_udpsndpacks
                     + c.unident_udprcvpacks
             );
+            if let Some(r) = c.refused {
+                print!(
+                    " sockinfo_full={} sockinfo_nomem={} taskinfo_full={} taskinfo_nomem={}",
+                    r.sockinfo_full, r.sockinfo_nomem, r.taskinfo_full, r.taskinfo_nomem
+                );
+            }
+            println!();
         }
         Cmd::Report { raw, json } => report::run(&raw, json.as_deref())?,
     }

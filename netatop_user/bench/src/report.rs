@@ -8,7 +8,11 @@
 //! - `N WORKLOAD REP key=value...`: netatop's table sizes after a (c) run;
 //! - `G KEY VALUE`: a GC or memory figure;
 //! - `P WORKLOAD HOOK CALLS NS CLOCK_NS OPS HIST...`: the profile build's
-//!   time in one hook during a workload (see [`Profile`]).
+//!   time in one hook during a workload (see [`Profile`]);
+//! - `F WORKLOAD REP key=value...`: counters after one repetition of a
+//!   workload that keeps netatop.ko loaded throughout (the `refusals`
+//!   workload: ab's requests and netatop's counters, cumulative since the
+//!   load; REP 0 is the baseline right after the load; see [`refusals`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -42,6 +46,9 @@ pub struct Raw {
     pub gc: BTreeMap<String, String>,
     /// `P` lines: (workload, hook) -> profile.
     pub profile: BTreeMap<(String, String), Profile>,
+    /// `F` lines: workload -> repetition -> key -> value (keys whose value
+    /// is not a number are left out).
+    pub runs: BTreeMap<String, BTreeMap<u32, BTreeMap<String, u64>>>,
 }
 
 /// Time spent inside one of netatop's hooks during one workload, measured by
@@ -150,6 +157,23 @@ impl Raw {
                         }
                     }
                 }
+                ["F", workload, rep, kvs @ ..] => {
+                    if let Ok(rep) = rep.parse::<u32>() {
+                        let m = raw
+                            .runs
+                            .entry(workload.to_string())
+                            .or_default()
+                            .entry(rep)
+                            .or_default();
+                        for kv in kvs {
+                            if let Some((k, v)) = kv.split_once('=') {
+                                if let Ok(v) = v.parse::<u64>() {
+                                    m.insert(k.to_string(), v);
+                                }
+                            }
+                        }
+                    }
+                }
                 ["N", workload, _rep, kvs @ ..] => {
                     let m = raw.netatop.entry(workload.to_string()).or_default();
                     for kv in kvs {
@@ -219,6 +243,74 @@ impl Raw {
         let rel = self.ratio(&whi, variant)? / self.ratio(&wlo, variant)?;
         Some((lo, hi, raw, rel))
     }
+}
+
+/// One repetition of the `refusals` workload: ab against nginx with
+/// netatop.ko (default parameters) loaded once for all repetitions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefusalRep {
+    /// Repetition, from 1.
+    pub rep: u32,
+    /// Requests asked of ab (`-n`).
+    pub requests: Option<u64>,
+    /// ab's "Complete requests".
+    pub completed: Option<u64>,
+    /// ab's "Failed requests".
+    pub failed: Option<u64>,
+    /// sockinfo entries in the table after the repetition.
+    pub sockinfo: Option<u64>,
+    /// sockinfo entries refused during this repetition (the difference of
+    /// the 3.2.2 overflow counter): `full + nomem`.
+    pub refused: Option<u64>,
+    /// Of these, refused because the table was full.
+    pub full: Option<u64>,
+    /// Of these, refused because an allocation failed.
+    pub nomem: Option<u64>,
+    /// taskinfo entries refused during this repetition.
+    pub taskinfo_refused: Option<u64>,
+}
+
+/// The `refusals` workload's repetitions in order, each with what it
+/// refused: the differences of the cumulative counters from the previous
+/// line (REP 0, the baseline after the load; zeros without it, as the
+/// module was loaded fresh).
+pub fn refusals(raw: &Raw) -> Vec<RefusalRep> {
+    let Some(runs) = raw.runs.get("refusals") else {
+        return Vec::new();
+    };
+    let empty = BTreeMap::new();
+    let mut prev = runs.get(&0).unwrap_or(&empty);
+    let mut out = Vec::new();
+    for (&rep, m) in runs.range(1..) {
+        let get = |k: &str| m.get(k).copied();
+        let delta = |k: &str| Some(m.get(k)?.saturating_sub(prev.get(k).copied().unwrap_or(0)));
+        out.push(RefusalRep {
+            rep,
+            requests: get("requests"),
+            completed: get("completed"),
+            failed: get("failed"),
+            sockinfo: get("sockinfo"),
+            refused: delta("sockinfo_overflow"),
+            full: delta("sockinfo_full"),
+            nomem: delta("sockinfo_nomem"),
+            taskinfo_refused: delta("taskinfo_overflow"),
+        });
+        prev = m;
+    }
+    out
+}
+
+/// The issue's target for the `refusals` workload: no sockinfo entry
+/// refused in any repetition. `None` if a repetition's count is unknown or
+/// there is none.
+pub fn refusals_met(reps: &[RefusalRep]) -> Option<bool> {
+    if reps.is_empty() {
+        return None;
+    }
+    reps.iter()
+        .map(|r| r.refused.map(|n| n == 0))
+        .collect::<Option<Vec<bool>>>()
+        .map(|v| v.into_iter().all(|ok| ok))
 }
 
 /// Median of the finite values (None if there are none).
@@ -385,6 +477,23 @@ pub fn targets(raw: &Raw) -> Vec<Target> {
             "",
         ),
     ];
+    let refused = refusals(raw);
+    v.push(t(
+        "ab refusals (issue #26): refused sockinfo, worst rep",
+        if refusals_met(&refused).is_some() {
+            refused
+                .iter()
+                .filter_map(|r| r.refused)
+                .max()
+                // CAST: a count of entries.
+                .map(|n| n as f64)
+        } else {
+            None
+        },
+        0.0,
+        false,
+        "",
+    ));
     for (kind, label) in [("udp", "UDP"), ("rr", "TCP_RR")] {
         let f = raw.scale_flatness(kind, "c");
         let (lo, hi) = f.map_or((0, 0), |(lo, hi, _, _)| (lo, hi));
@@ -664,6 +773,8 @@ pub fn render(raw: &Raw) -> String {
         }
     }
 
+    render_refusals(raw, &mut s);
+
     // Every workload's refused sockinfo entries (the most in one run): with
     // the default caps this must read 0 everywhere (issue #14).
     let refused: Vec<String> = raw
@@ -745,6 +856,121 @@ pub fn render(raw: &Raw) -> String {
     s
 }
 
+/// Text of an optional count.
+fn count(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+/// The `refusals` workload's section, if it ran.
+fn render_refusals(raw: &Raw, s: &mut String) {
+    let reps = refusals(raw);
+    if reps.is_empty() && !raw.info.contains_key("refusals_requests") {
+        return;
+    }
+    let i = |k: &str| raw.info.get(k).map_or("?", String::as_str);
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "ab refusals ({} requests, concurrency {}, default caps)",
+        i("refusals_requests"),
+        i("refusals_concurrency")
+    );
+    let _ = writeln!(
+        s,
+        "  netatop.ko loaded once with its default parameters, then {} repetitions of ab -n {} -c {} \
+         against nginx; per repetition: ab's requests, the sockinfo entries in the table after it, \
+         and the entries it refused (the differences of the cumulative counters of /proc/netatop \
+         from the previous repetition; full: the table was full, nomem: an allocation failed)",
+        i("reps"),
+        i("refusals_requests"),
+        i("refusals_concurrency")
+    );
+    let _ = writeln!(
+        s,
+        "  {:>3} {:>9} {:>7} {:>8} {:>8} {:>6} {:>6} {:>8}",
+        "rep", "completed", "failed", "sockinfo", "refused", "full", "nomem", "taskinfo"
+    );
+    for r in &reps {
+        let _ = writeln!(
+            s,
+            "  {:>3} {:>9} {:>7} {:>8} {:>8} {:>6} {:>6} {:>8}",
+            r.rep,
+            count(r.completed),
+            count(r.failed),
+            count(r.sockinfo),
+            count(r.refused),
+            count(r.full),
+            count(r.nomem),
+            count(r.taskinfo_refused)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  (sockinfo: entries in the table after the repetition; refused, full, nomem: sockinfo \
+         entries refused during it; taskinfo: taskinfo entries refused during it)"
+    );
+    let mut notes = Vec::new();
+    let want: Option<usize> = raw.info.get("reps").and_then(|r| r.parse().ok());
+    if let Some(want) = want.filter(|&w| w != reps.len()) {
+        notes.push(format!("{} of {want} repetitions ran", reps.len()));
+    }
+    let short: Vec<String> = reps
+        .iter()
+        .filter(|r| r.completed.is_none() || r.completed != r.requests)
+        .map(|r| r.rep.to_string())
+        .collect();
+    if !short.is_empty() {
+        notes.push(format!(
+            "ab did not complete every request in repetition {}",
+            short.join(", ")
+        ));
+    }
+    if i("refusals_requests") != "40000" {
+        notes.push("the issue's target is for 40000 requests per repetition".to_string());
+    }
+    let verdict = match refusals_met(&reps) {
+        Some(true) => "met",
+        Some(false) => "NOT met",
+        None => "not measured",
+    };
+    let _ = write!(s, "  target: 0 refused in every repetition: {verdict}");
+    if !notes.is_empty() {
+        let _ = write!(s, " ({})", notes.join("; "));
+    }
+    let _ = writeln!(s);
+}
+
+/// The `refusals` workload in the JSON summary (null if it did not run).
+fn summary_refusals(raw: &Raw) -> Value {
+    let reps = refusals(raw);
+    if reps.is_empty() && !raw.info.contains_key("refusals_requests") {
+        return Value::Null;
+    }
+    let num = |k: &str| raw.info.get(k).and_then(|v| v.parse::<u64>().ok());
+    json!({
+        "requests": num("refusals_requests"),
+        "concurrency": num("refusals_concurrency"),
+        "netatop_params": "defaults",
+        "counts": "per repetition: sockinfo is the table's size after it; refused, \
+                   refused_full, refused_nomem and taskinfo_refused are the entries refused \
+                   during it (differences of /proc/netatop's cumulative counters; the module \
+                   stays loaded across the repetitions)",
+        "repetitions": reps.iter().map(|r| json!({
+            "rep": r.rep,
+            "requests": r.requests,
+            "completed": r.completed,
+            "failed": r.failed,
+            "sockinfo": r.sockinfo,
+            "refused": r.refused,
+            "refused_full": r.full,
+            "refused_nomem": r.nomem,
+            "taskinfo_refused": r.taskinfo_refused,
+        })).collect::<Vec<Value>>(),
+        "target": "0 refused sockinfo entries in every repetition",
+        "met": refusals_met(&reps),
+    })
+}
+
 /// The machine-readable summary.
 pub fn summary(raw: &Raw) -> Value {
     let mut workloads = Map::new();
@@ -824,6 +1050,7 @@ pub fn summary(raw: &Raw) -> Value {
         "info": raw.info,
         "workloads": workloads,
         "scale": scale,
+        "refusals": summary_refusals(raw),
         "gc": gc,
         "profile": raw.profile.iter().map(|((w, h), p)| json!({
             "workload": w, "hook": h, "calls": p.calls, "ns": p.ns, "clock_ns": p.clock_ns,
@@ -946,6 +1173,96 @@ G gc_expire_deleted 100000
             json!(800.0)
         );
         assert_eq!(j["gc"]["gc_full_ms"], json!(12.5));
+    }
+
+    const REFUSALS: &str = "I reps 3
+I refusals_requests 40000
+I refusals_concurrency 50
+F refusals 0 requests=0 completed=0 failed=0 sockinfo=2 sockinfo_overflow=0 taskinfo=5 \
+taskinfo_overflow=0 unident=0 sockinfo_full=0 sockinfo_nomem=0 taskinfo_full=0 taskinfo_nomem=0
+F refusals 1 requests=40000 completed=40000 failed=0 sockinfo=6559 sockinfo_overflow=0 \
+taskinfo=60 taskinfo_overflow=0 unident=0 sockinfo_full=0 sockinfo_nomem=0 taskinfo_full=0 \
+taskinfo_nomem=0
+F refusals 2 requests=40000 completed=40000 failed=0 sockinfo=11747 sockinfo_overflow=4 \
+taskinfo=61 taskinfo_overflow=0 unident=9 sockinfo_full=3 sockinfo_nomem=1 taskinfo_full=0 \
+taskinfo_nomem=0
+F refusals 3 requests=40000 completed=? failed=? sockinfo=3026 sockinfo_overflow=4 \
+taskinfo=61 taskinfo_overflow=0 unident=9 sockinfo_full=3 sockinfo_nomem=1 taskinfo_full=0 \
+taskinfo_nomem=0
+";
+
+    #[test]
+    fn refusals_per_repetition() {
+        let r = Raw::parse(REFUSALS);
+        let reps = refusals(&r);
+        assert_eq!(reps.len(), 3);
+        assert_eq!(
+            reps[1],
+            RefusalRep {
+                rep: 2,
+                requests: Some(40000),
+                completed: Some(40000),
+                failed: Some(0),
+                sockinfo: Some(11747),
+                refused: Some(4),
+                full: Some(3),
+                nomem: Some(1),
+                taskinfo_refused: Some(0),
+            }
+        );
+        // Cumulative counters: repetition 3 refused nothing more.
+        assert_eq!(
+            (reps[2].refused, reps[2].full, reps[2].completed),
+            (Some(0), Some(0), None)
+        );
+        assert_eq!(refusals_met(&reps), Some(false));
+        assert_eq!(refusals_met(&reps[..1]), Some(true));
+        assert_eq!(refusals_met(&[]), None);
+        let text = render(&r);
+        assert!(
+            text.contains("ab refusals (40000 requests, concurrency 50, default caps)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n    2     40000       0    11747        4      3      1        0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  target: 0 refused in every repetition: NOT met (ab did not complete every \
+                 request in repetition 3)\n"
+            ),
+            "{text}"
+        );
+        let worst = targets(&r)
+            .into_iter()
+            .find(|t| t.name.starts_with("ab refusals"))
+            .and_then(|t| t.value);
+        assert_eq!(worst, Some(4.0));
+        let j = summary(&r);
+        assert_eq!(j["refusals"]["repetitions"][1]["refused_full"], json!(3));
+        assert_eq!(j["refusals"]["repetitions"][2]["completed"], Value::Null);
+        assert_eq!(j["refusals"]["met"], json!(false));
+        assert_eq!(summary(&Raw::parse(RAW))["refusals"], Value::Null);
+    }
+
+    #[test]
+    fn refusals_met_without_baseline() {
+        // No REP 0 line: the module was loaded fresh, so the baseline is 0.
+        let r = Raw::parse(
+            "I reps 2\nI refusals_requests 2000\nI refusals_concurrency 50\n\
+             F refusals 1 requests=2000 completed=2000 failed=0 sockinfo=10 sockinfo_overflow=0\n",
+        );
+        let text = render(&r);
+        assert!(
+            text.contains(
+                "target: 0 refused in every repetition: met (1 of 2 repetitions ran; the issue's \
+                 target is for 40000 requests per repetition)"
+            ),
+            "{text}"
+        );
+        // Without the module's refusals by cause, full and nomem are unknown.
+        assert!(text.contains("    1      2000       0       10        0      -      -        -"));
     }
 
     #[test]
