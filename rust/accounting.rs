@@ -60,7 +60,7 @@ impl Netatop {
         cx: Option<Hook>,
         proto: Proto,
         key: SockKey,
-        peer: Option<Peer>,
+        peer: Option<Peer<'_>>,
     ) -> Charge {
         let dir = pkt.direction();
         let segs = pkt.segments();

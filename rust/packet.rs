@@ -6,7 +6,7 @@
 
 use core::num::NonZeroU64;
 
-pub(crate) use crate::kernel_services::packet::{Packet, Ports, Sender, Skb, Transport};
+pub(crate) use crate::kernel_services::packet::{Address6, Packet, Ports, Sender, Skb, Transport};
 
 pub(crate) use crate::kernel_services::packet::NFPROTO_IPV6;
 
@@ -118,7 +118,9 @@ impl Packet<'_> {
         let (mtu, link) = self.link();
         // Cannot overflow: 32- and 16-bit quantities.
         let (mtu, link) = (u64::from(mtu), u64::from(link).wrapping_add(LINK_TRAILER));
-        if segs == 1 && (len <= mtu || mtu == 0) {
+        // `len <= mtu || mtu == 0` in one comparison (`len` is at least an
+        // IP header, never 0).
+        if segs == 1 && len.wrapping_sub(1) <= mtu.wrapping_sub(1) {
             return len.wrapping_add(link);
         }
         wire_bytes_long(self.skb(), segs, len, link, mtu)

@@ -513,7 +513,7 @@ pub(crate) struct Bucket {
 
 /// What the per-packet update needs of a packet, read before the lock.
 #[derive(Clone, Copy)]
-pub(crate) struct Hit {
+pub(crate) struct Hit<'a> {
     /// `jiffies_64` when the hook ran.
     pub(crate) now: u64,
     /// Its direction.
@@ -525,7 +525,7 @@ pub(crate) struct Hit {
     /// The TCP state of its socket; 0 without one, and for UDP.
     pub(crate) tcp_state: u8,
     /// UDP: its remote end.
-    pub(crate) peer: Option<Peer>,
+    pub(crate) peer: Option<Peer<'a>>,
 }
 
 /// Where a packet's entry is: its bucket, the bucket's index and its
@@ -609,7 +609,7 @@ impl SockTable {
         &self,
         cx: &Hook,
         key: SockKey,
-        hit: &Hit,
+        hit: &Hit<'_>,
         sender: Option<Sender<'_>>,
         binder: &impl Binder,
         idle: &IdleLimits,
@@ -642,7 +642,7 @@ impl SockTable {
         link: &mut Option<Node>,
         key: SockKey,
         at: Spot<'_>,
-        hit: Hit,
+        hit: Hit<'_>,
         sender: Option<Sender<'_>>,
         binder: &impl Binder,
         idle: &IdleLimits,
@@ -670,7 +670,7 @@ impl SockTable {
         si: &mut SockInfo,
         at: Spot<'_>,
         new: bool,
-        hit: &Hit,
+        hit: &Hit<'_>,
         sender: Option<Sender<'_>>,
         binder: &impl Binder,
         idle: &IdleLimits,

@@ -4,7 +4,7 @@
 //! within its network namespace, so identical tuples in two containers
 //! never collide.
 
-use crate::packet::{Packet, Ports, Proto, NFPROTO_IPV6};
+use crate::packet::{Address6, Packet, Ports, Proto, NFPROTO_IPV6};
 
 /// The kind of connection a key names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,10 +24,10 @@ enum Kind {
 /// `meta` is [`meta`] of the key's ports, family and kind. A UDP key's
 /// remote port and family in `meta` are zero, and its addresses are not
 /// part of its identity ([`SockKey::matches`] and [`SockKey::hash_with`]
-/// skip them): they hold the last remote end seen ([`SockKey::note_peer`]),
-/// `remote` its address and `local[0]` [`peer_word`] of its port and family
-/// with [`PEER_MANY`] once a second one was seen (all zero before the
-/// first).
+/// skip them): they hold the last remote end seen ([`SockKey::note_peer`]):
+/// `local[0]` its [`Peer`] tag, `remote` its IPv6 address (zero for IPv4),
+/// `local[1]` 1 once a second remote end was seen; all zero before the
+/// first.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SockKey {
     /// Network namespace cookie.
@@ -38,29 +38,23 @@ pub(crate) struct SockKey {
     /// Local address (TCP), as two native-endian words of its 16 bytes
     /// (IPv4: the first 4, the rest 0).
     local: [u64; 2],
-    /// Remote address (TCP; UDP: the last remote end's), as `local`.
+    /// Remote address (TCP; UDP: the last remote end's, if IPv6), as
+    /// `local`.
     remote: [u64; 2],
 }
 
 /// The remote end of a UDP packet, which its key does not name but keeps
 /// the last of.
+///
+/// # Invariants
+///
+/// `tag` is the end's port (bits 32-47), family (48-55) and, for IPv4, its
+/// address (0-31): never 0, and for IPv4 the whole end; `addr` is the IPv6
+/// address, in the packet until compared (`None` for IPv4).
 #[derive(Clone, Copy)]
-pub(crate) struct Peer {
-    /// Its address, as [`SockKey`]'s.
-    addr: [u64; 2],
-    /// Its port.
-    port: u16,
-    /// Its family (`NFPROTO_*`).
-    family: u8,
-}
-
-/// A UDP key's `local[0]` bit: more than one remote end was seen.
-const PEER_MANY: u64 = 1 << 24;
-
-/// A remote end's port and family in one word (bits 0-15 and 16-23).
-#[inline(always)]
-const fn peer_word(port: u16, family: u8) -> u64 {
-    ((family as u64) << 16) | port as u64
+pub(crate) struct Peer<'a> {
+    tag: u64,
+    addr: Option<Address6<'a>>,
 }
 
 /// A connection's ends as [`SockKey::ends`] gives them.
@@ -127,16 +121,24 @@ impl SockKey {
 
     /// The remote end of a UDP packet with header `ports`.
     #[inline(always)]
-    pub(crate) fn udp_peer(pkt: &Packet<'_>, ports: Ports) -> Peer {
-        let (addr, port) = if pkt.outgoing() {
-            (pkt.destination_words(), ports.dest)
+    pub(crate) fn udp_peer<'a>(pkt: &Packet<'a>, ports: Ports) -> Peer<'a> {
+        let out = pkt.outgoing();
+        let (port, addr) = if out {
+            (ports.dest, pkt.destination6())
         } else {
-            (pkt.source_words(), ports.source)
+            (ports.source, pkt.source6())
         };
+        // IPv4's address is its words' first, low 32 bits; IPv6's is read
+        // when compared.
+        let v4 = match (addr, out) {
+            (Some(_), _) => 0,
+            (None, true) => pkt.destination_words()[0],
+            (None, false) => pkt.source_words()[0],
+        };
+        // INVARIANT: the family is never 0.
         Peer {
+            tag: (u64::from(pkt.family()) << 48) | (u64::from(port) << 32) | v4,
             addr,
-            port,
-            family: pkt.family(),
         }
     }
 
@@ -144,23 +146,24 @@ impl SockKey {
     /// invariants); a different one than before marks the port as talking
     /// to more than one.
     #[inline(always)]
-    pub(crate) fn note_peer(&mut self, peer: &Peer) {
-        let word = peer_word(peer.port, peer.family);
-        let last = self.local[0];
-        if last & !PEER_MANY == word && self.remote == peer.addr {
-            return;
+    pub(crate) fn note_peer(&mut self, peer: &Peer<'_>) {
+        // The same tag is the same family, and for IPv4 the same end (the
+        // IPv6 address aside, zero then).
+        if self.local[0] != peer.tag || peer.addr.is_some_and(|a| self.remote != a.words()) {
+            self.note_new_peer(peer);
         }
-        self.note_new_peer(peer, word, last);
     }
 
     /// [`Self::note_peer`] for a remote end other than the last one.
     #[cold]
-    fn note_new_peer(&mut self, peer: &Peer, word: u64, last: u64) {
-        // A family is never 0: `last` is a remote end seen before.
-        let many = if last != 0 { PEER_MANY } else { 0 };
-        // INVARIANT: the new remote end, and whether another was seen.
-        self.local[0] = word | many;
-        self.remote = peer.addr;
+    fn note_new_peer(&mut self, peer: &Peer<'_>) {
+        // INVARIANT: a tag is never 0, so a non-zero one is an end seen
+        // before.
+        if self.local[0] != 0 {
+            self.local[1] = 1;
+        }
+        self.local[0] = peer.tag;
+        self.remote = peer.addr.map_or([0; 2], |a| a.words());
     }
 
     /// Its network namespace's cookie.
@@ -184,16 +187,22 @@ impl SockKey {
             b
         };
         if self.is_udp() {
-            let peer = self.local[0];
-            // CAST: bits 16-23 and 0-15 of the peer word.
-            let family = (peer >> 16) as u8;
+            let tag = self.local[0];
+            // CAST: bits 48-55 and 32-47 of the tag.
+            let family = (tag >> 48) as u8;
+            let addr = if family == NFPROTO_IPV6 {
+                self.remote
+            } else {
+                // CAST: bits 0-31: the IPv4 address.
+                [u64::from(tag as u32), 0]
+            };
             Ends {
                 family,
                 lport: self.lport(),
-                rport: peer as u16,
+                rport: (tag >> 32) as u16,
                 laddr: [0; 16],
-                raddr: bytes(family, self.remote),
-                peers: peer & PEER_MANY != 0,
+                raddr: bytes(family, addr),
+                peers: self.local[1] != 0,
             }
         } else {
             // CAST: bits 8-15 of `meta`.
@@ -231,12 +240,14 @@ impl SockKey {
             && (self.is_udp() || (self.local == other.local && self.remote == other.remote))
     }
 
-    /// The words hashed to pick the key's bucket: 2 for UDP, 4 for TCP
-    /// (the addresses folded into 2).
+    /// The words hashed to pick the key's bucket: 1 for UDP (the namespace
+    /// cookie in the low bits, the port in the top 16 of one word: distinct
+    /// keys give distinct words while cookies, one per namespace ever made,
+    /// stay below 2^48), 4 for TCP (the addresses folded into 2).
     #[inline(always)]
     pub(crate) fn hash_with(&self, hash: impl Fn(&[u64]) -> u64) -> u64 {
         if self.is_udp() {
-            return hash(&[self.netns, self.meta]);
+            return hash(&[self.netns ^ self.meta]);
         }
         hash(&[
             self.netns,
