@@ -18,6 +18,7 @@
 #   BENCH_GC_NAMESPACES (2)  BENCH_GC_PORTS (50000)  BENCH_GC_TASKS (1000)
 #   BENCH_SCRAPE_TASKS (10000)
 #   BENCH_REFUSALS_REQUESTS (40000)  BENCH_REFUSALS_CONCURRENCY (50)
+#   BENCH_REFUSALS_NETATOP_PARAMS (none: the default caps)
 #   BENCH_WORKLOADS ("udp4 udp6 tcp_rr tcp_crr ab refusals flood scale gc
 #                     scrape profile")
 #   BENCH_FLOOD_PORTS (30000)
@@ -44,6 +45,7 @@ GC_TASKS=${BENCH_GC_TASKS:-1000}
 SCRAPE_TASKS=${BENCH_SCRAPE_TASKS:-10000}
 REFUSALS_REQ=${BENCH_REFUSALS_REQUESTS:-40000}
 REFUSALS_CONC=${BENCH_REFUSALS_CONCURRENCY:-50}
+REFUSALS_PARAMS=${BENCH_REFUSALS_NETATOP_PARAMS:-}
 WORKLOADS=${BENCH_WORKLOADS:-udp4 udp6 tcp_rr tcp_crr ab refusals flood scale gc scrape profile}
 FLOOD_PORTS=${BENCH_FLOOD_PORTS:-30000}
 VARIANTS="a b c"
@@ -224,7 +226,9 @@ ab_bench() {
 	done
 }
 
-# refusals: netatop.ko with its default parameters, loaded once, while ab
+# refusals: netatop.ko with its default parameters (or
+# REFUSALS_PARAMS, e.g. a small sockinfo cap that ab fills, to exercise
+# the full table's reclaim), loaded once, while ab
 # sends REFUSALS_REQ requests (a connection each) over REFUSALS_CONC
 # connections to nginx, REPS times; after each ab run a line
 # "F refusals REP requests=N completed=N failed=N" + netatop-bench
@@ -236,8 +240,10 @@ refusals_bench() {
 	local rep c log=$ngx/ab-refusals.log completed failed
 	out I refusals_requests "$REFUSALS_REQ"
 	out I refusals_concurrency "$REFUSALS_CONC"
+	out I refusals_params "${REFUSALS_PARAMS:-default}"
 	start_nginx || return 1
-	if ! insmod "$BENCH_NETATOP_KO"; then
+	# shellcheck disable=SC2086 # a list of name=value words
+	if ! insmod "$BENCH_NETATOP_KO" $REFUSALS_PARAMS; then
 		log "insmod netatop.ko failed"
 		stop_nginx
 		return 1

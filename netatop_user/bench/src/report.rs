@@ -869,18 +869,25 @@ fn render_refusals(raw: &Raw, s: &mut String) {
     }
     let i = |k: &str| raw.info.get(k).map_or("?", String::as_str);
     let _ = writeln!(s);
+    // Older raw files have no refusals_params: the default caps.
+    let params = raw
+        .info
+        .get("refusals_params")
+        .filter(|p| p.as_str() != "default");
+    let caps = params.map_or_else(|| "default caps".to_string(), |p| format!("netatop.ko {p}"));
     let _ = writeln!(
         s,
-        "ab refusals ({} requests, concurrency {}, default caps)",
+        "ab refusals ({} requests, concurrency {}, {caps})",
         i("refusals_requests"),
         i("refusals_concurrency")
     );
     let _ = writeln!(
         s,
-        "  netatop.ko loaded once with its default parameters, then {} repetitions of ab -n {} -c {} \
+        "  netatop.ko loaded once with {}, then {} repetitions of ab -n {} -c {} \
          against nginx; per repetition: ab's requests, the sockinfo entries in the table after it, \
          and the entries it refused (the differences of the cumulative counters of /proc/netatop \
          from the previous repetition; full: the table was full, nomem: an allocation failed)",
+        params.map_or("its default parameters", String::as_str),
         i("reps"),
         i("refusals_requests"),
         i("refusals_concurrency")
@@ -925,8 +932,11 @@ fn render_refusals(raw: &Raw, s: &mut String) {
             short.join(", ")
         ));
     }
-    if i("refusals_requests") != "40000" {
-        notes.push("the issue's target is for 40000 requests per repetition".to_string());
+    if i("refusals_requests") != "40000" || params.is_some() {
+        notes.push(
+            "the issue's target is for 40000 requests per repetition with the default caps"
+                .to_string(),
+        );
     }
     let verdict = match refusals_met(&reps) {
         Some(true) => "met",
@@ -1247,6 +1257,28 @@ taskinfo_nomem=0
     }
 
     #[test]
+    fn refusals_with_module_parameters_say_so() {
+        let r = Raw::parse(
+            "I reps 1\nI refusals_requests 40000\nI refusals_concurrency 50\n\
+             I refusals_params sockinfo_limit_kb=256\n\
+             F refusals 1 requests=40000 completed=40000 failed=0 sockinfo=1700 \
+             sockinfo_overflow=0 sockinfo_full=0 sockinfo_nomem=0\n",
+        );
+        let text = render(&r);
+        assert!(
+            text.contains(
+                "ab refusals (40000 requests, concurrency 50, netatop.ko sockinfo_limit_kb=256)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("loaded once with sockinfo_limit_kb=256, then 1 repetitions"),
+            "{text}"
+        );
+        assert!(text.contains("with the default caps)"), "{text}");
+    }
+
+    #[test]
     fn refusals_met_without_baseline() {
         // No REP 0 line: the module was loaded fresh, so the baseline is 0.
         let r = Raw::parse(
@@ -1257,7 +1289,7 @@ taskinfo_nomem=0
         assert!(
             text.contains(
                 "target: 0 refused in every repetition: met (1 of 2 repetitions ran; the issue's \
-                 target is for 40000 requests per repetition)"
+                 target is for 40000 requests per repetition with the default caps)"
             ),
             "{text}"
         );
