@@ -21,7 +21,8 @@
 //!
 //! The lock functions: where the kernel has the out-of-line
 //! `_raw_spin_lock` family (not `PREEMPT_RT`, and not inlined by its
-//! configuration), they are called directly, one call per lock and unlock,
+//! configuration: Kbuild sets `--cfg netatop_raw_spin` then), they are
+//! called directly, one call per lock and unlock,
 //! which is what `spin_lock()` and friends expand to there; otherwise the
 //! kernel crate's helpers of `spin_lock()` and the glue's of `spin_lock_bh()`
 //! and friends are called (`PREEMPT_RT`, where a `spinlock_t` is a
@@ -165,15 +166,7 @@ impl<T> Drop for BhGuard<'_, T> {
 /// Whether the out-of-line `_raw_spin_*` functions exist and are what the
 /// `spin_*` functions call for a `spinlock_t` (see the module
 /// documentation).
-#[cfg(not(any(
-    CONFIG_PREEMPT_RT,
-    CONFIG_INLINE_SPIN_LOCK,
-    CONFIG_INLINE_SPIN_LOCK_BH,
-    CONFIG_INLINE_SPIN_TRYLOCK,
-    CONFIG_INLINE_SPIN_TRYLOCK_BH,
-    CONFIG_INLINE_SPIN_UNLOCK_BH,
-    CONFIG_INLINE_SPIN_UNLOCK
-)))]
+#[cfg(netatop_raw_spin)]
 mod raw {
     use kernel::bindings;
 
@@ -228,15 +221,7 @@ mod raw {
 
 /// The glue's `spin_lock()` family, on kernels whose lock functions are
 /// inline or sleeping locks (see the module documentation).
-#[cfg(any(
-    CONFIG_PREEMPT_RT,
-    CONFIG_INLINE_SPIN_LOCK,
-    CONFIG_INLINE_SPIN_LOCK_BH,
-    CONFIG_INLINE_SPIN_TRYLOCK,
-    CONFIG_INLINE_SPIN_TRYLOCK_BH,
-    CONFIG_INLINE_SPIN_UNLOCK_BH,
-    CONFIG_INLINE_SPIN_UNLOCK
-))]
+#[cfg(not(netatop_raw_spin))]
 mod raw {
     use kernel::bindings;
 
