@@ -603,9 +603,12 @@ exited, unread              11
                 "taskinfo",
                 "taskinfo_overflow",
                 "taskexit",
-                "modversion"
+                "modversion",
+                "refused"
             ]
         );
+        // A module without the refusal lines (netatop 3.2.2): null.
+        assert_eq!(j["proc"]["refused"], serde_json::Value::Null);
     }
 
     #[test]
