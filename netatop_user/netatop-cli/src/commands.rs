@@ -287,17 +287,15 @@ pub fn show<S: CounterSource>(
 ) -> Result<()> {
     let mut records = Vec::with_capacity(ids.len());
     let mut missing = 0;
-    // One connection snapshot for all the ids, taken after the first
-    // lookup (which reports a missing module or privilege); its inner
-    // `None`: the module has no GETCNT_CONNS.
-    let mut snapshot: Option<Option<Vec<ConnRecord>>> = None;
+    // One connection snapshot for all the ids, taken before their counters:
+    // a connection's counters are part of its process's, so no listed
+    // connection shows more than its process (`None`: the module has no
+    // GETCNT_CONNS).
+    let snapshot = connection_records(source, proc)?;
     for &id in ids {
         match lookup(source, proc, id, thread) {
             Ok(mut r) => {
-                if snapshot.is_none() {
-                    snapshot = Some(connection_records(source, proc)?);
-                }
-                if let Some(Some(all)) = &snapshot {
+                if let Some(all) = &snapshot {
                     let owned = |c: &&ConnRecord| if thread { c.tid == id } else { c.pid == id };
                     r.connections = Some(all.iter().filter(owned).cloned().collect());
                 }
