@@ -64,6 +64,24 @@ void netatop_abi_layout(void)
 	FIELD(netatop_procinfo, cgroup);
 	FIELD(netatop_procinfo, tc);
 
+	SIZE(netatop_conninfo);
+	FIELD(netatop_conninfo, netns);
+	FIELD(netatop_conninfo, tgid);
+	FIELD(netatop_conninfo, pid);
+	FIELD(netatop_conninfo, btime);
+	FIELD(netatop_conninfo, proto);
+	FIELD(netatop_conninfo, family);
+	FIELD(netatop_conninfo, state);
+	FIELD(netatop_conninfo, flags);
+	FIELD(netatop_conninfo, lport);
+	FIELD(netatop_conninfo, rport);
+	FIELD(netatop_conninfo, laddr);
+	FIELD(netatop_conninfo, raddr);
+	FIELD(netatop_conninfo, sndpacks);
+	FIELD(netatop_conninfo, sndbytes);
+	FIELD(netatop_conninfo, rcvpacks);
+	FIELD(netatop_conninfo, rcvbytes);
+
 	CONST(COMLEN);
 	CONST(NETATOP_BASE_CTL);
 	CONST(NETATOP_PROBE);
@@ -75,4 +93,6 @@ void netatop_abi_layout(void)
 	CONST(NETATOP_GETCNT_CGROUP);
 	CONST(NETATOP_GETCNT_TASKS);
 	CONST(NETATOP_GETCNT_CGROUPS);
+	CONST(NETATOP_GETCNT_CONNS);
+	CONST(NETATOP_CONN_PEERS);
 }

@@ -16,7 +16,7 @@
 #   BENCH_AB_SETTLE (1)  BENCH_SCALE_LEVELS ("10 1000 20000")
 #   BENCH_SCALE_PROCS (1000)  BENCH_SCALE_NETATOP_PARAMS (sockinfo_limit_kb=65536)
 #   BENCH_GC_NAMESPACES (2)  BENCH_GC_PORTS (50000)  BENCH_GC_TASKS (1000)
-#   BENCH_SCRAPE_TASKS (10000)
+#   BENCH_SCRAPE_TASKS (10000)  BENCH_SCRAPE_CONNS (20000; 0: none)
 #   BENCH_REFUSALS_REQUESTS (40000)  BENCH_REFUSALS_CONCURRENCY (50)
 #   BENCH_REFUSALS_NETATOP_PARAMS (none: the default caps)
 #   BENCH_WORKLOADS ("udp4 udp6 tcp_rr tcp_crr ab refusals flood scale gc
@@ -43,6 +43,7 @@ GC_NS=${BENCH_GC_NAMESPACES:-2}
 GC_PORTS=${BENCH_GC_PORTS:-50000}
 GC_TASKS=${BENCH_GC_TASKS:-1000}
 SCRAPE_TASKS=${BENCH_SCRAPE_TASKS:-10000}
+SCRAPE_CONNS=${BENCH_SCRAPE_CONNS:-20000}
 REFUSALS_REQ=${BENCH_REFUSALS_REQUESTS:-40000}
 REFUSALS_CONC=${BENCH_REFUSALS_CONCURRENCY:-50}
 REFUSALS_PARAMS=${BENCH_REFUSALS_NETATOP_PARAMS:-}
@@ -404,13 +405,43 @@ gc() {
 	return "$r"
 }
 
+# scrape_conns: SCRAPE_CONNS connections (half as many loopback TCP pairs,
+# held open by `netatop-bench hold` and touched, so that netatop has both
+# ends, bound) and the time of one GETCNT_CONNS snapshot of them all
+# (median of 20). The holders connect while netatop.ko is loaded: the
+# passive ends stay unbound until the touch, so the scrape's module has a
+# cap whose unbound quarter holds them.
+scrape_conns() {
+	local line r=0 pairs=$(( (SCRAPE_CONNS + 1) / 2 ))
+	log "scrape: $SCRAPE_CONNS connections ($pairs TCP pairs in 100 processes)"
+	coproc HOLD { exec "$BENCH_BIN" hold --conns "$pairs" --procs 100; }
+	if read -r -t 900 line <&"${HOLD[0]}" && [ "${line%% *}" = ready ] &&
+		echo touch >&"${HOLD[1]}" && read -r -t 900 line <&"${HOLD[0]}"; then
+		log "scrape: holders $line"
+		"$BENCH_BIN" conns --min "$SCRAPE_CONNS" |
+			while read -r k v; do
+				out G "$k" "$v"
+				log "scrape: $k $v"
+			done
+		r=${PIPESTATUS[0]}
+	else
+		log "scrape: holders did not start ($line)"
+		r=1
+	fi
+	[ -n "${HOLD[1]:-}" ] && echo quit >&"${HOLD[1]}"
+	wait "$HOLD_PID"
+	unset HOLD_PID
+	return $r
+}
+
 # scrape: SCRAPE_TASKS processes that each sent one datagram; times one
-# GETCNT_TASKS and one scrape of netatop-exporter (medians of 20).
+# GETCNT_TASKS and one scrape of netatop-exporter (medians of 20); then
+# scrape_conns.
 scrape() {
 	local r epid
-	log "scrape: netatop.ko with taskinfo_limit_kb=8192, $SCRAPE_TASKS processes, netatop-exporter"
+	log "scrape: netatop.ko with taskinfo_limit_kb=8192 sockinfo_limit_kb=16384, $SCRAPE_TASKS processes, netatop-exporter"
 	sysctl -qw kernel.threads-max=131072 kernel.pid_max=131072
-	insmod "$BENCH_NETATOP_KO" taskinfo_limit_kb=8192 || return 1
+	insmod "$BENCH_NETATOP_KO" taskinfo_limit_kb=8192 sockinfo_limit_kb=16384 || return 1
 	"$BENCH_EXPORTER" --web.listen-address 127.0.0.1:9661 --process.top 20 >/tmp/bench-exporter.log 2>&1 &
 	epid=$!
 	# netatop-dbus on a private bus of the system type with the shipped policy.
@@ -436,6 +467,9 @@ scrape() {
 	r=${PIPESTATUS[0]}
 	kill "$epid" ${dbusd:-} ${busd:-}
 	wait "$epid" ${dbusd:-} ${busd:-} 2>/dev/null
+	if [ "$SCRAPE_CONNS" -gt 0 ]; then
+		scrape_conns || r=1
+	fi
 	rmmod netatop || r=1
 	return "$r"
 }

@@ -44,6 +44,14 @@ echo "exchange 120-byte UDP datagrams over 127.0.0.1; batch-job sent 50 datagram
 say "per-process counters (netatop show)"
 $netatop show $(pid_of web-server) $(pid_of web-client) $(pid_of dns-server) $(pid_of dns-client)
 
+say "who talks to whom: every connection (netatop connections)"
+echo "Each TCP connection and each local UDP port, charged to its process, with its"
+echo "own packets and bytes each way (a port nothing local sent on has no owner: -)."
+$netatop connections
+echo
+echo "\$ netatop connections --pid $(pid_of dns-client) --json"
+$netatop connections --pid "$(pid_of dns-client)" --json
+
 say "a finished process, from the exit list (netatop exited)"
 $netatop exited --count 1 --timeout 20 &
 sleep 0.5
@@ -56,6 +64,9 @@ cat /proc/netatop
 
 say "netatop top --batch (2-second sample while dns-client is still busy)"
 $netatop top --batch -d 2 -n 1
+echo
+echo "\$ netatop top --connections --batch -d 2 -n 1    # the c key in the live view"
+$netatop top --connections --batch -d 2 -n 1
 
 say "per cgroup: a backup service in its own cgroup v2, /demo-backup"
 # The cgroup a process is in when it first sends is the one it counts for.

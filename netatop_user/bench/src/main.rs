@@ -174,6 +174,17 @@ enum Cmd {
         #[arg(long)]
         dbus: Option<String>,
     },
+    /// With netatop.ko loaded and at least MIN connections tracked (held
+    /// open by `hold`, touched): times NETATOP_GETCNT_CONNS snapshots (raw
+    /// and decoded into typed connections). Prints "key value" lines.
+    Conns {
+        /// Connections that must be listed.
+        #[arg(long, default_value_t = 20000)]
+        min: usize,
+        /// Timed snapshots (median reported).
+        #[arg(long, default_value_t = 20)]
+        calls: usize,
+    },
     /// Prints netatop's table sizes and refusals from /proc/netatop as
     /// "key=value" words (the refusals by cause only if the module prints
     /// them).
@@ -257,6 +268,7 @@ fn main() -> Result<()> {
             addr,
             dbus,
         } => scrape::run(tasks, scrapes.max(1), &addr, dbus.as_deref())?,
+        Cmd::Conns { min, calls } => scrape::conns(min, calls.max(1))?,
         Cmd::Counters => {
             let c = netatop::ProcCounters::read()?;
             print!(

@@ -761,6 +761,17 @@ pub fn render(raw: &Raw) -> String {
             g("scrape_series"),
             g("scrape_bytes")
         );
+        if raw.gc.contains_key("scrape_conns_call_ms") {
+            let _ = writeln!(
+                s,
+                "connections: a GETCNT_CONNS snapshot of {} connections: {} ms (median; decoded \
+                 into typed connections: {} ms); refused sockinfo entries: {}",
+                g("scrape_conns"),
+                g("scrape_conns_call_ms"),
+                g("scrape_conns_typed_ms"),
+                g("scrape_conns_overflow")
+            );
+        }
         if raw.gc.contains_key("dbus_getstats_ms") {
             let _ = writeln!(
                 s,

@@ -1,6 +1,8 @@
 //! The cost of reading every process at once: `tasks` processes that each
 //! sent one datagram, then the median time of GETCNT_TASKS and of a scrape
-//! of the Prometheus exporter (`netatop-exporter`, started by the driver).
+//! of the Prometheus exporter (`netatop-exporter`, started by the driver);
+//! and of reading every connection at once ([`conns`]: GETCNT_CONNS with
+//! the connections `hold` keeps open).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream, UdpSocket};
@@ -127,6 +129,43 @@ pub fn run(tasks: usize, scrapes: usize, addr: &str, dbus: Option<&str>) -> Resu
     for c in children {
         c.wait()?;
     }
+    Ok(())
+}
+
+/// With at least `min` connections tracked (the driver holds them open
+/// with `hold` and touches them, so both ends of each are bound): the
+/// median time of `calls` NETATOP_GETCNT_CONNS snapshots
+/// (`Netatop::connections`, its buffer's size remembered from the first
+/// call, as a refreshing reader has it), and of the same decoded into
+/// typed `Connection`s.
+pub fn conns(min: usize, calls: usize) -> Result<()> {
+    let nt = Netatop::open().context("open the netatop socket (root needed)")?;
+    nt.probe()
+        .context("netatop.ko does not answer (not loaded?)")?;
+    let first = nt.connections().context("GETCNT_CONNS")?;
+    if first.entries.len() < min {
+        bail!(
+            "GETCNT_CONNS listed {} connections, {min} held open (overflow {})",
+            first.entries.len(),
+            first.overflow
+        );
+    }
+    out("scrape_conns", first.entries.len());
+    out("scrape_conns_overflow", first.overflow);
+    let mut raw = Vec::with_capacity(calls);
+    let mut typed = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let t = Instant::now();
+        let s = nt.connections()?;
+        raw.push(t.elapsed().as_secs_f64() * 1e3);
+        let list = s.connections()?;
+        typed.push(t.elapsed().as_secs_f64() * 1e3);
+        if !s.is_complete() || list.len() < min {
+            bail!("GETCNT_CONNS listed {} of {}", list.len(), s.total);
+        }
+    }
+    out("scrape_conns_call_ms", median(&mut raw));
+    out("scrape_conns_typed_ms", median(&mut typed));
     Ok(())
 }
 

@@ -369,6 +369,47 @@ impl Netns {
         run("ip", &all);
     }
 
+    /// The namespace's cookie (`SO_NETNS_COOKIE` of a socket in it), as the
+    /// module reports it in `struct netatop_conninfo`: read by a thread
+    /// that enters the namespace (a network namespace is per thread).
+    pub fn cookie(&self) -> u64 {
+        use std::os::fd::AsRawFd;
+        /// `SO_NETNS_COOKIE` (asm-generic/socket.h; not in the libc crate).
+        const SO_NETNS_COOKIE: libc::c_int = 71;
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let ns = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                // SAFETY: plain system calls on descriptors we own; the
+                // cookie and its length are live locals of the right size.
+                unsafe {
+                    assert_eq!(libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET), 0, "setns");
+                    let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+                    assert!(fd >= 0, "socket");
+                    let mut cookie = 0u64;
+                    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
+                    let rc = libc::getsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        SO_NETNS_COOKIE,
+                        (&mut cookie as *mut u64).cast(),
+                        &mut len,
+                    );
+                    libc::close(fd);
+                    assert_eq!(
+                        rc,
+                        0,
+                        "SO_NETNS_COOKIE: {}",
+                        std::io::Error::last_os_error()
+                    );
+                    cookie
+                }
+            })
+            .join()
+            .unwrap()
+        })
+    }
+
     /// Runs `ip netns exec NAME CMD ARGS...` and returns its stdout.
     pub fn exec(&self, cmd: &str, args: &[&str]) -> String {
         let mut all = vec!["netns", "exec", &self.name, cmd];

@@ -46,7 +46,7 @@ fn probe_answers_when_loaded() {
 }
 
 /// Every command (the six of netatop 3.2.2 and netatop-rs's GETCNT_CGROUP,
-/// GETCNT_TASKS, GETCNT_CGROUPS) gives EPERM to a caller without
+/// GETCNT_TASKS, GETCNT_CGROUPS, GETCNT_CONNS) gives EPERM to a caller without
 /// CAP_NET_ADMIN, checked before anything else: the socket is opened as
 /// root, then a child drops to uid/gid 65534 (losing all capabilities) and
 /// issues each command with a buffer long enough for any of them.
@@ -70,7 +70,7 @@ fn unprivileged_caller_gets_eperm_for_every_command() {
             // The first command that did not fail with EPERM, as
             // cmd - 15660 (0: all did).
             let mut code = 0;
-            for cmd in 15661..=15669 {
+            for cmd in 15661..=15670 {
                 let mut buf = [0u8; 256];
                 let mut len: libc::socklen_t = 256;
                 let rc = libc::getsockopt(

@@ -74,7 +74,17 @@ pub enum Command {
         #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
         timeout: Option<Duration>,
     },
-    /// Live per-process (or per-cgroup) bandwidth table
+    /// Every connection with its process, ends, state and counters
+    #[command(override_usage = "netatop connections [--pid <PID>] [--json]")]
+    Connections {
+        /// Only the connections charged to process PID.
+        #[arg(short, long, value_name = "PID", value_parser = parse_id)]
+        pid: Option<i32>,
+        /// Print a JSON array instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Live per-process (or per-cgroup, or per-connection) bandwidth table
     Top(TopArgs),
 }
 
@@ -90,8 +100,9 @@ pub struct TopArgs {
     /// Number of refreshes, then exit (batch mode: default 1).
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
-    /// Column to sort by (path and procs: with --cgroups only; pid and
-    /// command: without).
+    /// Column to sort by (path and procs: with --cgroups only; proto, snd,
+    /// snd-pkt, rcv, rcv-pkt, state, local and remote: with --connections
+    /// only; pid and command: not with --cgroups).
     #[arg(short, long, value_enum, value_name = "COL", default_value_t = SortKey::Total)]
     pub sort: SortKey,
     /// Show threads instead of processes.
@@ -100,6 +111,10 @@ pub struct TopArgs {
     /// Show one row per cgroup v2 instead of processes.
     #[arg(short, long, conflicts_with = "threads")]
     pub cgroups: bool,
+    /// Show one row per connection (TCP connection or UDP port) instead of
+    /// processes.
+    #[arg(long, conflicts_with_all = ["threads", "cgroups"])]
+    pub connections: bool,
     /// Batch mode, one JSON document per line and refresh (implies --batch).
     #[arg(long)]
     pub json: bool,
@@ -248,11 +263,53 @@ mod tests {
     }
 
     #[test]
+    fn connections_options() {
+        match parse(&["connections"]).unwrap().command {
+            Command::Connections { pid, json } => assert_eq!((pid, json), (None, false)),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["connections", "--pid", "42", "--json"])
+            .unwrap()
+            .command
+        {
+            Command::Connections { pid, json } => assert_eq!((pid, json), (Some(42), true)),
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &["connections", "--pid", "0"][..],
+            &["connections", "--pid", "x"],
+            &["connections", "42"],
+        ] {
+            assert_eq!(parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+        match parse(&["top", "--connections", "-b", "-s", "rcv"])
+            .unwrap()
+            .command
+        {
+            Command::Top(t) => {
+                assert!(t.connections && t.batch && !t.cgroups && !t.threads);
+                assert_eq!(t.sort, SortKey::Rcv);
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            &["top", "--connections", "--cgroups"][..],
+            &["top", "--connections", "--threads"],
+        ] {
+            assert_eq!(
+                parse(bad).unwrap_err().kind(),
+                ErrorKind::ArgumentConflict,
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn top_defaults_and_options() {
         match parse(&["top"]).unwrap().command {
             Command::Top(t) => {
                 assert_eq!(t.interval, Duration::from_secs(2));
-                assert!(!t.batch && !t.threads && !t.json && !t.cgroups);
+                assert!(!t.batch && !t.threads && !t.json && !t.cgroups && !t.connections);
                 assert_eq!(t.iterations, None);
                 assert_eq!(t.sort, SortKey::Total);
             }
@@ -332,7 +389,8 @@ mod tests {
             msg(&["top", "--sort", "bogus"]),
             "invalid value 'bogus' for '--sort <COL>' [possible values: pid, command, \
              tcp-snd, tcp-snd-pkt, tcp-rcv, tcp-rcv-pkt, udp-snd, udp-snd-pkt, udp-rcv, \
-             udp-rcv-pkt, total, cumulative, path, procs] (see 'netatop --help')"
+             udp-rcv-pkt, total, cumulative, path, procs, proto, snd, snd-pkt, rcv, rcv-pkt, \
+             state, local, remote] (see 'netatop --help')"
         );
         assert_eq!(
             msg(&["show"]),

@@ -1,4 +1,4 @@
-//! The four subcommands.
+//! The subcommands (`connections`: see `conns`).
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::cgroups::{sample_cgroups, CgroupView};
 use crate::cli::{Command, TopArgs};
+use crate::conns::{connection_records, sample_connections, ConnRecord, ConnView};
 use crate::error::{CliError, Result};
 use crate::procfs::Proc;
 use crate::rates::View;
@@ -51,6 +52,10 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<()> {
         } => {
             let netatop = connect()?;
             exited(&netatop, json, count, timeout, out)
+        }
+        Command::Connections { pid, json } => {
+            let netatop = connect()?;
+            crate::conns::connections(&netatop, &Proc::default(), pid, json, out)
         }
         Command::Top(args) => top(args, out),
     }
@@ -275,14 +280,17 @@ pub fn lookup<S: CounterSource>(
                 btime_iso: None,
                 tracked: Some(false),
                 counters: TaskCount::default(),
+                connections: None,
             })
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// `netatop show`: one record per id; ids that do not exist are reported
-/// on standard error, one line each, and give exit status 5 at the end.
+/// `netatop show`: one record per id, with the connections charged to it
+/// (to the thread, with `thread`; none from a module without
+/// `NETATOP_GETCNT_CONNS`); ids that do not exist are reported on standard
+/// error, one line each, and give exit status 5 at the end.
 pub fn show<S: CounterSource>(
     source: &S,
     proc: &Proc,
@@ -293,9 +301,20 @@ pub fn show<S: CounterSource>(
 ) -> Result<()> {
     let mut records = Vec::with_capacity(ids.len());
     let mut missing = 0;
+    // One connection snapshot for all the ids, taken before their counters:
+    // a connection's counters are part of its process's, so no listed
+    // connection shows more than its process (`None`: the module has no
+    // GETCNT_CONNS).
+    let snapshot = connection_records(source, proc)?;
     for &id in ids {
         match lookup(source, proc, id, thread) {
-            Ok(r) => records.push(r),
+            Ok(mut r) => {
+                if let Some(all) = &snapshot {
+                    let owned = |c: &&ConnRecord| if thread { c.tid == id } else { c.pid == id };
+                    r.connections = Some(all.iter().filter(owned).cloned().collect());
+                }
+                records.push(r);
+            }
             Err(e) if e.exit_code() == crate::error::EXIT_NO_SUCH_PROCESS => {
                 eprintln!("netatop: {e}");
                 missing += 1;
@@ -433,17 +452,29 @@ pub fn exited<S: ExitSource>(
 
 /// Rejects a `--sort` column that the table does not have.
 pub fn check_sort(args: &TopArgs) -> Result<()> {
-    if args.cgroups && !args.sort.for_cgroups() {
-        return Err(CliError::Usage(format!(
-            "--sort {} does not apply to --cgroups (use procs or path)",
-            args.sort.name()
-        )));
-    }
-    if !args.cgroups && !args.sort.for_tasks() {
-        return Err(CliError::Usage(format!(
-            "--sort {} only applies to --cgroups",
-            args.sort.name()
-        )));
+    let sort = args.sort;
+    let wrong = |msg: String| Err(CliError::Usage(msg));
+    if args.connections {
+        if !sort.for_connections() {
+            return wrong(format!(
+                "--sort {} does not apply to --connections (use snd, rcv, local, remote, ...)",
+                sort.name()
+            ));
+        }
+    } else if args.cgroups {
+        if !sort.for_cgroups() {
+            return wrong(format!(
+                "--sort {} does not apply to --cgroups (use procs or path)",
+                sort.name()
+            ));
+        }
+    } else if !sort.for_tasks() {
+        let table = if sort.for_cgroups() {
+            "--cgroups"
+        } else {
+            "--connections"
+        };
+        return wrong(format!("--sort {} only applies to {table}", sort.name()));
     }
     Ok(())
 }
@@ -469,6 +500,7 @@ fn top(args: TopArgs, out: &mut dyn Write) -> Result<()> {
             sort: args.sort,
             threads: args.threads,
             cgroups: args.cgroups,
+            connections: args.connections,
         },
     )
 }
@@ -476,7 +508,8 @@ fn top(args: TopArgs, out: &mut dyn Write) -> Result<()> {
 /// `netatop top --batch` (and `--json`): a baseline sample, then
 /// `iterations` (default 1) times: wait an interval, sample, print the
 /// table (or one JSON document per line). One row per process, per thread
-/// (`--threads`) or per cgroup (`--cgroups`).
+/// (`--threads`), per cgroup (`--cgroups`) or per connection
+/// (`--connections`).
 pub fn top_batch<S: CounterSource>(
     source: &S,
     proc: Proc,
@@ -489,6 +522,14 @@ pub fn top_batch<S: CounterSource>(
             out,
             || sample_cgroups(source),
             |prev, cur| CgroupView::build(Some(prev), cur),
+        );
+    }
+    if args.connections {
+        return batch_loop(
+            args,
+            out,
+            || sample_connections(source, &proc),
+            |prev, cur| ConnView::build(Some(prev), cur),
         );
     }
     let sampler = Sampler::new(source, proc);
@@ -539,6 +580,7 @@ mod tests {
     use crate::record::tests::npt;
     use crate::sample::tests::FakeModule;
     use crate::table::SortKey;
+    use netatop::ConnInfo;
     use std::cell::RefCell;
     use std::collections::VecDeque;
 
@@ -621,6 +663,8 @@ exited, unread              11
                 "refused"
             ]
         );
+        // A module without the refusal lines (netatop 3.2.2): null.
+        assert_eq!(j["proc"]["refused"], serde_json::Value::Null);
     }
 
     #[test]
@@ -874,6 +918,7 @@ exited, unread              11
             sort: SortKey::Total,
             threads: false,
             cgroups: false,
+            connections: false,
             json,
         }
     }
@@ -995,6 +1040,112 @@ exited, unread              11
             check_sort(&args).unwrap_err().to_string(),
             "--sort pid does not apply to --cgroups (use procs or path)"
         );
+        args.cgroups = false;
+        args.sort = SortKey::Local;
+        assert_eq!(
+            check_sort(&args).unwrap_err().to_string(),
+            "--sort local only applies to --connections"
+        );
+        args.sort = SortKey::Path;
+        assert_eq!(
+            check_sort(&args).unwrap_err().to_string(),
+            "--sort path only applies to --cgroups"
+        );
+        args.connections = true;
+        for (key, ok) in [
+            (SortKey::Pid, true),
+            (SortKey::Snd, true),
+            (SortKey::Remote, true),
+            (SortKey::Total, true),
+            (SortKey::TcpSnd, false),
+            (SortKey::Procs, false),
+        ] {
+            args.sort = key;
+            assert_eq!(check_sort(&args).is_ok(), ok, "{key:?}");
+        }
+        args.sort = SortKey::Path;
+        assert_eq!(
+            check_sort(&args).unwrap_err().to_string(),
+            "--sort path does not apply to --connections (use snd, rcv, local, remote, ...)"
+        );
+    }
+
+    #[test]
+    fn show_lists_the_connections_of_the_process_or_thread() {
+        use crate::conns::tests::{module, tcp, udp};
+        let mut fake = module(vec![
+            tcp(100, 40000, 80, [12, 3400, 10, 15000]),
+            udp(100, 5000, 6000, [1, 110, 0, 0]),
+            ConnInfo {
+                pid: 101,
+                ..tcp(100, 40001, 80, [1, 60, 1, 60])
+            },
+            tcp(7, 1, 2, [1; 4]),
+        ]);
+        fake.processes
+            .insert(100, npt(100, 1_717_200_000, "curl", [1; 8]));
+        fake.threads
+            .insert(101, npt(101, 1_717_200_000, "curl", [1; 8]));
+        fake.processes.insert(1, npt(1, 5, "init", [1; 8]));
+        let mut out = Vec::new();
+        show(&fake, &Proc::default(), &[100, 1], false, false, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let blocks: Vec<&str> = text.split("\n\n").collect();
+        assert!(
+            blocks[0].ends_with(concat!(
+                "  connections:\n",
+                "    PROTO LOCAL           REMOTE       STATE          SNDPKTS     SNDBYTES    RCVPKTS     RCVBYTES\n",
+                "    tcp   127.0.0.1:40000 127.0.0.1:80 ESTABLISHED         12         3400         10        15000\n",
+                "    tcp   127.0.0.1:40001 127.0.0.1:80 ESTABLISHED          1           60          1           60\n",
+                "    udp   [::]:5000       [::1]:6000   -                    1          110          0            0",
+            )),
+            "{text}"
+        );
+        assert!(blocks[1].ends_with("  no connections tracked\n"), "{text}");
+        assert_eq!(blocks.len(), 2);
+        // JSON: a "connections" array; a thread's are its own.
+        let mut out = Vec::new();
+        show(&fake, &Proc::default(), &[101], true, true, &mut out).unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let conns = j[0]["connections"].as_array().unwrap();
+        assert_eq!(conns.len(), 1);
+        assert_eq!(conns[0]["local"], "127.0.0.1:40001");
+        assert_eq!(conns[0]["tid"], 101);
+        // A module without GETCNT_CONNS: no connections, no key.
+        let mut old = FakeModule::default();
+        old.processes.insert(1, npt(1, 5, "init", [1; 8]));
+        let mut out = Vec::new();
+        show(&old, &Proc::default(), &[1], false, true, &mut out).unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(j[0].get("connections").is_none(), "{j}");
+    }
+
+    #[test]
+    fn batch_top_connections() {
+        use crate::conns::tests::{module, tcp};
+        let fake = module(vec![tcp(100, 40000, 80, [12, 3400, 10, 15000])]);
+        let mut args = top_args(false, Some(2));
+        args.connections = true;
+        args.sort = SortKey::Local;
+        let mut out = Vec::new();
+        top_batch(&fake, Proc::default(), &args, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("netatop top ").count(), 2, "{text}");
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.ends_with("ESTABLISHED 127.0.0.1:40000 127.0.0.1:80"))
+                .count(),
+            2,
+            "{text}"
+        );
+        args.json = true;
+        args.iterations = None;
+        let mut out = Vec::new();
+        top_batch(&fake, Proc::default(), &args, &mut out).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(doc["sort"], "local");
+        assert_eq!(doc["connections"][0]["comm"], "curl");
+        assert_eq!(doc["connections"][0]["rates"]["total_bytes_per_sec"], 0.0);
     }
 
     #[test]

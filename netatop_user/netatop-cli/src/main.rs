@@ -4,8 +4,10 @@
 //! - `netatop show PID...`: counters of processes or threads
 //!   (`--cgroup PATH`: of a cgroup);
 //! - `netatop exited`: finished processes as the module reports them;
-//! - `netatop top`: a live per-process (`--cgroups`: per-cgroup) bandwidth
-//!   table.
+//! - `netatop connections`: every connection with its process, ends,
+//!   state and counters;
+//! - `netatop top`: a live per-process (`--cgroups`: per-cgroup,
+//!   `--connections`: per-connection) bandwidth table.
 //!
 //! Exit status: 0 ok, 1 error, 2 usage, 3 module not loaded, 4 permission
 //! denied, 5 no such process or cgroup (see `error.rs` and netatop(1)).
@@ -13,6 +15,7 @@
 mod cgroups;
 mod cli;
 mod commands;
+mod conns;
 mod error;
 mod format;
 mod procfs;

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use netatop::{NetPerTask, TaskCount};
 use serde::Serialize;
 
+use crate::conns::{conn_table, ConnRecord};
 use crate::format::{fit, iso_time};
 
 /// What kind of id a record is about.
@@ -36,6 +37,10 @@ pub struct TaskRecord {
     pub tracked: Option<bool>,
     /// The counters.
     pub counters: TaskCount,
+    /// `show`: the connections charged to the process (or thread); absent
+    /// elsewhere and from a module without `NETATOP_GETCNT_CONNS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Vec<ConnRecord>>,
 }
 
 impl TaskRecord {
@@ -50,6 +55,7 @@ impl TaskRecord {
             btime_iso: Some(iso_time(btime)),
             tracked: None,
             counters: npt.tc,
+            connections: None,
         }
     }
 
@@ -72,6 +78,14 @@ impl TaskRecord {
         }
         s.push('\n');
         s.push_str(&counter_lines(c));
+        match self.connections.as_deref() {
+            None => {}
+            Some([]) => s.push_str("  no connections tracked\n"),
+            Some(conns) => {
+                let _ = writeln!(s, "  connections:");
+                s.push_str(&conn_table(conns, false, "    "));
+            }
+        }
         s
     }
 }
@@ -190,6 +204,7 @@ pub(crate) mod tests {
             btime_iso: None,
             tracked: Some(false),
             counters: TaskCount::default(),
+            connections: None,
         };
         assert_eq!(
             serde_json::to_string(&untracked).unwrap(),

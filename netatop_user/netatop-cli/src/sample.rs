@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::io;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use netatop::{CgroupCount, NetPerTask, Netatop, ProcCounters, ProcInfo, Snapshot, TaskCount};
+use netatop::{
+    CgroupCount, ConnInfo, NetPerTask, Netatop, ProcCounters, ProcInfo, Snapshot, TaskCount,
+};
 
 use crate::error::{CliError, Result};
 use crate::procfs::Proc;
@@ -30,6 +32,8 @@ pub trait CounterSource {
     fn cgroup(&self, id: u64) -> netatop::Result<CgroupCount>;
     /// The path of every cgroup, by id (the cgroup2 hierarchy).
     fn cgroup_paths(&self) -> io::Result<HashMap<u64, String>>;
+    /// Every connection (`NETATOP_GETCNT_CONNS`).
+    fn connections(&self) -> netatop::Result<Snapshot<ConnInfo>>;
 }
 
 impl CounterSource for Netatop {
@@ -53,6 +57,9 @@ impl CounterSource for Netatop {
     }
     fn cgroup_paths(&self) -> io::Result<HashMap<u64, String>> {
         netatop::cgroup::paths_by_id()
+    }
+    fn connections(&self) -> netatop::Result<Snapshot<ConnInfo>> {
+        Netatop::connections(self)
     }
 }
 
@@ -234,6 +241,8 @@ pub(crate) mod tests {
         pub(crate) cgroups: Vec<CgroupCount>,
         pub(crate) cgroup_overflow: u64,
         pub(crate) paths: HashMap<u64, String>,
+        /// Without it, the module has no `NETATOP_GETCNT_CONNS`.
+        pub(crate) conns: Option<Snapshot<ConnInfo>>,
     }
 
     impl CounterSource for FakeModule {
@@ -289,6 +298,14 @@ pub(crate) mod tests {
         }
         fn cgroup_paths(&self) -> io::Result<HashMap<u64, String>> {
             Ok(self.paths.clone())
+        }
+        fn connections(&self) -> netatop::Result<Snapshot<ConnInfo>> {
+            if let Some(f) = self.fail {
+                return Err(f());
+            }
+            self.conns
+                .clone()
+                .ok_or(netatop::Error::Unsupported("NETATOP_GETCNT_CONNS"))
         }
     }
 

@@ -42,6 +42,22 @@ pub enum SortKey {
     Path,
     /// Live processes of the cgroup (`top --cgroups` only).
     Procs,
+    /// Protocol, ascending (`top --connections` only).
+    Proto,
+    /// Bytes sent per second (`top --connections` only).
+    Snd,
+    /// Packets sent per second (`top --connections` only).
+    SndPkt,
+    /// Bytes received per second (`top --connections` only).
+    Rcv,
+    /// Packets received per second (`top --connections` only).
+    RcvPkt,
+    /// TCP state, ascending (`top --connections` only).
+    State,
+    /// Local address and port, ascending (`top --connections` only).
+    Local,
+    /// Remote address and port, ascending (`top --connections` only).
+    Remote,
 }
 
 impl SortKey {
@@ -77,6 +93,23 @@ impl SortKey {
         SortKey::Path,
     ];
 
+    /// The keys of the connection table (`top --connections`), in column
+    /// order.
+    pub const CONNECTIONS: [SortKey; 12] = [
+        SortKey::Pid,
+        SortKey::Command,
+        SortKey::Proto,
+        SortKey::Snd,
+        SortKey::SndPkt,
+        SortKey::Rcv,
+        SortKey::RcvPkt,
+        SortKey::Total,
+        SortKey::Cumulative,
+        SortKey::State,
+        SortKey::Local,
+        SortKey::Remote,
+    ];
+
     fn index_in(self, keys: &[SortKey]) -> usize {
         keys.iter().position(|&k| k == self).unwrap_or(0)
     }
@@ -103,10 +136,16 @@ impl SortKey {
         Self::CGROUPS.contains(&self)
     }
 
+    /// Whether the key is a column of the connection table.
+    pub fn for_connections(self) -> bool {
+        Self::CONNECTIONS.contains(&self)
+    }
+
     /// The nearest key of the cgroup table: `pid` becomes `procs`,
-    /// `command` becomes `path`.
+    /// `command` becomes `path`, a connection column as in
+    /// [`SortKey::to_tasks`].
     pub fn to_cgroups(self) -> SortKey {
-        match self {
+        match self.to_tasks() {
             SortKey::Pid => SortKey::Procs,
             SortKey::Command => SortKey::Path,
             k => k,
@@ -114,9 +153,30 @@ impl SortKey {
     }
 
     /// The nearest key of the process table: `procs` becomes `pid`, `path`
-    /// becomes `command`.
+    /// becomes `command`; of the connection columns, a direction becomes
+    /// its TCP column and the text columns become `total`.
     pub fn to_tasks(self) -> SortKey {
         match self {
+            SortKey::Procs => SortKey::Pid,
+            SortKey::Path => SortKey::Command,
+            SortKey::Snd => SortKey::TcpSnd,
+            SortKey::SndPkt => SortKey::TcpSndPkt,
+            SortKey::Rcv => SortKey::TcpRcv,
+            SortKey::RcvPkt => SortKey::TcpRcvPkt,
+            SortKey::Proto | SortKey::State | SortKey::Local | SortKey::Remote => SortKey::Total,
+            k => k,
+        }
+    }
+
+    /// The nearest key of the connection table: a TCP or UDP column
+    /// becomes its direction's, `procs` becomes `pid`, `path` becomes
+    /// `command`.
+    pub fn to_connections(self) -> SortKey {
+        match self {
+            SortKey::TcpSnd | SortKey::UdpSnd => SortKey::Snd,
+            SortKey::TcpSndPkt | SortKey::UdpSndPkt => SortKey::SndPkt,
+            SortKey::TcpRcv | SortKey::UdpRcv => SortKey::Rcv,
+            SortKey::TcpRcvPkt | SortKey::UdpRcvPkt => SortKey::RcvPkt,
             SortKey::Procs => SortKey::Pid,
             SortKey::Path => SortKey::Command,
             k => k,
@@ -140,15 +200,35 @@ impl SortKey {
             SortKey::Cumulative => "cumulative",
             SortKey::Path => "path",
             SortKey::Procs => "procs",
+            SortKey::Proto => "proto",
+            SortKey::Snd => "snd",
+            SortKey::SndPkt => "snd-pkt",
+            SortKey::Rcv => "rcv",
+            SortKey::RcvPkt => "rcv-pkt",
+            SortKey::State => "state",
+            SortKey::Local => "local",
+            SortKey::Remote => "remote",
         }
     }
 
     /// The numeric value of a row with these rates and counters (rates
-    /// unknown: -1; the text keys and `procs`: 0).
+    /// unknown: -1; the text keys and `procs`: 0). A direction's key (the
+    /// connection table's) is TCP plus UDP.
     pub fn value_of(self, rates: Option<&Rates>, counters: &TaskCount) -> f64 {
         let rate = |f: fn(&Rates) -> f64| rates.map_or(-1.0, f);
         match self {
-            SortKey::Pid | SortKey::Command | SortKey::Path | SortKey::Procs => 0.0,
+            SortKey::Pid
+            | SortKey::Command
+            | SortKey::Path
+            | SortKey::Procs
+            | SortKey::Proto
+            | SortKey::State
+            | SortKey::Local
+            | SortKey::Remote => 0.0,
+            SortKey::Snd => rate(|r| r.tcp_snd_bytes_per_sec + r.udp_snd_bytes_per_sec),
+            SortKey::SndPkt => rate(|r| r.tcp_snd_packets_per_sec + r.udp_snd_packets_per_sec),
+            SortKey::Rcv => rate(|r| r.tcp_rcv_bytes_per_sec + r.udp_rcv_bytes_per_sec),
+            SortKey::RcvPkt => rate(|r| r.tcp_rcv_packets_per_sec + r.udp_rcv_packets_per_sec),
             SortKey::TcpSnd => rate(|r| r.tcp_snd_bytes_per_sec),
             SortKey::TcpSndPkt => rate(|r| r.tcp_snd_packets_per_sec),
             SortKey::TcpRcv => rate(|r| r.tcp_rcv_bytes_per_sec),
@@ -541,6 +621,35 @@ mod tests {
             let v = clap::ValueEnum::to_possible_value(k).unwrap();
             assert_eq!(v.get_name(), k.name());
         }
+        assert_eq!(SortKey::CONNECTIONS.len(), crate::conns::CONN_COLUMNS.len());
+        for (k, c) in SortKey::CONNECTIONS
+            .iter()
+            .zip(crate::conns::CONN_COLUMNS.iter())
+        {
+            assert_eq!(*k, c.key);
+            let v = clap::ValueEnum::to_possible_value(k).unwrap();
+            assert_eq!(v.get_name(), k.name());
+        }
+        // Every key is a column of some table.
+        for v in <SortKey as clap::ValueEnum>::value_variants() {
+            assert!(
+                v.for_tasks() || v.for_cgroups() || v.for_connections(),
+                "{v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn sort_keys_map_between_the_tables() {
+        for v in <SortKey as clap::ValueEnum>::value_variants() {
+            assert!(v.to_tasks().for_tasks(), "{v:?}");
+            assert!(v.to_cgroups().for_cgroups(), "{v:?}");
+            assert!(v.to_connections().for_connections(), "{v:?}");
+        }
+        assert_eq!(SortKey::UdpRcvPkt.to_connections(), SortKey::RcvPkt);
+        assert_eq!(SortKey::Snd.to_tasks(), SortKey::TcpSnd);
+        assert_eq!(SortKey::Local.to_cgroups(), SortKey::Total);
+        assert_eq!(SortKey::Command.to_connections(), SortKey::Command);
     }
 
     fn two_samples() -> View {

@@ -10,6 +10,7 @@ use ratatui::widgets::{Cell, Paragraph, Row as TableRow};
 use ratatui::Frame;
 
 use crate::cgroups::{sample_cgroups, CgroupSample, CgroupView};
+use crate::conns::{sample_connections, ConnSample, ConnView};
 use crate::error::{CliError, Result};
 use crate::procfs::Proc;
 use crate::rates::View;
@@ -29,6 +30,8 @@ pub enum Action {
     ToggleThreads,
     /// `g`: switch between processes and cgroups.
     ToggleCgroups,
+    /// `c`: switch between processes and connections.
+    ToggleConnections,
     /// `↑` / `↓`: scroll by one line.
     Scroll(i64),
     /// `PgUp` / `PgDn`: scroll by a page.
@@ -51,6 +54,7 @@ pub fn action_for(key: KeyEvent) -> Action {
         KeyCode::Char('S') | KeyCode::Left => Action::SortPrev,
         KeyCode::Char('t') | KeyCode::Char('T') => Action::ToggleThreads,
         KeyCode::Char('g') | KeyCode::Char('G') => Action::ToggleCgroups,
+        KeyCode::Char('c') | KeyCode::Char('C') => Action::ToggleConnections,
         KeyCode::Down => Action::Scroll(1),
         KeyCode::Up => Action::Scroll(-1),
         KeyCode::PageDown => Action::Page(1),
@@ -69,29 +73,41 @@ pub struct Screen {
     pub threads: bool,
     /// Cgroups instead of processes (or threads).
     pub cgroups: bool,
+    /// Connections instead of processes, threads or cgroups.
+    pub connections: bool,
     /// Index of the first row shown.
     pub scroll: usize,
 }
 
 impl Screen {
-    /// Switches between processes and threads (`t`; from cgroups: to
-    /// threads) or between cgroups and processes (`g`), back to the top,
-    /// with the sort column carried over to the new table's nearest one.
+    /// Switches between processes and threads (`t`; from cgroups or
+    /// connections: to threads), between cgroups and processes (`g`) or
+    /// between connections and processes (`c`), back to the top, with the
+    /// sort column carried over to the new table's nearest one.
     pub fn switch(&mut self, action: Action) {
         match action {
-            Action::ToggleThreads if self.cgroups => {
+            Action::ToggleThreads if self.cgroups || self.connections => {
                 self.cgroups = false;
+                self.connections = false;
                 self.threads = true;
             }
             Action::ToggleThreads => self.threads = !self.threads,
             Action::ToggleCgroups => {
                 self.cgroups = !self.cgroups;
                 self.threads = false;
+                self.connections = false;
+            }
+            Action::ToggleConnections => {
+                self.connections = !self.connections;
+                self.threads = false;
+                self.cgroups = false;
             }
             _ => return,
         }
         self.sort = if self.cgroups {
             self.sort.to_cgroups()
+        } else if self.connections {
+            self.sort.to_connections()
         } else {
             self.sort.to_tasks()
         };
@@ -174,7 +190,7 @@ pub fn draw(frame: &mut Frame, view: &dyn Table, screen: &Screen) {
     frame.render_widget(table, table_area);
 
     let keys = "q quit  s/S or \u{2192}/\u{2190} sort column  t processes/threads  \
-                g cgroups  \u{2191}/\u{2193} PgUp/PgDn Home scroll";
+                g cgroups  c connections  \u{2191}/\u{2193} PgUp/PgDn Home scroll";
     frame.render_widget(
         Paragraph::new(Line::from(keys)).style(Style::default().add_modifier(Modifier::DIM)),
         help,
@@ -203,6 +219,8 @@ pub struct TopOptions {
     pub threads: bool,
     /// Start with cgroups instead of processes.
     pub cgroups: bool,
+    /// Start with connections instead of processes.
+    pub connections: bool,
 }
 
 fn build(before: Option<&Sample>, now: &Sample, sort: SortKey) -> View {
@@ -217,6 +235,8 @@ enum Data {
     Tasks { cur: Sample, view: View },
     /// Cgroups.
     Cgroups { cur: CgroupSample, view: CgroupView },
+    /// Connections.
+    Connections { cur: ConnSample, view: ConnView },
 }
 
 impl Data {
@@ -224,9 +244,15 @@ impl Data {
     fn baseline<S: CounterSource>(
         source: &S,
         sampler: &Sampler<'_, S>,
+        proc: &Proc,
         screen: &Screen,
     ) -> Result<Data> {
-        Ok(if screen.cgroups {
+        Ok(if screen.connections {
+            let cur = sample_connections(source, proc)?;
+            let mut view = ConnView::build(None, &cur);
+            view.sort(screen.sort);
+            Data::Connections { cur, view }
+        } else if screen.cgroups {
             let cur = sample_cgroups(source)?;
             let mut view = CgroupView::build(None, &cur);
             view.sort(screen.sort);
@@ -243,6 +269,7 @@ impl Data {
         &mut self,
         source: &S,
         sampler: &Sampler<'_, S>,
+        proc: &Proc,
         screen: &Screen,
     ) -> Result<()> {
         match self {
@@ -257,6 +284,12 @@ impl Data {
                 *view = CgroupView::build(Some(&prev), cur);
                 view.sort(screen.sort);
             }
+            Data::Connections { cur, view } => {
+                let new = sample_connections(source, proc)?;
+                let prev = std::mem::replace(cur, new);
+                *view = ConnView::build(Some(&prev), cur);
+                view.sort(screen.sort);
+            }
         }
         Ok(())
     }
@@ -265,6 +298,7 @@ impl Data {
         match self {
             Data::Tasks { view, .. } => view,
             Data::Cgroups { view, .. } => view,
+            Data::Connections { view, .. } => view,
         }
     }
 
@@ -272,6 +306,7 @@ impl Data {
         match self {
             Data::Tasks { view, .. } => view,
             Data::Cgroups { view, .. } => view,
+            Data::Connections { view, .. } => view,
         }
     }
 }
@@ -298,14 +333,15 @@ fn tty_error(source: std::io::Error) -> CliError {
 /// alternate screen, so "module not loaded" and the like are reported on a
 /// normal terminal.
 pub fn run<S: CounterSource>(source: &S, proc: Proc, opts: TopOptions) -> Result<()> {
-    let sampler = Sampler::new(source, proc);
+    let sampler = Sampler::new(source, proc.clone());
     let mut screen = Screen {
         sort: opts.sort,
         threads: opts.threads,
         cgroups: opts.cgroups,
+        connections: opts.connections,
         scroll: 0,
     };
-    let mut data = Data::baseline(source, &sampler, &screen)?;
+    let mut data = Data::baseline(source, &sampler, &proc, &screen)?;
 
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
@@ -341,9 +377,9 @@ pub fn run<S: CounterSource>(source: &S, proc: Proc, opts: TopOptions) -> Result
                     };
                     data.table_mut().sort(screen.sort);
                 }
-                a @ (Action::ToggleThreads | Action::ToggleCgroups) => {
+                a @ (Action::ToggleThreads | Action::ToggleCgroups | Action::ToggleConnections) => {
                     screen.switch(a);
-                    data = Data::baseline(source, &sampler, &screen)?;
+                    data = Data::baseline(source, &sampler, &proc, &screen)?;
                     next = Instant::now() + opts.interval;
                 }
                 a @ (Action::Scroll(_) | Action::Page(_) | Action::Top) => {
@@ -352,7 +388,7 @@ pub fn run<S: CounterSource>(source: &S, proc: Proc, opts: TopOptions) -> Result
                 Action::Nothing => {}
             }
         } else {
-            data.refresh(source, &sampler, &screen)?;
+            data.refresh(source, &sampler, &proc, &screen)?;
             screen.scroll = screen
                 .scroll
                 .min(data.table().row_count().saturating_sub(1));
@@ -412,7 +448,6 @@ mod tests {
             action_for(key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Action::Quit
         );
-        assert_eq!(action_for(key(KeyCode::Char('c'), none)), Action::Nothing);
         assert_eq!(action_for(key(KeyCode::Char('s'), none)), Action::SortNext);
         assert_eq!(action_for(key(KeyCode::Right, none)), Action::SortNext);
         assert_eq!(
@@ -428,6 +463,10 @@ mod tests {
             action_for(key(KeyCode::Char('g'), none)),
             Action::ToggleCgroups
         );
+        assert_eq!(
+            action_for(key(KeyCode::Char('c'), none)),
+            Action::ToggleConnections
+        );
         assert_eq!(action_for(key(KeyCode::Down, none)), Action::Scroll(1));
         assert_eq!(action_for(key(KeyCode::PageUp, none)), Action::Page(-1));
         assert_eq!(action_for(key(KeyCode::Home, none)), Action::Top);
@@ -442,6 +481,7 @@ mod tests {
             sort: SortKey::Total,
             threads: false,
             cgroups: false,
+            connections: false,
             scroll: 0,
         };
         s.scroll_by(Action::Scroll(-1), 10, 4);
@@ -485,6 +525,7 @@ mod tests {
             sort: SortKey::Total,
             threads: false,
             cgroups: false,
+            connections: false,
             scroll: 0,
         };
         let (buf, lines) = screen_lines(&view, &screen, 130, 9);
@@ -518,6 +559,7 @@ mod tests {
             sort: SortKey::Pid,
             threads: true,
             cgroups: false,
+            connections: false,
             scroll: 7,
         };
         s.switch(Action::ToggleCgroups);
@@ -544,6 +586,62 @@ mod tests {
         );
         assert_eq!(SortKey::Path.next_in(&SortKey::CGROUPS), SortKey::Procs);
         assert_eq!(SortKey::Procs.prev_in(&SortKey::CGROUPS), SortKey::Path);
+
+        // Connections: from processes and back, from cgroups, to threads.
+        let mut s = Screen {
+            sort: SortKey::UdpRcv,
+            threads: true,
+            cgroups: false,
+            connections: false,
+            scroll: 3,
+        };
+        s.switch(Action::ToggleConnections);
+        assert_eq!(
+            (s.connections, s.threads, s.cgroups, s.sort, s.scroll),
+            (true, false, false, SortKey::Rcv, 0)
+        );
+        s.sort = SortKey::Local;
+        s.switch(Action::ToggleConnections);
+        assert_eq!((s.connections, s.sort), (false, SortKey::Total));
+        s.switch(Action::ToggleCgroups);
+        s.sort = SortKey::Path;
+        s.switch(Action::ToggleConnections);
+        assert_eq!(
+            (s.connections, s.cgroups, s.sort),
+            (true, false, SortKey::Command)
+        );
+        s.switch(Action::ToggleThreads);
+        assert_eq!((s.connections, s.threads), (false, true));
+        s.switch(Action::ToggleConnections);
+        s.switch(Action::ToggleCgroups);
+        assert_eq!((s.connections, s.cgroups), (false, true));
+        assert_eq!(SortKey::Remote.next_in(&SortKey::CONNECTIONS), SortKey::Pid);
+    }
+
+    #[test]
+    fn the_connection_screen_matches_batch_mode() {
+        let view = crate::conns::tests::two_samples();
+        let screen = Screen {
+            sort: SortKey::Total,
+            threads: false,
+            cgroups: false,
+            connections: true,
+            scroll: 0,
+        };
+        let (buf, lines) = screen_lines(&view, &screen, 160, 10);
+        let text = crate::conns::render_conn_text(&view, SortKey::Total);
+        let expected: Vec<&str> = text.lines().collect();
+        // The same cells; the two ends share the rest of the line.
+        assert_eq!(lines[..4], expected[..4]);
+        for (got, want) in lines[4..8].iter().zip(&expected[4..8]) {
+            let words = |l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+            assert_eq!(words(got), words(want));
+        }
+        assert!(lines[9].contains("c connections"), "{}", lines[9]);
+        let x = lines[4].find("TOTKB/s").unwrap();
+        assert!(buf[(u16::try_from(x).unwrap(), 4)]
+            .modifier
+            .contains(Modifier::REVERSED));
     }
 
     #[test]
@@ -553,6 +651,7 @@ mod tests {
             sort: SortKey::Total,
             threads: false,
             cgroups: true,
+            connections: false,
             scroll: 0,
         };
         let (buf, lines) = screen_lines(&view, &screen, 160, 10);

@@ -65,6 +65,18 @@ fn bad_arguments_give_one_line_and_status_2() {
             &["top", "--sort", "path"],
             "netatop: --sort path only applies to --cgroups\n",
         ),
+        (
+            &["top", "--sort", "remote"],
+            "netatop: --sort remote only applies to --connections\n",
+        ),
+        (
+            &["top", "--connections", "--sort", "tcp-snd"],
+            "netatop: --sort tcp-snd does not apply to --connections (use snd, rcv, local, remote, ...)\n",
+        ),
+        (
+            &["connections", "--pid", "0"],
+            "netatop: invalid value '0' for '--pid <PID>': a process id is a positive number (see 'netatop --help')\n",
+        ),
     ] {
         let out = netatop(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -122,6 +134,9 @@ fn commands_needing_the_module_fail_at_once_without_it() {
         &["show", "--cgroup", "/system.slice/none.service", "--json"],
         &["top", "--cgroups", "--batch", "--interval", "30"],
         &["top", "--cgroups", "--json"],
+        &["connections"],
+        &["connections", "--pid", "1", "--json"],
+        &["top", "--connections", "--batch", "--interval", "30"],
     ] {
         let start = Instant::now();
         let out = netatop(args);

@@ -190,8 +190,8 @@ pub struct CgroupCount {
     pub tc: TaskCount,
 }
 
-/// The header of the `NETATOP_GETCNT_TASKS` and `NETATOP_GETCNT_CGROUPS`
-/// answers (`struct netatop_listhdr`, 16 bytes).
+/// The header of the `NETATOP_GETCNT_TASKS`, `NETATOP_GETCNT_CGROUPS` and
+/// `NETATOP_GETCNT_CONNS` answers (`struct netatop_listhdr`, 16 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -201,7 +201,8 @@ pub struct ListHeader {
     /// Entries written after the header: `min(total, room)`.
     pub count: u32,
     /// `GETCNT_TASKS`: the taskinfo overflow counter; `GETCNT_CGROUPS`:
-    /// finished processes whose totals the cgroup table could not keep.
+    /// finished processes whose totals the cgroup table could not keep;
+    /// `GETCNT_CONNS`: the sockinfo overflow counter.
     pub overflow: u64,
 }
 
@@ -227,6 +228,55 @@ pub struct ProcInfo {
     pub tc: TaskCount,
 }
 
+/// [`ConnInfo::flags`]: UDP, more than one remote end was seen
+/// (`NETATOP_CONN_PEERS`).
+pub const CONN_PEERS: u8 = 1;
+
+/// One connection of the `NETATOP_GETCNT_CONNS` answer
+/// (`struct netatop_conninfo`, 96 bytes): a TCP connection (its quintuple)
+/// or a local UDP port (any local address; the last remote end seen). The
+/// counters are the connection's own since the module first saw it; while
+/// it is bound, they are part of its process's `NETATOP_GETCNT_TGID`
+/// counters. [`crate::Connection`] is the same as typed values.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ConnInfo {
+    /// The network namespace's cookie (as `SO_NETNS_COOKIE` gives it).
+    pub netns: u64,
+    /// The process (tgid) the connection is charged to; 0: none yet.
+    pub tgid: i32,
+    /// The thread it is charged to; 0: none.
+    pub pid: i32,
+    /// The process's start time, seconds since the epoch; 0: none.
+    pub btime: u64,
+    /// `IPPROTO_TCP` or `IPPROTO_UDP`.
+    pub proto: u8,
+    /// `AF_INET` or `AF_INET6` (UDP: of the last remote end; 0: none seen).
+    pub family: u8,
+    /// TCP: the last state seen (`TCP_ESTABLISHED`, ...); 0: unknown.
+    pub state: u8,
+    /// `NETATOP_CONN_*` flags ([`CONN_PEERS`]).
+    pub flags: u8,
+    /// Local port, host byte order.
+    pub lport: u16,
+    /// Remote port, host byte order (UDP: the last one).
+    pub rport: u16,
+    /// Local address, network byte order (IPv4: the first 4 bytes, the rest
+    /// zero; UDP: zero, any address).
+    pub laddr: [u8; 16],
+    /// Remote address, as `laddr` (UDP: the last remote end).
+    pub raddr: [u8; 16],
+    /// Packets (wire segments) sent.
+    pub sndpacks: u64,
+    /// Bytes sent.
+    pub sndbytes: u64,
+    /// Packets received.
+    pub rcvpacks: u64,
+    /// Bytes received.
+    pub rcvbytes: u64,
+}
+
 check_layout!(CgroupCount, netatop_cgroupcount, [id: id, nprocs: nprocs, pad: pad, tc: tc]);
 check_layout!(ListHeader, netatop_listhdr, [total: total, count: count, overflow: overflow]);
 check_layout!(ProcInfo, netatop_procinfo, [
@@ -236,6 +286,24 @@ check_layout!(ProcInfo, netatop_procinfo, [
     command: command,
     cgroup: cgroup,
     tc: tc,
+]);
+check_layout!(ConnInfo, netatop_conninfo, [
+    netns: netns,
+    tgid: tgid,
+    pid: pid,
+    btime: btime,
+    proto: proto,
+    family: family,
+    state: state,
+    flags: flags,
+    lport: lport,
+    rport: rport,
+    laddr: laddr,
+    raddr: raddr,
+    sndpacks: sndpacks,
+    sndbytes: sndbytes,
+    rcvpacks: rcvpacks,
+    rcvbytes: rcvbytes,
 ]);
 
 /// A command name up to its first NUL, lossily decoded.
@@ -291,6 +359,12 @@ impl Bytes<'_> {
     }
     fn u32(&self, off: usize) -> u32 {
         u32::from_ne_bytes(self.array(off))
+    }
+    fn u16(&self, off: usize) -> u16 {
+        u16::from_ne_bytes(self.array(off))
+    }
+    fn u8(&self, off: usize) -> u8 {
+        self.0[off]
     }
     fn i32(&self, off: usize) -> i32 {
         i32::from_ne_bytes(self.array(off))
@@ -365,6 +439,31 @@ impl Decode for ProcInfo {
     }
 }
 
+impl Decode for ConnInfo {
+    const SIZE: usize = size_of::<ConnInfo>();
+    fn decode(b: &[u8]) -> Self {
+        let r = Bytes(b);
+        ConnInfo {
+            netns: r.u64(offset_of!(ConnInfo, netns)),
+            tgid: r.i32(offset_of!(ConnInfo, tgid)),
+            pid: r.i32(offset_of!(ConnInfo, pid)),
+            btime: r.u64(offset_of!(ConnInfo, btime)),
+            proto: r.u8(offset_of!(ConnInfo, proto)),
+            family: r.u8(offset_of!(ConnInfo, family)),
+            state: r.u8(offset_of!(ConnInfo, state)),
+            flags: r.u8(offset_of!(ConnInfo, flags)),
+            lport: r.u16(offset_of!(ConnInfo, lport)),
+            rport: r.u16(offset_of!(ConnInfo, rport)),
+            laddr: r.array(offset_of!(ConnInfo, laddr)),
+            raddr: r.array(offset_of!(ConnInfo, raddr)),
+            sndpacks: r.u64(offset_of!(ConnInfo, sndpacks)),
+            sndbytes: r.u64(offset_of!(ConnInfo, sndbytes)),
+            rcvpacks: r.u64(offset_of!(ConnInfo, rcvpacks)),
+            rcvbytes: r.u64(offset_of!(ConnInfo, rcvbytes)),
+        }
+    }
+}
+
 /// The getsockopt commands of the netatop ABI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
@@ -387,6 +486,9 @@ pub enum Command {
     GetcntTasks = NETATOP_BASE_CTL + 7,
     /// `NETATOP_GETCNT_CGROUPS` (netatop-rs): every cgroup with counters.
     GetcntCgroups = NETATOP_BASE_CTL + 8,
+    /// `NETATOP_GETCNT_CONNS` (netatop-rs): every connection with its owner
+    /// and counters.
+    GetcntConns = NETATOP_BASE_CTL + 9,
 }
 
 // The constants are the header's.
@@ -402,6 +504,8 @@ const _: () = {
     assert!(Command::GetcntCgroup as i64 == c::NETATOP_GETCNT_CGROUP);
     assert!(Command::GetcntTasks as i64 == c::NETATOP_GETCNT_TASKS);
     assert!(Command::GetcntCgroups as i64 == c::NETATOP_GETCNT_CGROUPS);
+    assert!(Command::GetcntConns as i64 == c::NETATOP_GETCNT_CONNS);
+    assert!(CONN_PEERS as i64 == c::NETATOP_CONN_PEERS);
 };
 
 impl Command {
@@ -417,10 +521,11 @@ impl Command {
     ];
 
     /// The commands netatop-rs adds after [`Command::ALL`], in numeric order.
-    pub const EXTENDED: [Command; 3] = [
+    pub const EXTENDED: [Command; 4] = [
         Command::GetcntCgroup,
         Command::GetcntTasks,
         Command::GetcntCgroups,
+        Command::GetcntConns,
     ];
 
     /// The getsockopt option name.
@@ -440,12 +545,13 @@ impl Command {
             Command::GetcntCgroup => "NETATOP_GETCNT_CGROUP",
             Command::GetcntTasks => "NETATOP_GETCNT_TASKS",
             Command::GetcntCgroups => "NETATOP_GETCNT_CGROUPS",
+            Command::GetcntConns => "NETATOP_GETCNT_CONNS",
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -453,7 +559,8 @@ mod tests {
         let raw: Vec<i32> = Command::ALL.iter().map(|c| c.raw()).collect();
         assert_eq!(raw, [15661, 15662, 15663, 15664, 15665, 15666]);
         let raw: Vec<i32> = Command::EXTENDED.iter().map(|c| c.raw()).collect();
-        assert_eq!(raw, [15667, 15668, 15669]);
+        assert_eq!(raw, [15667, 15668, 15669, 15670]);
+        assert_eq!(Command::GetcntConns.name(), "NETATOP_GETCNT_CONNS");
         assert_eq!(Command::GetcntTasks.name(), "NETATOP_GETCNT_TASKS");
     }
 
@@ -502,6 +609,59 @@ mod tests {
                 overflow: 77
             }
         );
+    }
+
+    /// A `struct netatop_conninfo` as the module writes it, field by field
+    /// at the header's offsets (not through `offset_of!`).
+    pub(crate) fn conninfo_bytes(c: &ConnInfo) -> Vec<u8> {
+        let mut b = vec![0u8; 96];
+        put(&mut b, 0, &c.netns.to_ne_bytes());
+        put(&mut b, 8, &c.tgid.to_ne_bytes());
+        put(&mut b, 12, &c.pid.to_ne_bytes());
+        put(&mut b, 16, &c.btime.to_ne_bytes());
+        put(&mut b, 24, &[c.proto, c.family, c.state, c.flags]);
+        put(&mut b, 28, &c.lport.to_ne_bytes());
+        put(&mut b, 30, &c.rport.to_ne_bytes());
+        put(&mut b, 32, &c.laddr);
+        put(&mut b, 48, &c.raddr);
+        put(&mut b, 64, &c.sndpacks.to_ne_bytes());
+        put(&mut b, 72, &c.sndbytes.to_ne_bytes());
+        put(&mut b, 80, &c.rcvpacks.to_ne_bytes());
+        put(&mut b, 88, &c.rcvbytes.to_ne_bytes());
+        b
+    }
+
+    #[test]
+    fn decodes_a_conninfo_at_its_offsets() {
+        let mut raddr = [0u8; 16];
+        raddr[..4].copy_from_slice(&[10, 1, 2, 3]);
+        let c = ConnInfo {
+            netns: 0x1122_3344_5566_7788,
+            tgid: 4242,
+            pid: 4243,
+            btime: 1_717_200_000,
+            proto: 6,
+            family: 2,
+            state: 1,
+            flags: 0,
+            lport: 51000,
+            rport: 443,
+            laddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            raddr,
+            sndpacks: 11,
+            sndbytes: 1_000_000_000_007,
+            rcvpacks: 13,
+            rcvbytes: 17,
+        };
+        let b = conninfo_bytes(&c);
+        assert_eq!(ConnInfo::decode(&b), c);
+        assert_eq!(ConnInfo::SIZE, 96);
+        // Each byte-sized field where the header has it.
+        let mut b = vec![0u8; 96];
+        put(&mut b, 24, &[17, 10, 0, CONN_PEERS]);
+        let d = ConnInfo::decode(&b);
+        assert_eq!((d.proto, d.family, d.state, d.flags), (17, 10, 0, 1));
+        assert_eq!((d.tgid, d.pid, d.lport, d.rport), (0, 0, 0, 0));
     }
 
     #[test]

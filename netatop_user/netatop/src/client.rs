@@ -5,13 +5,14 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::abi::{CgroupCount, Command, Decode, ListHeader, NetPerTask, ProcInfo};
+use crate::abi::{CgroupCount, Command, ConnInfo, Decode, ListHeader, NetPerTask, ProcInfo};
 use crate::cancel::{call_until, CancelToken};
 use crate::error::{Error, Result};
 use crate::sys;
 
 /// The answer of a list command (`NETATOP_GETCNT_TASKS`,
-/// `NETATOP_GETCNT_CGROUPS`): its header and the entries that fitted.
+/// `NETATOP_GETCNT_CGROUPS`, `NETATOP_GETCNT_CONNS`): its header and the
+/// entries that fitted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Snapshot<T> {
@@ -19,7 +20,8 @@ pub struct Snapshot<T> {
     pub total: u32,
     /// The header's overflow counter: for processes, the taskinfo overflow
     /// counter (as in `/proc/netatop`); for cgroups, the finished processes
-    /// whose totals the module's cgroup table could not keep.
+    /// whose totals the module's cgroup table could not keep; for
+    /// connections, the sockinfo overflow counter (as in `/proc/netatop`).
     pub overflow: u64,
     /// The entries written, in the module's order; fewer than `total` only
     /// if the buffer was too small.
@@ -36,7 +38,8 @@ impl<T> Snapshot<T> {
 /// Room (entries) of the first list call when nothing is known yet.
 const FIRST_ROOM: usize = 128;
 /// Calls with a bigger buffer after the first one, at most, in
-/// [`Netatop::processes`] and [`Netatop::cgroups`].
+/// [`Netatop::processes`], [`Netatop::cgroups`] and
+/// [`Netatop::connections`].
 const MAX_RETRIES: usize = 8;
 
 /// The room to ask for when `total` entries exist: some more, so that a
@@ -106,6 +109,8 @@ pub struct Netatop {
     tasks_room: AtomicUsize,
     /// Room for the next `NETATOP_GETCNT_CGROUPS` call, from the last answer.
     cgroups_room: AtomicUsize,
+    /// Room for the next `NETATOP_GETCNT_CONNS` call, from the last answer.
+    conns_room: AtomicUsize,
 }
 
 impl Netatop {
@@ -140,6 +145,7 @@ impl Netatop {
             sock,
             tasks_room: AtomicUsize::new(FIRST_ROOM),
             cgroups_room: AtomicUsize::new(FIRST_ROOM),
+            conns_room: AtomicUsize::new(FIRST_ROOM),
         }
     }
 
@@ -284,6 +290,23 @@ impl Netatop {
     /// entries (`16 + room * 80` bytes).
     pub fn cgroups_with_room(&self, room: usize) -> Result<Snapshot<CgroupCount>> {
         self.list_with_room(Command::GetcntCgroups, room)
+    }
+
+    /// Every connection the module tracks (`NETATOP_GETCNT_CONNS`): each
+    /// TCP connection and each local UDP port, with the process and thread
+    /// it is charged to (0 while unbound), its ends, the TCP state and its
+    /// own packets and bytes each way ([`crate::Connection`] is the typed
+    /// view: [`Snapshot::connections`]). Retries as [`Netatop::processes`]
+    /// does, and remembers its own room; `EAGAIN` (an [`Error::Io`]) if the
+    /// module's table kept growing while it was read. Nothing is consumed.
+    pub fn connections(&self) -> Result<Snapshot<ConnInfo>> {
+        self.list(Command::GetcntConns, &self.conns_room)
+    }
+
+    /// One `NETATOP_GETCNT_CONNS` call with a buffer of room for `room`
+    /// entries (`16 + room * 96` bytes).
+    pub fn connections_with_room(&self, room: usize) -> Result<Snapshot<ConnInfo>> {
+        self.list_with_room(Command::GetcntConns, room)
     }
 
     fn list<T: Decode>(&self, cmd: Command, hint: &AtomicUsize) -> Result<Snapshot<T>> {
@@ -440,6 +463,50 @@ mod tests {
     }
 
     #[test]
+    fn connection_list_answers_are_decoded() {
+        let cmd = Command::GetcntConns;
+        let one = ConnInfo {
+            netns: 9,
+            tgid: 300,
+            pid: 301,
+            proto: 17,
+            family: 2,
+            lport: 53,
+            rport: 5353,
+            sndpacks: 3,
+            ..ConnInfo::default()
+        };
+        let two = ConnInfo {
+            proto: 6,
+            family: 10,
+            state: 1,
+            ..one
+        };
+        let mut buf = Vec::new();
+        buf.extend(5u32.to_ne_bytes());
+        buf.extend(2u32.to_ne_bytes());
+        buf.extend(4u64.to_ne_bytes());
+        buf.extend(crate::abi::tests::conninfo_bytes(&one));
+        buf.extend(crate::abi::tests::conninfo_bytes(&two));
+        let len = buf.len();
+        assert_eq!(len, 16 + 2 * 96);
+        buf.resize(16 + 3 * 96, 0xa5);
+        let s: Snapshot<ConnInfo> = parse_list(cmd, &buf, len, 3).unwrap();
+        assert_eq!((s.total, s.overflow), (5, 4));
+        assert_eq!(s.entries, [one, two]);
+        assert!(!s.is_complete());
+        let typed = s.connections().unwrap();
+        assert_eq!(typed[0].local.to_string(), "0.0.0.0:53");
+        assert_eq!(typed[1].local.to_string(), "[::]:53");
+        // A length that is not a whole number of 96-byte entries.
+        let e = parse_list::<ConnInfo>(cmd, &buf, len - 1, 3).unwrap_err();
+        assert!(
+            e.to_string().contains("NETATOP_GETCNT_CONNS") && e.to_string().contains("2 x 96"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn room_grows_past_the_total() {
         assert_eq!(room_for(0), 16);
         assert_eq!(room_for(800), 916);
@@ -459,6 +526,11 @@ mod tests {
             Err(Error::ModuleNotLoaded)
         ));
         assert!(matches!(n.cgroup(1), Err(Error::ModuleNotLoaded)));
+        assert!(matches!(n.connections(), Err(Error::ModuleNotLoaded)));
+        assert!(matches!(
+            n.connections_with_room(0),
+            Err(Error::ModuleNotLoaded)
+        ));
         assert!(matches!(n.probe(), Err(Error::ModuleNotLoaded)));
     }
 

@@ -26,11 +26,13 @@
 //! (see [`interrupt_signal`]). The module keeps a record whose read was
 //! interrupted, so nothing is lost.
 //!
-//! netatop-rs adds three commands: [`Netatop::processes`] lists every live
+//! netatop-rs adds four commands: [`Netatop::processes`] lists every live
 //! process with its counters and cgroup in one call, [`Netatop::cgroups`]
-//! every cgroup v2 with the totals of its processes (live and finished), and
-//! [`Netatop::cgroup`] answers for one cgroup; the [`cgroup`] module maps
-//! cgroup ids to paths.
+//! every cgroup v2 with the totals of its processes (live and finished),
+//! [`Netatop::cgroup`] answers for one cgroup, and [`Netatop::connections`]
+//! lists every connection (TCP, and local UDP ports) with its owner, its
+//! ends and its own counters ([`Connection`] is the typed view); the
+//! [`cgroup`] module maps cgroup ids to paths.
 //!
 //! All `unsafe` code of the crate is in the private `sys` module.
 
@@ -38,15 +40,18 @@ mod abi;
 mod cancel;
 pub mod cgroup;
 mod client;
+mod conn;
 mod error;
 mod proc;
 mod sys;
 
 pub use abi::{
-    CgroupCount, Command, ListHeader, NetPerTask, ProcInfo, TaskCount, COMLEN, NETATOP_BASE_CTL,
+    CgroupCount, Command, ConnInfo, ListHeader, NetPerTask, ProcInfo, TaskCount, COMLEN,
+    CONN_PEERS, NETATOP_BASE_CTL,
 };
 pub use cancel::CancelToken;
 pub use client::{Netatop, Snapshot};
+pub use conn::{Connection, Family, Protocol, TcpState};
 pub use error::{Error, Result};
 pub use proc::{ProcCounters, Refused, PROC_PATH};
 

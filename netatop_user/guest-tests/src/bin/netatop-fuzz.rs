@@ -2,10 +2,12 @@
 //! from privileged and unprivileged callers, inside pid and user namespaces.
 //! Every answer must be one the interface documents; on success no byte
 //! past the returned length may change and the padding must be zero. The
-//! commands are the six of netatop 3.2.2 and netatop-rs's three list and
-//! cgroup commands (GETCNT_CGROUP, GETCNT_TASKS, GETCNT_CGROUPS), whose
-//! answers must also be consistent: the header's count is what the length
-//! says, no more than `total`, and as many entries as the buffer had room for.
+//! commands are the six of netatop 3.2.2 and netatop-rs's four list and
+//! cgroup commands (GETCNT_CGROUP, GETCNT_TASKS, GETCNT_CGROUPS,
+//! GETCNT_CONNS), whose answers must also be consistent: the header's count
+//! is what the length says, no more than `total`, and as many entries as
+//! the buffer had room for; a connection's protocol, family, flags and
+//! addresses are ones `struct netatop_conninfo` documents.
 //!
 //! usage: netatop-fuzz [--seed N] [--iterations N]
 //! Exit status 0 when every call behaved, 1 otherwise (each violation is
@@ -58,10 +60,12 @@ const FILL: usize = 2 * PAGE - 1;
 const FILL_SHORT: usize = 300;
 /// The pattern.
 const PATTERN: u8 = 0xa5;
-/// `struct netatop_listhdr`, `struct netatop_procinfo`, `struct netatop_cgroupcount`.
+/// `struct netatop_listhdr`, `struct netatop_procinfo`, `struct netatop_cgroupcount`,
+/// `struct netatop_conninfo`.
 const LISTHDR: usize = 16;
 const PROCINFO: usize = 104;
 const CGROUPCOUNT: usize = 80;
+const CONNINFO: usize = 96;
 
 struct Buffers {
     rw: *mut u8,
@@ -116,23 +120,25 @@ impl Fuzzer {
     /// One random call; returns false on a violation.
     fn one(&mut self, caller: Caller, iteration: u64) -> bool {
         let cmd = match self.rng.below(100) {
-            0 => 15660 + 10 * self.rng.below(2) as i32, // just outside the range
+            0 => 15660 + 11 * self.rng.below(2) as i32, // just outside the range
             1..=3 => 15662,                             // FORCE_GC: slow, keep it rare
             4..=9 => 15663,                             // EMPTY_EXIT
             10..=21 => 15664,                           // GETCNT_EXIT
             22..=29 => 15661,                           // PROBE
-            30..=52 => 15665,
-            53..=74 => 15666,
-            75..=84 => 15667, // GETCNT_CGROUP
-            85..=92 => 15668, // GETCNT_TASKS
-            _ => 15669,       // GETCNT_CGROUPS
+            30..=48 => 15665,
+            49..=66 => 15666,
+            67..=76 => 15667, // GETCNT_CGROUP
+            77..=84 => 15668, // GETCNT_TASKS
+            85..=92 => 15669, // GETCNT_CGROUPS
+            _ => 15670,       // GETCNT_CONNS
         };
         let len: i32 = match self.rng.below(10) {
             0 => -(self.rng.below(1 << 31) as i32) - 1,
             1 => 0,
             2 => i32::MAX,
             // The sizes of the answers, with room for 0, 1 or many entries.
-            3 => [96, 80, 79, 16, 15, 120, 119, 224, 4096][self.rng.below(9) as usize],
+            3 => [96, 80, 79, 16, 15, 120, 119, 224, 112, 111, 208, 4096]
+                [self.rng.below(12) as usize],
             _ => self.rng.below(201) as i32,
         };
         let buf = match self.rng.below(12) {
@@ -160,7 +166,7 @@ impl Fuzzer {
         };
 
         // Prepare the buffer: pattern, then the id.
-        let filled = if matches!(cmd, 15668 | 15669) {
+        let filled = if matches!(cmd, 15668..=15670) {
             FILL
         } else {
             FILL_SHORT
@@ -238,7 +244,7 @@ impl Fuzzer {
         if len < 0 {
             return vec![EINVAL];
         }
-        if !(15661..=15669).contains(&cmd) {
+        if !(15661..=15670).contains(&cmd) {
             return vec![ENOPROTOOPT];
         }
         if matches!(caller, Caller::Nobody | Caller::UserNs) {
@@ -263,9 +269,10 @@ impl Fuzzer {
                     vec![EFAULT, ESRCH]
                 }
             }
-            // GETCNT_TASKS, GETCNT_CGROUPS: write a header and the entries
-            // that fit. A huge length may ask for more than our mapping.
-            15668 | 15669 => {
+            // GETCNT_TASKS, GETCNT_CGROUPS, GETCNT_CONNS: write a header and
+            // the entries that fit. A huge length may ask for more than our
+            // mapping.
+            15668..=15670 => {
                 if len < LISTHDR as i32 {
                     vec![EINVAL]
                 } else if !writable {
@@ -336,8 +343,12 @@ fn check_answer(cmd: i32, len: i32, l: usize, cgroup: u64, out: &[u8]) -> Result
             }
             zero(12..16, "padding")?;
         }
-        15668 | 15669 => {
-            let size = if cmd == 15668 { PROCINFO } else { CGROUPCOUNT };
+        15668..=15670 => {
+            let size = match cmd {
+                15668 => PROCINFO,
+                15669 => CGROUPCOUNT,
+                _ => CONNINFO,
+            };
             let entries = l.saturating_sub(LISTHDR) / size;
             if l < LISTHDR || LISTHDR + entries * size != l || l > out.len() {
                 return Err(format!(
@@ -353,13 +364,15 @@ fn check_answer(cmd: i32, len: i32, l: usize, cgroup: u64, out: &[u8]) -> Result
                 return Err(format!("count {count}, total {total}, room {room}"));
             }
             for e in (0..count).map(|i| LISTHDR + i * size) {
-                if cmd == 15668 {
-                    zero(e + 4..e + 8, "procinfo padding")?;
-                    let comm = &out[e + 16..e + 32];
-                    let nul = comm.iter().position(|&b| b == 0).unwrap_or(16);
-                    zero(e + 16 + nul..e + 32, "command after its NUL")?;
-                } else {
-                    zero(e + 12..e + 16, "cgroupcount padding")?;
+                match cmd {
+                    15668 => {
+                        zero(e + 4..e + 8, "procinfo padding")?;
+                        let comm = &out[e + 16..e + 32];
+                        let nul = comm.iter().position(|&b| b == 0).unwrap_or(16);
+                        zero(e + 16 + nul..e + 32, "command after its NUL")?;
+                    }
+                    15669 => zero(e + 12..e + 16, "cgroupcount padding")?,
+                    _ => check_conninfo(&out[e..e + CONNINFO])?,
                 }
             }
         }
@@ -367,6 +380,52 @@ fn check_answer(cmd: i32, len: i32, l: usize, cgroup: u64, out: &[u8]) -> Result
     }
     if out[l..].iter().any(|&b| b != PATTERN) {
         return Err("bytes past optlen changed".into());
+    }
+    Ok(())
+}
+
+/// One `struct netatop_conninfo`: what its header documents. Protocol TCP
+/// or UDP; family AF_INET or AF_INET6 (UDP: 0 if no remote end was seen,
+/// then no remote end at all); no flag but NETATOP_CONN_PEERS, and that for
+/// UDP only; an IPv4 address in the first 4 bytes; UDP's local address
+/// zero; no thread without a process, no start time without one.
+fn check_conninfo(c: &[u8]) -> Result<(), String> {
+    let (tgid, pid) = (
+        i32::from_ne_bytes(c[8..12].try_into().unwrap()),
+        i32::from_ne_bytes(c[12..16].try_into().unwrap()),
+    );
+    let btime = u64::from_ne_bytes(c[16..24].try_into().unwrap());
+    let (proto, family, flags) = (c[24], c[25], c[27]);
+    let rport = u16::from_ne_bytes(c[30..32].try_into().unwrap());
+    let (laddr, raddr) = (&c[32..48], &c[48..64]);
+    let bad = |what: &str| Err(format!("conninfo {what}: {c:?}"));
+    let udp = match proto {
+        6 => false,
+        17 => true,
+        _ => return bad("protocol"),
+    };
+    match family {
+        2 => {
+            if laddr[4..].iter().chain(&raddr[4..]).any(|&b| b != 0) {
+                return bad("IPv4 address past 4 bytes");
+            }
+        }
+        10 => {}
+        0 if udp => {
+            if rport != 0 || raddr.iter().any(|&b| b != 0) {
+                return bad("remote end without a family");
+            }
+        }
+        _ => return bad("family"),
+    }
+    if flags & !1 != 0 || (flags != 0 && !udp) {
+        return bad("flags");
+    }
+    if udp && laddr.iter().any(|&b| b != 0) {
+        return bad("UDP local address");
+    }
+    if tgid == 0 && (pid != 0 || btime != 0) {
+        return bad("thread or start time without a process");
     }
     Ok(())
 }

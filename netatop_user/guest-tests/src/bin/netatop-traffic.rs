@@ -33,6 +33,11 @@
 //!   "ok", shut down the sending side and wait for the server's FIN (so the
 //!   last ACK has left), then exit at once (a short-lived process; no
 //!   `ready`, nothing on stdin).
+//! - `conns TCP6_PORT TCP4_PORT UDP_PORT1 UDP_PORT2 BYTES PINGS SIZE`: one
+//!   TCP connection to [::1]:TCP6_PORT and one to 127.0.0.1:TCP4_PORT (each
+//!   as `tcp-client` with BYTES, kept open), then one UDP socket doing PINGS
+//!   ping-pongs of SIZE bytes with 127.0.0.1:UDP_PORT1, then PINGS with
+//!   127.0.0.1:UDP_PORT2; `ready pid= tcp6= tcp4= udp=` (its local ports).
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -474,6 +479,51 @@ fn main() {
             // The server closes on our FIN; its FIN ends this read, and the
             // kernel has acknowledged it by then.
             assert_eq!(conn.read(&mut buf).unwrap(), 0, "server's FIN");
+        }
+        "conns" => {
+            let (p6, p4, u1, u2): (u16, u16, u16, u16) = (
+                arg(&args, 1, "tcp6 port"),
+                arg(&args, 2, "tcp4 port"),
+                arg(&args, 3, "udp port 1"),
+                arg(&args, 4, "udp port 2"),
+            );
+            let (bytes, pings, size): (u64, usize, usize) = (
+                arg(&args, 5, "bytes"),
+                arg(&args, 6, "pings"),
+                arg(&args, 7, "size"),
+            );
+            let mut tcp = Vec::new();
+            for to in [
+                SocketAddr::new("::1".parse().unwrap(), p6),
+                SocketAddr::new("127.0.0.1".parse().unwrap(), p4),
+            ] {
+                let mut conn = TcpStream::connect(to).unwrap();
+                conn.write_all(&bytes.to_be_bytes()).unwrap();
+                conn.write_all(&vec![0xa5u8; bytes as usize]).unwrap();
+                let mut reply = [0u8; 2];
+                conn.read_exact(&mut reply).unwrap();
+                assert_eq!(&reply, b"ok");
+                tcp.push(conn);
+            }
+            let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
+            let payload = vec![0x5au8; size];
+            let mut buf = vec![0u8; 65536];
+            for port in [u1, u2] {
+                let server = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
+                for _ in 0..pings {
+                    sock.send_to(&payload, server).unwrap();
+                    let (n, _) = sock.recv_from(&mut buf).unwrap();
+                    assert_eq!(n, size);
+                }
+            }
+            ready(&format!(
+                "pid={} tcp6={} tcp4={} udp={}",
+                std::process::id(),
+                tcp[0].local_addr().unwrap().port(),
+                tcp[1].local_addr().unwrap().port(),
+                sock.local_addr().unwrap().port()
+            ));
+            done_and_wait();
         }
         _ => {
             eprintln!("unknown mode {mode:?}; see the source for the modes");
