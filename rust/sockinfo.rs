@@ -46,6 +46,9 @@ fn tcp_ended(state: u8) -> bool {
     matches!(state, 4..=9 | 11)
 }
 
+/// Buckets a full table's scan for room visits, after the noted ones.
+const SCAN_BUCKETS: usize = 64;
+
 /// Entries no local process has sent on (never bound) may fill at most
 /// 1/`UNBOUND_SHARE` of the table.
 const UNBOUND_SHARE: usize = 4;
@@ -564,6 +567,8 @@ pub(crate) struct SockTable {
     ended: BucketRing,
     /// Buckets in which an entry nobody local sent on was made.
     fresh: BucketRing,
+    /// Where the next scan for room in a full table starts (a hint).
+    cursor: Atomic<usize>,
     /// The entries' slab cache.
     slab: Slab<SockInfo>,
 }
@@ -586,6 +591,7 @@ impl SockTable {
             share: Limit::new(max.div_ceil(UNBOUND_SHARE)),
             ended: BucketRing::new(),
             fresh: BucketRing::new(),
+            cursor: Atomic::new(0),
             slab,
         })
     }
@@ -751,18 +757,39 @@ impl SockTable {
     }
 
     /// Unlinks one entry to make room in a full table: one never bound,
-    /// else one that [`SockInfo::reclaimable`] allows. Its place in the
-    /// table stays taken, for the caller's new entry; its place in the
-    /// share of entries never bound, if it had one, is given back.
+    /// else one that [`SockInfo::reclaimable`] allows, looked for first in
+    /// the buckets the rings noted, then in [`SCAN_BUCKETS`] buckets from a
+    /// cursor that goes round the table (the notes may all be stale: a
+    /// collection just freed their entries, or a burst of new connections
+    /// used them up). Its place in the table stays taken, for the caller's
+    /// new entry; its place in the share of entries never bound, if it had
+    /// one, is given back.
     fn reclaim(&self, cx: &impl LockContext, now: u64, idle: &IdleLimits) -> Option<Node> {
-        let node = self.evict_unbound(cx).or_else(|| {
-            self.ended
-                .search(|i| self.offer(cx, i, |si| si.reclaimable(now, idle)))
-        })?;
+        let pick = |si: &SockInfo| si.group.is_none() || si.reclaimable(now, idle);
+        let node = self
+            .evict_unbound(cx)
+            .or_else(|| {
+                self.ended
+                    .search(|i| self.offer(cx, i, |si| si.reclaimable(now, idle)))
+            })
+            .or_else(|| self.scan(cx, pick))?;
         if node.group.is_none() {
             self.share.release(1);
         }
         Some(node)
+    }
+
+    /// Offers [`SCAN_BUCKETS`] buckets from the scan cursor on to `pick`;
+    /// the first entry freed. The cursor moves on by as many, so that
+    /// successive scans cover the whole table.
+    #[cold]
+    fn scan(&self, cx: &impl LockContext, pick: impl Fn(&SockInfo) -> bool) -> Option<Node> {
+        let n = self.table.buckets();
+        let start = self.cursor.fetch_add(SCAN_BUCKETS, Relaxed);
+        (0..SCAN_BUCKETS).find_map(|i| match self.offer(cx, start.wrapping_add(i) % n, &pick) {
+            Offer::Freed(node) => Some(node),
+            Offer::Busy | Offer::Empty => None,
+        })
     }
 
     /// Takes a place in the share of entries never bound, if need be that of
