@@ -6,7 +6,9 @@
 //! processes running as root, as uid 65534 (nobody) and as the uid of
 //! `daemon` (groups cleared), each user with a traffic process of its own.
 //! (dbus-daemon refuses a uid that has no passwd entry, so the second user
-//! is an existing account.)
+//! is an existing account.) `GetConnections` is checked against the
+//! connections of a process of uid 65534 and of root's servers in a network
+//! namespace whose nftables counts each direction.
 //!
 //! Runs as root inside the test VM with netatop.ko loaded (make check).
 
@@ -17,7 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use netatop_guest_tests::{module_exclusive, module_path, run, traffic_bin, LINK_BYTES};
+use netatop_guest_tests::{
+    module_exclusive, module_loaded, module_path, nft_counter, run, start_time, traffic_bin, Netns,
+    Traffic, LINK_BYTES,
+};
 
 const NAME: &str = "org.gnome.GTopNetStats";
 const PATH: &str = "/org/gnome/GTopNetStats";
@@ -145,8 +150,10 @@ fn call(bus: &SystemBus, uid: Option<u32>, method: &str) -> Result<String, Strin
 #[derive(Clone, Debug, PartialEq)]
 enum Value {
     Num(u64),
+    Bool(bool),
     Str(String),
     Tuple(Vec<Value>),
+    Array(Vec<Value>),
     Dict(Vec<(Value, Value)>),
 }
 
@@ -157,12 +164,26 @@ impl Value {
             other => panic!("not a number: {other:?}"),
         }
     }
+
+    fn str(&self) -> &str {
+        match self {
+            Value::Str(s) => s,
+            other => panic!("not a string: {other:?}"),
+        }
+    }
+
+    fn bool(&self) -> bool {
+        match self {
+            Value::Bool(b) => *b,
+            other => panic!("not a boolean: {other:?}"),
+        }
+    }
 }
 
 /// Parses GVariant text: numbers with or without a type annotation
 /// (`uint64 7`; GLib annotates the first entry of a container only),
-/// strings in single or double quotes, tuples, dictionaries, and `@TYPE`
-/// before an empty container.
+/// booleans, strings in single or double quotes, tuples, arrays,
+/// dictionaries, and `@TYPE` before an empty container.
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
@@ -199,6 +220,15 @@ impl Parser<'_> {
 
     fn value(&mut self) -> Value {
         self.ws();
+        for (word, b) in [("true", true), ("false", false)] {
+            let end = self.i + word.len();
+            if self.s[self.i..].starts_with(word.as_bytes())
+                && !self.s.get(end).is_some_and(u8::is_ascii_alphanumeric)
+            {
+                self.i = end;
+                return Value::Bool(b);
+            }
+        }
         // Type annotations: `@a{u(tt)} {}`, `uint64 7`.
         if self.peek() == b'@' || self.peek().is_ascii_alphabetic() {
             self.word();
@@ -212,6 +242,22 @@ impl Parser<'_> {
                     if self.peek() == b')' {
                         self.i += 1;
                         return Value::Tuple(items);
+                    }
+                    items.push(self.value());
+                    self.ws();
+                    if self.peek() == b',' {
+                        self.i += 1;
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.ws();
+                    if self.peek() == b']' {
+                        self.i += 1;
+                        return Value::Array(items);
                     }
                     items.push(self.value());
                     self.ws();
@@ -310,6 +356,96 @@ fn gdbus_output_parses() {
     assert_eq!(rich[&9][9], Value::Num(456));
     assert_eq!(rich[&10][0], Value::Str("x'y".into()));
     assert_eq!(rich[&10].len(), 12);
+    let conns = connections(
+        "([(uint32 9, uint64 17, 'netatop-traffic', 'tcp', 'ipv6', '::1', uint16 40000, \
+         '::1', uint16 5001, 'ESTABLISHED', false, uint64 1, uint64 2, uint64 3, uint64 4), \
+         (0, 0, '', 'udp', '', '0.0.0.0', 53, '', 0, '', true, 5, 6, 7, 8)],)",
+    );
+    assert_eq!(
+        conns,
+        [
+            Conn {
+                pid: 9,
+                start_time: 17,
+                comm: "netatop-traffic".into(),
+                protocol: "tcp".into(),
+                family: "ipv6".into(),
+                local: ("::1".into(), 40000),
+                remote: ("::1".into(), 5001),
+                state: "ESTABLISHED".into(),
+                peers_many: false,
+                counters: [1, 2, 3, 4],
+            },
+            Conn {
+                pid: 0,
+                start_time: 0,
+                comm: "".into(),
+                protocol: "udp".into(),
+                family: "".into(),
+                local: ("0.0.0.0".into(), 53),
+                remote: ("".into(), 0),
+                state: "".into(),
+                peers_many: true,
+                counters: [5, 6, 7, 8],
+            },
+        ]
+    );
+    assert!(connections("(@a(utssssqsqsbtttt) [],)").is_empty());
+}
+
+/// One entry of `GetConnections`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Conn {
+    pid: u32,
+    start_time: u64,
+    comm: String,
+    protocol: String,
+    family: String,
+    local: (String, u16),
+    remote: (String, u16),
+    state: String,
+    peers_many: bool,
+    /// Packets sent, bytes sent, packets received, bytes received.
+    counters: [u64; 4],
+}
+
+/// The array of a printed `GetConnections` answer `([(...), ...],)`.
+fn connections(text: &str) -> Vec<Conn> {
+    let Value::Tuple(top) = Parser::parse(text) else {
+        panic!("not a tuple: {text}");
+    };
+    let Some(Value::Array(items)) = top.first() else {
+        panic!("not an array: {text}");
+    };
+    items
+        .iter()
+        .map(|v| {
+            let Value::Tuple(f) = v else {
+                panic!("not a tuple: {v:?}");
+            };
+            assert_eq!(f.len(), 15, "{v:?}");
+            let port = |v: &Value| u16::try_from(v.num()).unwrap();
+            Conn {
+                pid: u32::try_from(f[0].num()).unwrap(),
+                start_time: f[1].num(),
+                comm: f[2].str().into(),
+                protocol: f[3].str().into(),
+                family: f[4].str().into(),
+                local: (f[5].str().into(), port(&f[6])),
+                remote: (f[7].str().into(), port(&f[8])),
+                state: f[9].str().into(),
+                peers_many: f[10].bool(),
+                counters: [f[11].num(), f[12].num(), f[13].num(), f[14].num()],
+            }
+        })
+        .collect()
+}
+
+/// `GetConnections` as `uid`.
+fn get_connections(bus: &SystemBus, uid: Option<u32>) -> Vec<Conn> {
+    let text = call(bus, uid, "GetConnections")
+        .unwrap_or_else(|e| panic!("GetConnections as {uid:?}: {e}"));
+    connections(&text)
 }
 
 /// `GetStats` as `uid`: pid -> (bytes sent, bytes received).
@@ -576,4 +712,211 @@ fn only_root_may_own_the_name() {
     let out = request(None);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "(uint32 1,)");
+}
+
+/// `netatop-traffic ARGS` as `uid` in namespace `ns` (`ip netns exec`, then
+/// `setpriv`, each exec'ing the next: the pid is the traffic process's),
+/// once it has printed `done`: the process and its `ready` pairs.
+fn traffic_as(uid: u32, ns: &Netns, args: &[&str]) -> (Kill, HashMap<String, String>) {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "setpriv"])
+        .args([
+            &format!("--reuid={uid}"),
+            &format!("--regid={uid}"),
+            "--clear-groups",
+        ])
+        .arg(traffic_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn netatop-traffic");
+    let stdout = child.stdout.take().unwrap();
+    let child = Kill(child);
+    let mut info = HashMap::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("ready") {
+            for kv in rest.split_whitespace() {
+                if let Some((k, v)) = kv.split_once('=') {
+                    info.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+        if line.starts_with("done") {
+            return (child, info);
+        }
+    }
+    panic!("netatop-traffic exited before 'done'");
+}
+
+/// `GetConnections`: a process of uid 65534 with a TCP connection over
+/// `::1` and a UDP exchange over 127.0.0.1 with two servers of root, in a
+/// namespace of its own (1500-byte loopback without offload, nftables
+/// counting each direction of each at the input hook). As uid 65534 the
+/// answer is exactly the process's two connections, with the right ends
+/// and state, and the packets and bytes nftables counted (each packet plus
+/// the link-layer estimate), the UDP ones also as generated; nothing of
+/// root's and no connection of no process. As root it has these two and
+/// each server's end of them, mirrored.
+#[test]
+fn get_connections_shows_each_user_its_own_connections() {
+    const PINGS: u64 = 5;
+    const SIZE: u64 = 64;
+    const BYTES: u64 = 3000;
+    let _m = module_loaded();
+    let ns = Netns::new("dbus-conns");
+    ns.ip(&["link", "set", "lo", "mtu", "1500"]);
+    ns.exec("ethtool", &["-K", "lo", "tso", "off", "gso", "off"]);
+    let mut echo = Traffic::start(
+        Some(&ns.name),
+        &["udp-echo-server", "127.0.0.1", &PINGS.to_string()],
+    );
+    let mut server = Traffic::start(Some(&ns.name), &["tcp-server", "::1"]);
+    let (udp_port, tcp_port) = (echo.get("port"), server.get("port"));
+    let nft = format!(
+        "table inet conns {{ chain in {{ type filter hook input priority 0; \
+           tcp dport {tcp_port} counter comment \"tcp-to\"; \
+           tcp sport {tcp_port} counter comment \"tcp-from\"; \
+           udp dport {udp_port} counter comment \"udp-to\"; \
+           udp sport {udp_port} counter comment \"udp-from\"; }}; }}"
+    );
+    ns.exec("nft", &[&nft]);
+
+    let (_client, info) = traffic_as(
+        NOBODY,
+        &ns,
+        &[
+            "talk",
+            "127.0.0.1",
+            &udp_port.to_string(),
+            &PINGS.to_string(),
+            &SIZE.to_string(),
+            "::1",
+            &tcp_port.to_string(),
+            &BYTES.to_string(),
+        ],
+    );
+    let port = |k: &str| -> u16 { info[k].parse().unwrap() };
+    let pid: u32 = info["pid"].parse().unwrap();
+    let (my_udp, my_tcp) = (port("udp"), port("tcp"));
+    assert_eq!(real_uid(pid), Some(NOBODY));
+    echo.wait_done();
+    server.wait_done();
+    // Let delayed ACKs go out before comparing.
+    std::thread::sleep(Duration::from_millis(600));
+
+    // Packets and bytes as netatop counts them: IP length plus the
+    // link-layer estimate per packet.
+    let counted = |comment: &str| {
+        let (packets, bytes) = nft_counter(&ns, "conns", comment);
+        (packets, bytes + packets * LINK_BYTES)
+    };
+    let (tcp_to, tcp_from) = (counted("tcp-to"), counted("tcp-from"));
+    let (udp_to, udp_from) = (counted("udp-to"), counted("udp-from"));
+    let udp_each_way = (PINGS, PINGS * (20 + 8 + SIZE + LINK_BYTES));
+    assert_eq!(
+        (udp_to, udp_from),
+        (udp_each_way, udp_each_way),
+        "nftables saw exactly the UDP the process made"
+    );
+    assert!(
+        tcp_to.0 >= 4 && tcp_from.0 >= 2 && tcp_to.1 > BYTES,
+        "a handshake, the data and the reply: {tcp_to:?} {tcp_from:?}"
+    );
+
+    let start = start_time(pid as i32);
+    let mine = [
+        Conn {
+            pid,
+            start_time: start,
+            comm: "netatop-traffic".into(),
+            protocol: "tcp".into(),
+            family: "ipv6".into(),
+            local: ("::1".into(), my_tcp),
+            remote: ("::1".into(), tcp_port as u16),
+            state: "ESTABLISHED".into(),
+            peers_many: false,
+            counters: [tcp_to.0, tcp_to.1, tcp_from.0, tcp_from.1],
+        },
+        Conn {
+            pid,
+            start_time: start,
+            comm: "netatop-traffic".into(),
+            protocol: "udp".into(),
+            family: "ipv4".into(),
+            local: ("0.0.0.0".into(), my_udp),
+            remote: ("127.0.0.1".into(), udp_port as u16),
+            state: "".into(),
+            peers_many: false,
+            counters: [udp_to.0, udp_to.1, udp_from.0, udp_from.1],
+        },
+    ];
+    let bus = SystemBus::start("conns");
+    let _service = start_service(&bus, "");
+
+    let seen = get_connections(&bus, Some(NOBODY));
+    let of = |conns: &[Conn], pid: i32| -> Vec<Conn> {
+        conns
+            .iter()
+            .filter(|c| c.pid == pid as u32)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(of(&seen, pid as i32), mine, "uid 65534: {seen:#?}");
+    for c in &seen {
+        assert_ne!(c.pid, 0, "uid 65534 sees a connection of no process: {c:?}");
+        if let Some(owner) = real_uid(c.pid) {
+            assert_eq!(
+                owner, NOBODY,
+                "uid 65534 sees a connection of uid {owner}: {c:?}"
+            );
+        }
+    }
+    for root_pid in [echo.get("pid"), server.get("pid")] {
+        assert!(
+            of(&seen, root_pid).is_empty(),
+            "uid 65534 sees root's pid {root_pid}: {seen:#?}"
+        );
+    }
+
+    let all = get_connections(&bus, None);
+    assert_eq!(of(&all, pid as i32), mine, "root: {all:#?}");
+    let (echo_pid, server_pid) = (echo.get("pid"), server.get("pid"));
+    assert_eq!(
+        of(&all, echo_pid),
+        [Conn {
+            pid: echo_pid as u32,
+            start_time: start_time(echo_pid),
+            comm: "netatop-traffic".into(),
+            protocol: "udp".into(),
+            family: "ipv4".into(),
+            local: ("0.0.0.0".into(), udp_port as u16),
+            remote: ("127.0.0.1".into(), my_udp),
+            state: "".into(),
+            peers_many: false,
+            counters: [udp_from.0, udp_from.1, udp_to.0, udp_to.1],
+        }],
+        "root: the echo server's port"
+    );
+    assert_eq!(
+        of(&all, server_pid),
+        [Conn {
+            pid: server_pid as u32,
+            start_time: start_time(server_pid),
+            comm: "netatop-traffic".into(),
+            protocol: "tcp".into(),
+            family: "ipv6".into(),
+            local: ("::1".into(), tcp_port as u16),
+            remote: ("::1".into(), my_tcp),
+            state: "ESTABLISHED".into(),
+            peers_many: false,
+            counters: [tcp_from.0, tcp_from.1, tcp_to.0, tcp_to.1],
+        }],
+        "root: the TCP server's end"
+    );
+    println!(
+        "GetConnections as uid 65534: {}",
+        call(&bus, Some(NOBODY), "GetConnections").unwrap().trim()
+    );
 }

@@ -4,11 +4,13 @@
 //! Each call is its own task on zbus's executor: it asks the bus who the
 //! caller is (an asynchronous call), then waits for one of a few permits and
 //! does the blocking part (the NSS lookups, `NETATOP_PROBE`, and the
-//! snapshot of the [`SHARE_INTERVAL`](crate::snapshot::SHARE_INTERVAL): one `NETATOP_GETCNT_TASKS` and the
-//! owner checks in `/proc`, shared by the calls of that interval) on a
-//! thread of the `blocking` pool, so that no call waits for another caller
-//! longer than a snapshot takes and the memory in use is bounded by the
-//! permits.
+//! snapshot of the [`SHARE_INTERVAL`](crate::snapshot::SHARE_INTERVAL): one
+//! `NETATOP_GETCNT_TASKS` for the process methods, one
+//! `NETATOP_GETCNT_CONNS` (and a `NETATOP_GETCNT_TASKS` for the commands)
+//! for `GetConnections`, and the owner checks in `/proc`, shared by the
+//! calls of that interval) on a thread of the `blocking` pool, so that no
+//! call waits for another caller longer than a snapshot takes and the
+//! memory in use is bounded by the permits.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,7 +25,8 @@ use zbus::names::BusName;
 use zbus::{interface, Connection, MatchRule, MessageStream};
 
 use crate::access::{self, Caller};
-use crate::snapshot::{Shared, Snapshot};
+use crate::connections::{self, ConnectionStats, Connections};
+use crate::snapshot::{Owned, Shared, Snapshot};
 use crate::stats::{self, ProcessStatsMap, Stats};
 
 /// The well-known bus name.
@@ -36,9 +39,15 @@ pub const INTERFACE: &str = "org.gnome.GTopNetStats";
 pub const ERROR_PREFIX: &str = "org.gnome.GTopNetStats.Error";
 
 /// Calls doing their blocking part at the same time, at most: each holds
-/// one snapshot (104 bytes a process in the kernel's answer) and its reply
-/// (about 1.2 MiB for `GetProcessStats` with 10,000 processes).
+/// one snapshot (104 bytes a process, 96 a connection in the kernel's
+/// answer) and its reply (about 1.2 MiB for `GetProcessStats` with 10,000
+/// processes, 3 MiB for `GetConnections` with 20,000 connections).
 const MAX_CONCURRENT: usize = 4;
+
+/// The largest answer the service sends: the default `max_message_size` of
+/// dbus-daemon (32 MiB), less room for the header. The daemon disconnects
+/// a peer that sends a larger message, which would end the service.
+pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024 - 64 * 1024;
 
 /// The service's D-Bus errors: `org.gnome.GTopNetStats.Error.<variant>`,
 /// with a message for people.
@@ -51,7 +60,8 @@ pub enum Error {
     /// The netatop kernel module is not loaded (`ENOPROTOOPT`); the next
     /// call after it is loaded succeeds.
     ModuleNotLoaded(String),
-    /// The loaded module is too old: it lacks `NETATOP_GETCNT_TASKS`.
+    /// The loaded module is too old: it lacks the command the method needs
+    /// (`NETATOP_GETCNT_TASKS`, `NETATOP_GETCNT_CONNS`).
     Unsupported(String),
     /// The service itself lacks `CAP_NET_ADMIN` (it must run as root).
     PermissionDenied(String),
@@ -84,8 +94,11 @@ pub struct Service {
     netatop: Arc<Netatop>,
     admin_group: Arc<str>,
     permits: Arc<Semaphore>,
-    /// The last snapshot, shared by the calls of [`SHARE_INTERVAL`](crate::snapshot::SHARE_INTERVAL).
-    snapshots: Arc<Shared<Snapshot>>,
+    /// The last snapshot of the processes, shared by the calls of
+    /// [`SHARE_INTERVAL`](crate::snapshot::SHARE_INTERVAL).
+    procs: Arc<Shared<Snapshot<ProcInfo>>>,
+    /// The last snapshot of the connections, likewise.
+    conns: Arc<Shared<Snapshot<ConnectionStats>>>,
     /// The cgroup paths by id, refreshed when an id is missing.
     cgroups: Arc<Mutex<CgroupPaths>>,
 }
@@ -98,35 +111,72 @@ impl Service {
             netatop: Arc::new(netatop),
             admin_group: admin_group.into(),
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT)),
-            snapshots: Arc::new(Shared::default()),
+            procs: Arc::new(Shared::default()),
+            conns: Arc::new(Shared::default()),
             cgroups: Arc::new(Mutex::new(CgroupPaths::default())),
         }
     }
 
-    /// Runs `work` with the processes the caller may see in the snapshot
-    /// of this [`SHARE_INTERVAL`](crate::snapshot::SHARE_INTERVAL), on the blocking pool, holding a permit.
-    async fn with_visible<T, F>(&self, caller: Caller, work: F) -> Result<T, Error>
+    /// Runs `work` with the entries the caller may see in the snapshot
+    /// `shared` holds for this
+    /// [`SHARE_INTERVAL`](crate::snapshot::SHARE_INTERVAL) (`read` reads a
+    /// new one's entries), on the blocking pool, holding a permit.
+    async fn with_visible<E, T, F>(
+        &self,
+        caller: Caller,
+        shared: &Arc<Shared<Snapshot<E>>>,
+        read: fn(&Netatop) -> Result<Vec<E>, Error>,
+        work: F,
+    ) -> Result<T, Error>
     where
+        E: Owned + Clone + Send + Sync + 'static,
         T: Send + 'static,
-        F: FnOnce(Vec<ProcInfo>) -> T + Send + 'static,
+        F: FnOnce(Vec<E>) -> Result<T, Error> + Send + 'static,
     {
         let _permit = self.permits.acquire_arc().await;
         let netatop = self.netatop.clone();
         let admin_group = self.admin_group.clone();
-        let snapshots = self.snapshots.clone();
+        let shared = shared.clone();
+        let (procs, conns) = (self.procs.clone(), self.conns.clone());
         blocking::unblock(move || {
             let scope = access::scope_of(&caller, &admin_group);
             // Whether the module is there now (no data copied): an unload
             // is reported at once, not a snapshot of the module before it.
             if let Err(e) = netatop.probe() {
-                snapshots.forget();
+                procs.forget();
+                conns.forget();
                 return Err(e.into());
             }
-            let snapshot = snapshots.get(Instant::now(), || Snapshot::take(&netatop))?;
-            Ok(work(snapshot.visible(scope)))
+            let snapshot = shared.get(Instant::now(), || Snapshot::take(|| read(&netatop)))?;
+            work(snapshot.visible(scope))
         })
         .await
     }
+
+    /// [`Service::with_visible`] on the processes
+    /// (`NETATOP_GETCNT_TASKS`).
+    async fn with_visible_processes<T, F>(&self, caller: Caller, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(Vec<ProcInfo>) -> T + Send + 'static,
+    {
+        self.with_visible(caller, &self.procs, read_processes, |procs| Ok(work(procs)))
+            .await
+    }
+}
+
+/// Every process the module counts.
+fn read_processes(netatop: &Netatop) -> Result<Vec<ProcInfo>, Error> {
+    Ok(netatop.processes()?.entries)
+}
+
+/// Every connection the module tracks (`NETATOP_GETCNT_CONNS`), with the
+/// command of its process from a `NETATOP_GETCNT_TASKS` right after it
+/// (every process a connection names that still lives is in it).
+fn read_connections(netatop: &Netatop) -> Result<Vec<ConnectionStats>, Error> {
+    let conns = netatop.connections()?.entries;
+    let procs = netatop.processes()?.entries;
+    Ok(connections::connection_stats(&conns, &procs))
 }
 
 /// The paths of the cgroups by id, from the last walk of the cgroup2
@@ -188,7 +238,7 @@ impl Service {
         #[zbus(connection)] conn: &Connection,
     ) -> Result<Stats, Error> {
         let caller = caller(conn, &hdr).await?;
-        self.with_visible(caller, |procs| stats::get_stats(&procs))
+        self.with_visible_processes(caller, |procs| stats::get_stats(&procs))
             .await
     }
 
@@ -203,10 +253,27 @@ impl Service {
     ) -> Result<ProcessStatsMap, Error> {
         let caller = caller(conn, &hdr).await?;
         let cgroups = self.cgroups.clone();
-        self.with_visible(caller, move |procs| {
+        self.with_visible_processes(caller, move |procs| {
             let mut paths = cgroups.lock().unwrap_or_else(|e| e.into_inner());
             paths.refresh_for(&procs);
             stats::get_process_stats(&procs, |id| paths.by_id.get(&id).cloned())
+        })
+        .await
+    }
+
+    /// GetConnections() -> a(utssssqsqsbtttt): each connection of a process
+    /// the caller may see (a connection of no process: root and the admin
+    /// group only): (pid, start time, command, protocol, family, local
+    /// address, local port, remote address, remote port, TCP state, UDP
+    /// peers, packets sent, bytes sent, packets received, bytes received).
+    async fn get_connections(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<Connections, Error> {
+        let caller = caller(conn, &hdr).await?;
+        self.with_visible(caller, &self.conns, read_connections, |answer| {
+            connections::at_most(answer, MAX_ANSWER_BYTES)
         })
         .await
     }

@@ -1,16 +1,19 @@
 //! One kernel snapshot for all the calls of a short interval.
 //!
 //! Any user may call the service, as often as it likes; what a call costs
-//! is one `NETATOP_GETCNT_TASKS` (the kernel copies every counted process)
-//! and, for a caller that does not see everything, one check of each
-//! process's owner. Calls that arrive within [`SHARE_INTERVAL`] of a
-//! snapshot share it, and its owner checks: however many callers there
-//! are, the kernel and `/proc` are asked at most once per interval.
+//! is one list command of the module (`NETATOP_GETCNT_TASKS`: the kernel
+//! copies every counted process; `NETATOP_GETCNT_CONNS`: every connection)
+//! and, for a caller that does not see everything, one check of the owner
+//! of each process the list names. Calls that arrive within
+//! [`SHARE_INTERVAL`] of a snapshot share it, and its owner checks: however
+//! many callers there are, the kernel and `/proc` are asked at most once
+//! per interval and list.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use netatop::{Netatop, ProcInfo};
+use netatop::ProcInfo;
 
 use crate::access::{self, BootClock, Scope};
 use crate::service::Error;
@@ -20,75 +23,96 @@ use crate::service::Error;
 /// system monitor: the answers are that much older at most.
 pub const SHARE_INTERVAL: Duration = Duration::from_millis(250);
 
-/// One `NETATOP_GETCNT_TASKS` answer, with what checking its processes'
-/// owners needs, and those owners once checked.
+/// An entry of a snapshot that belongs to a process, or to none.
+pub trait Owned {
+    /// The process the entry belongs to: its pid (tgid) and its start time
+    /// (seconds since the epoch, as the module gives it); `None` for an
+    /// entry of no process, which only [`Scope::All`] sees.
+    fn process(&self) -> Option<(i32, u64)>;
+}
+
+impl Owned for ProcInfo {
+    fn process(&self) -> Option<(i32, u64)> {
+        Some((self.id, self.btime))
+    }
+}
+
+/// One list answer of the module (processes, connections), with what
+/// checking the owners of its entries needs, and those owners once
+/// checked.
 #[derive(Debug)]
-pub struct Snapshot {
-    /// Every live process the module counted.
-    pub procs: Vec<ProcInfo>,
+pub struct Snapshot<T> {
+    /// The entries, in the order they were read.
+    pub entries: Vec<T>,
     /// The clocks start times are compared on.
     pub clock: BootClock,
     /// The boot-time clock (in clock ticks) just before the snapshot was
     /// taken: no process started later is in it.
     pub taken_ticks: u64,
-    /// The verified owner of each process of `procs` (same order),
-    /// checked by the first caller that needs them.
+    /// The verified owner of each entry of `entries` (same order), checked
+    /// by the first caller that needs them.
     owners: OnceLock<Vec<Option<u32>>>,
 }
 
-impl Snapshot {
-    /// Takes a snapshot of every process the module counts.
-    pub fn take(netatop: &Netatop) -> Result<Self, Error> {
+impl<T: Owned + Clone> Snapshot<T> {
+    /// Takes a snapshot of the entries `read` returns (it is called once
+    /// the clock has been read, so that no process that started after the
+    /// clock was read can be taken for one in the answer).
+    pub fn take(read: impl FnOnce() -> Result<Vec<T>, Error>) -> Result<Self, Error> {
         let clock = BootClock::read()
             .map_err(|e| Error::Failed(format!("cannot read the boot time: {e}")))?;
         let taken_ticks = clock
             .ticks_now()
             .map_err(|e| Error::Failed(format!("cannot read the boot-time clock: {e}")))?;
-        let procs = netatop.processes()?.entries;
-        Ok(Self::new(procs, clock, taken_ticks))
+        Ok(Self::new(read()?, clock, taken_ticks))
     }
 
-    /// A snapshot of `procs`, taken when the boot-time clock said
+    /// A snapshot of `entries`, taken when the boot-time clock said
     /// `taken_ticks`.
-    pub fn new(procs: Vec<ProcInfo>, clock: BootClock, taken_ticks: u64) -> Self {
+    pub fn new(entries: Vec<T>, clock: BootClock, taken_ticks: u64) -> Self {
         Self {
-            procs,
+            entries,
             clock,
             taken_ticks,
             owners: OnceLock::new(),
         }
     }
 
-    /// The real uid of each process of the snapshot, `None` where the live
-    /// process under its pid is not the one the snapshot saw (see
-    /// [`access::owner_of`]); checked once per snapshot.
+    /// The real uid of the process of each entry, `None` for an entry of no
+    /// process and where the live process under its pid is not the one the
+    /// snapshot saw (see [`access::owner_of`]); checked once per snapshot
+    /// and process (the entries of one process share the check).
     pub fn owners(&self) -> &[Option<u32>] {
         self.owners.get_or_init(|| {
-            self.procs
+            let mut checked: HashMap<(i32, u64), Option<u32>> = HashMap::new();
+            self.entries
                 .iter()
-                .map(|p| {
-                    access::owner_of(
-                        p.btime,
-                        self.taken_ticks,
-                        &self.clock,
-                        access::identity(p.id),
-                    )
+                .map(|e| {
+                    let (pid, btime) = e.process()?;
+                    *checked.entry((pid, btime)).or_insert_with(|| {
+                        access::owner_of(
+                            btime,
+                            self.taken_ticks,
+                            &self.clock,
+                            access::identity(pid),
+                        )
+                    })
                 })
                 .collect()
         })
     }
 
-    /// The processes a caller with `scope` may see (their owners are
-    /// checked only for a scope that is not [`Scope::All`]).
-    pub fn visible(&self, scope: Scope) -> Vec<ProcInfo> {
+    /// The entries a caller with `scope` may see (their owners are checked
+    /// only for a scope that is not [`Scope::All`]).
+    pub fn visible(&self, scope: Scope) -> Vec<T> {
         match scope {
-            Scope::All => self.procs.clone(),
+            Scope::All => self.entries.clone(),
             Scope::Uid(_) => self
-                .procs
+                .entries
                 .iter()
                 .zip(self.owners())
                 .filter(|&(_, &owner)| scope.sees(owner))
-                .map(|(p, _)| *p)
+                .map(|(e, _)| e.clone())
                 .collect(),
         }
     }

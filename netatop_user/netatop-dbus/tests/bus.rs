@@ -1,6 +1,7 @@
 //! End to end on the host, no module needed: a private `dbus-daemon
 //! --session`, netatop-dbus on it (`--address`), and calls through zbus.
-//! Without the module (the host never loads it) `GetStats` answers
+//! Without the module (the host never loads it) `GetStats`,
+//! `GetProcessStats` and `GetConnections` answer
 //! `org.gnome.GTopNetStats.Error.ModuleNotLoaded`; the compatibility
 //! methods succeed; the introspection data has the documented signatures.
 
@@ -118,12 +119,15 @@ fn get_stats_without_the_module_and_the_compatibility_methods() {
     let mut service = start_service(&address);
     let conn = client(&address, &mut service);
 
-    for method in ["GetStats", "GetProcessStats"] {
+    for method in ["GetStats", "GetProcessStats", "GetConnections"] {
         let reply = call(&conn, method);
         if module_loaded() {
             let msg = reply.unwrap_or_else(|e| panic!("{method}: {e}"));
             let sig = msg.body().signature().to_string();
-            assert!(sig.starts_with("a{u("), "{method}: {sig}");
+            assert!(
+                sig.starts_with("a{u(") || sig.starts_with("a(u"),
+                "{method}: {sig}"
+            );
         } else {
             assert_module_not_loaded(reply);
         }
@@ -191,6 +195,7 @@ fn introspection_has_the_documented_signatures() {
     assert_eq!(
         methods,
         vec![
+            ("GetConnections".into(), out("a(utssssqsqsbtttt)")),
             ("GetProcessStats".into(), out("a{u(sttstttttttt)}")),
             ("GetStats".into(), out("a{u(tt)}")),
             ("InitCapture".into(), vec![]),

@@ -38,6 +38,10 @@
 //!   as `tcp-client` with BYTES, kept open), then one UDP socket doing PINGS
 //!   ping-pongs of SIZE bytes with 127.0.0.1:UDP_PORT1, then PINGS with
 //!   127.0.0.1:UDP_PORT2; `ready pid= tcp6= tcp4= udp=` (its local ports).
+//! - `talk UDP_ADDR UDP_PORT PINGS SIZE TCP_ADDR TCP_PORT BYTES`: PINGS UDP
+//!   ping-pongs of SIZE bytes with a `udp-echo-server`, then one TCP
+//!   connection to a `tcp-server` sending BYTES and reading "ok", kept open;
+//!   `ready pid= udp= tcp=` (its local ports).
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -522,6 +526,48 @@ fn main() {
                 tcp[0].local_addr().unwrap().port(),
                 tcp[1].local_addr().unwrap().port(),
                 sock.local_addr().unwrap().port()
+            ));
+            done_and_wait();
+        }
+        "talk" => {
+            let (udp_port, pings, size): (u16, usize, usize) = (
+                arg(&args, 2, "udp port"),
+                arg(&args, 3, "pings"),
+                arg(&args, 4, "size"),
+            );
+            let (tcp_addr, tcp_port, bytes): (std::net::IpAddr, u16, u64) = (
+                arg(&args, 5, "tcp address"),
+                arg(&args, 6, "tcp port"),
+                arg(&args, 7, "bytes"),
+            );
+            let server = SocketAddr::new(addr(), udp_port);
+            let sock = UdpSocket::bind(SocketAddr::new(
+                if server.is_ipv4() {
+                    "0.0.0.0".parse().unwrap()
+                } else {
+                    "::".parse().unwrap()
+                },
+                0,
+            ))
+            .unwrap();
+            let payload = vec![0x5au8; size];
+            let mut buf = vec![0u8; 65536];
+            for _ in 0..pings {
+                sock.send_to(&payload, server).unwrap();
+                let (n, _) = sock.recv_from(&mut buf).unwrap();
+                assert_eq!(n, size);
+            }
+            let mut conn = TcpStream::connect(SocketAddr::new(tcp_addr, tcp_port)).unwrap();
+            conn.write_all(&bytes.to_be_bytes()).unwrap();
+            conn.write_all(&vec![0xa5u8; bytes as usize]).unwrap();
+            let mut reply = [0u8; 2];
+            conn.read_exact(&mut reply).unwrap();
+            assert_eq!(&reply, b"ok");
+            ready(&format!(
+                "pid={} udp={} tcp={}",
+                std::process::id(),
+                sock.local_addr().unwrap().port(),
+                conn.local_addr().unwrap().port()
             ));
             done_and_wait();
         }
