@@ -46,8 +46,10 @@ fn tcp_ended(state: u8) -> bool {
     matches!(state, 4..=9 | 11)
 }
 
-/// Buckets a full table's scan for room visits, after the noted ones.
-const SCAN_BUCKETS: usize = 64;
+/// Buckets a full table's scan for room visits at most, after the noted
+/// ones, and of those the most it locks.
+const SCAN_BUCKETS: usize = 1024;
+const SCAN_LOCKED: usize = 64;
 
 /// Entries no local process has sent on (never bound) may fill at most
 /// 1/`UNBOUND_SHARE` of the table.
@@ -758,8 +760,8 @@ impl SockTable {
 
     /// Unlinks one entry to make room in a full table: one never bound,
     /// else one that [`SockInfo::reclaimable`] allows, looked for first in
-    /// the buckets the rings noted, then in [`SCAN_BUCKETS`] buckets from a
-    /// cursor that goes round the table (the notes may all be stale: a
+    /// the buckets the rings noted, then in the buckets from a cursor that
+    /// goes round the table ([`Self::scan`]) (the notes may all be stale: a
     /// collection just freed their entries, or a burst of new connections
     /// used them up). Its place in the table stays taken, for the caller's
     /// new entry; its place in the share of entries never bound, if it had
@@ -779,17 +781,38 @@ impl SockTable {
         Some(node)
     }
 
-    /// Offers [`SCAN_BUCKETS`] buckets from the scan cursor on to `pick`;
-    /// the first entry freed. The cursor moves on by as many, so that
-    /// successive scans cover the whole table.
+    /// Offers the buckets from the scan cursor on to `pick`, at most
+    /// [`SCAN_LOCKED`] of them, among the next [`SCAN_BUCKETS`]; the first
+    /// entry freed. A bucket whose `due_hint` is `u64::MAX` is passed over
+    /// unlocked: it is empty, or holds only entries that never expire,
+    /// which `pick` (an entry never bound, or reclaimable: each expires)
+    /// would not take. The cursor moves on by as many buckets as were
+    /// visited, so that successive scans cover the whole table.
     #[cold]
     fn scan(&self, cx: &impl LockContext, pick: impl Fn(&SockInfo) -> bool) -> Option<Node> {
-        let n = self.table.buckets();
-        let start = self.cursor.fetch_add(SCAN_BUCKETS, Relaxed);
-        (0..SCAN_BUCKETS).find_map(|i| match self.offer(cx, start.wrapping_add(i) % n, &pick) {
-            Offer::Freed(node) => Some(node),
-            Offer::Busy | Offer::Empty => None,
-        })
+        // A power of two (the table's invariant): the index wraps by mask.
+        let mask = self.table.buckets().wrapping_sub(1);
+        let start = self.cursor.load(Relaxed);
+        let mut locked = 0;
+        let mut visited = 0;
+        let mut found = None;
+        while visited < SCAN_BUCKETS && locked < SCAN_LOCKED {
+            let index = start.wrapping_add(visited) & mask;
+            visited += 1;
+            let Some(bucket) = self.table.get(index) else {
+                break;
+            };
+            if bucket.due_hint.load(Relaxed) == u64::MAX {
+                continue;
+            }
+            locked += 1;
+            if let Offer::Freed(node) = self.offer(cx, index, &pick) {
+                found = Some(node);
+                break;
+            }
+        }
+        self.cursor.store(start.wrapping_add(visited), Relaxed);
+        found
     }
 
     /// Takes a place in the share of entries never bound, if need be that of
