@@ -6,18 +6,21 @@
 //! `/proc` above it are safe Rust over the typed values and tokens it hands
 //! out.
 //!
-//! Who reads what: the glue reads the kernel's structures (the netfilter
-//! hook state, `sk_buff`, `net_device`, `sock`, `task_struct`, `cgroup`),
-//! whose layouts the kernel crate's bindings give unreliably across kernels
-//! or not at all, into plain structs ([`glue`]); this layer reads those,
-//! the packet headers they point to ([`packet`]), plain kernel variables
-//! (`jiffies_64`), and calls kernel functions. Nothing else does.
+//! Who reads what: the glue gives what only C can (the context bits of the
+//! preempt count, `current`, the per-CPU counters) and wraps the kernel's
+//! macros and inline functions (a task's liveness and names, cgroups,
+//! `spin_lock_bh` where it is inline); this layer reads the plain fields of
+//! the kernel's structures itself (`sk_buff`, `nf_hook_state`,
+//! `net_device`, `sock`, `task_struct`) at the offsets the C compiler gives
+//! ([`layout`]), the packet headers they point to, `jiffies_64`, and calls
+//! kernel functions. Nothing else does.
 //!
 //! - [`entry`]: the entry points the glue calls, and the registration;
 //! - [`context`]: tokens for the context a function runs in (a netfilter
 //!   hook, or process context that may sleep);
 //! - [`lock`]: the tables' spinlock, whose locking takes such a token;
-//! - [`packet`]: a packet as the hook hands it over;
+//! - [`packet`]: a packet as the hook sees it, read lazily;
+//! - [`slab`]: a slab cache of one type (the sockinfo entries');
 //! - [`task`]: tasks' start times, liveness, names and cgroups;
 //! - [`stats`]: the per-CPU global counters;
 //! - [`time`], [`mem`]: jiffies, allocation sizes and byte views;
