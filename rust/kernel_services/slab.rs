@@ -4,8 +4,14 @@
 //!
 //! The kernel crate has no `kmem_cache` abstraction; `KBox` takes its
 //! memory from the `kmalloc` caches, whose sizes jump from 128 to 192
-//! bytes. A sockinfo of 152 bytes is one object of its own cache here, so a
-//! connection costs what it uses, and the memory cap counts exactly that.
+//! bytes. A sockinfo of 152 bytes is one object of a cache of its own size
+//! here, so a connection costs what it uses, and the memory cap counts
+//! exactly that.
+//!
+//! A [`SlabBox`] is freed with `kfree`, which finds the object's cache
+//! itself: the box does not point to its [`Slab`]. The slab's owner drops
+//! the boxes first; should one outlive the slab, `kmem_cache_destroy` warns
+//! and keeps the cache, so freeing the box later is still sound.
 
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
@@ -21,8 +27,7 @@ use kernel::prelude::*;
 /// # Invariants
 ///
 /// `cache` is a live cache of objects of at least `size_of::<T>()` bytes,
-/// aligned for `T`, destroyed when `self` is dropped. Its owner drops every
-/// [`SlabBox`] allocated from it before it (see [`SlabBox`]).
+/// aligned for `T`, destroyed when `self` is dropped.
 pub(crate) struct Slab<T> {
     cache: NonNull<bindings::kmem_cache>,
     _type: PhantomData<T>,
@@ -35,16 +40,18 @@ unsafe impl<T: Send> Send for Slab<T> {}
 unsafe impl<T: Send> Sync for Slab<T> {}
 
 impl<T> Slab<T> {
-    /// A cache named `name` (as `/proc/slabinfo` shows it). Process
-    /// context.
+    /// A cache named `name` (as `/proc/slabinfo` shows it, unless the
+    /// kernel merges it with a compatible cache). Process context.
     pub(crate) fn new(name: &'static CStr) -> Result<Self> {
         let size = u32::try_from(size_of::<T>()).map_err(|_| EINVAL)?;
         let mut args = bindings::kmem_cache_args {
             align: u32::try_from(align_of::<T>()).map_err(|_| EINVAL)?,
             ..Default::default()
         };
-        // SAFETY: `name` lives for ever (it must outlive the cache); `args`
-        // is a valid `kmem_cache_args` the call only reads; no flags.
+        // SAFETY: `name` is a NUL-terminated string that lives for ever (the
+        // kernel copies it anyway); `args` is a valid `kmem_cache_args` of
+        // ours, which the call may update (the alignment it settles on); no
+        // flags. Process context: the caller's (see above).
         let cache =
             unsafe { bindings::__kmem_cache_create_args(name.as_char_ptr(), size, &mut args, 0) };
         // INVARIANT: a cache of `size_of::<T>()`-byte objects aligned for
@@ -55,7 +62,9 @@ impl<T> Slab<T> {
         })
     }
 
-    /// The bytes one object really takes in the cache.
+    /// The size of an object of the cache (`kmem_cache_size()`: at least
+    /// `size_of::<T>()`, more if the kernel merged the cache with a larger
+    /// one).
     pub(crate) fn object_size(&self) -> usize {
         // SAFETY: a live cache (type invariants).
         let size = unsafe { bindings::kmem_cache_size(self.cache.as_ptr()) };
@@ -88,9 +97,11 @@ impl<T> Slab<T> {
 
 impl<T> Drop for Slab<T> {
     fn drop(&mut self) {
-        // SAFETY: a live cache (type invariants), with no object left: its
-        // owner dropped every box first. Dropping runs in process context
-        // (module unload).
+        // SAFETY: a live cache (type invariants), destroyed once. Should an
+        // object be left (its owner dropped a box after the slab), the
+        // kernel warns and keeps the cache, so that box's `kfree` stays
+        // valid. Dropping runs in process context (module unload, or a
+        // failed load).
         unsafe { bindings::kmem_cache_destroy(self.cache.as_ptr()) };
     }
 }
@@ -99,9 +110,9 @@ impl<T> Drop for Slab<T> {
 ///
 /// # Invariants
 ///
-/// `ptr` is an object of a live [`Slab<T>`], holding an initialised `T`
-/// owned by `self`; the slab outlives `self` (the slab's owner drops its
-/// boxes first).
+/// `ptr` is an object allocated from a slab cache (by [`Slab::alloc_atomic`])
+/// and not freed yet, holding an initialised `T` owned by `self`. The cache
+/// stays allocated while the object is (see the module documentation).
 pub(crate) struct SlabBox<T> {
     ptr: NonNull<T>,
 }
@@ -133,9 +144,9 @@ impl<T> Drop for SlabBox<T> {
     fn drop(&mut self) {
         // SAFETY: an initialised `T` owned by `self`, dropped once.
         unsafe { core::ptr::drop_in_place(self.ptr.as_ptr()) };
-        // SAFETY: an object of a live slab cache (type invariants), which
-        // `kfree` returns to its cache (supported for slab objects since
-        // Linux 6.4), in any context.
+        // SAFETY: an object of a slab cache, not freed yet (type
+        // invariants), which `kfree` returns to its cache (supported for
+        // `kmem_cache_alloc()` objects since Linux 6.4), in any context.
         unsafe { bindings::kfree(self.ptr.as_ptr().cast()) };
     }
 }
