@@ -36,7 +36,7 @@ pub(crate) struct SockKey {
     /// TCP) and kind, in one word: compared and hashed as one.
     meta: u64,
     /// Local address (TCP), as two native-endian words of its 16 bytes
-    /// (IPv4: the first 4, the rest 0).
+    /// (IPv4: its 4 bytes as the first word's low 32 bits, the rest 0).
     local: [u64; 2],
     /// Remote address (TCP; UDP: the last remote end's, if IPv6), as
     /// `local`.

@@ -61,7 +61,8 @@ extern "C" {
     ) -> c_int;
 }
 
-/// Reads the `N`-byte field at `offset` of the structure at `base` as `T`.
+/// Reads the `size_of::<T>()`-byte field at `offset` of the structure at
+/// `base` as `T`.
 ///
 /// # Safety
 ///
@@ -377,8 +378,11 @@ impl<'a> Skb<'a> {
     /// The TCP state of the skb's socket, 0 without one.
     #[inline(always)]
     pub(crate) fn tcp_state(&self) -> u8 {
-        // SAFETY: `skb` is the hook's; its socket, if any, lives while the
-        // skb holds it; the state changes at any time (`READ_ONCE`).
+        // SAFETY: `skb` is the hook's; its socket, if any (a full, request
+        // or timewait socket: each begins with `sock_common`), lives while
+        // the skb holds it, by a reference or, for one without, until an
+        // RCU grace period the hook is inside; the state changes at any
+        // time (`READ_ONCE`).
         unsafe {
             let sk = field::<*const u8>(self.skb, l::sk_buff__sk);
             if sk.is_null() {
@@ -400,8 +404,8 @@ impl<'a> Skb<'a> {
     }
 
     /// An address of the IP header (IPv4 at `v4_at`, IPv6 at `v6_at`) as
-    /// two native-endian words of its 16 bytes (IPv4: 4 bytes, in the first
-    /// word's first bytes; the rest 0).
+    /// two native-endian words of its 16 bytes (IPv4: its 4 bytes as the
+    /// first word's low 32 bits; the rest 0).
     #[inline(always)]
     fn address(&self, v4_at: usize, v6_at: usize) -> [u64; 2] {
         let nh = self.network_header();
@@ -578,9 +582,10 @@ impl<'a> Skb<'a> {
                 field::<u32>(self.skb, l::sk_buff__data_len),
             )
         };
-        // SAFETY: the IP header lies in the skb's buffer, at or after its
-        // data pointer (`skb_network_offset()`, a small non-negative
-        // number where the hooks run).
+        // SAFETY: the IP header and the data pointer are in the skb's head
+        // buffer; the header lies at or after the data pointer
+        // (`skb_network_offset()`, a small non-negative number where the
+        // hooks run).
         let nh_off = unsafe { nh.offset_from(data) } as u64;
         let end = nh_off
             .wrapping_add(u64::from(offset))
