@@ -551,7 +551,8 @@ impl<'a> Skb<'a> {
         let mut frag: u16 = 0;
         // SAFETY: the IP header and the data pointer are in the same skb.
         let nh_off = unsafe { nh.offset_from(field::<*const u8>(self.skb, l::sk_buff__data)) };
-        let start = c_int::try_from(nh_off + IPV6_HEADER as isize).ok()?;
+        // Checked: no overflow panic in the packet path.
+        let start = c_int::try_from(nh_off.checked_add(IPV6_HEADER as isize)?).ok()?;
         // SAFETY: `skb` is a live sk_buff (type invariants); `next` and
         // `frag` are locals the call writes.
         let at = unsafe { ipv6_skip_exthdr(self.skb.cast(), start, &mut next, &mut frag) };
@@ -559,7 +560,7 @@ impl<'a> Skb<'a> {
         if at < 0 || frag & u16::to_be(!0x7) != 0 {
             return None;
         }
-        let offset = u32::try_from(isize::try_from(at).ok()? - nh_off).ok()?;
+        let offset = u32::try_from(isize::try_from(at).ok()?.checked_sub(nh_off)?).ok()?;
         Some((next, offset))
     }
 
