@@ -136,7 +136,7 @@ impl Netatop {
         let Some(g) = self.tasks.get_or_create(cx, group, || {
             let names = task::current_names();
             NewTask {
-                btime: names.boot_sec + group.start / NSEC_PER_SEC,
+                btime: names.boot_sec.saturating_add(group.start / NSEC_PER_SEC),
                 command: names.leader_comm,
                 cgroup: names.cgroup,
             }
@@ -157,7 +157,7 @@ impl Netatop {
         let t = self.tasks.get_or_create(cx, thread, || {
             let names = task::current_names();
             NewTask {
-                btime: names.boot_sec + thread.start / NSEC_PER_SEC,
+                btime: names.boot_sec.saturating_add(thread.start / NSEC_PER_SEC),
                 command: names.thread_comm,
                 cgroup: names.cgroup,
             }
