@@ -598,9 +598,10 @@ impl SockTable {
         })
     }
 
-    /// The bucket of `key` and its index.
+    /// The bucket of `key` and its index (always `Some`: see
+    /// [`BucketTable::bucket_of`]).
     #[inline(always)]
-    pub(crate) fn bucket(&self, key: &SockKey) -> (usize, &Bucket) {
+    pub(crate) fn bucket(&self, key: &SockKey) -> Option<(usize, &Bucket)> {
         self.table.bucket_of(key)
     }
 
@@ -622,7 +623,9 @@ impl SockTable {
         binder: &impl Binder,
         idle: &IdleLimits,
     ) -> bool {
-        let (index, bucket) = self.bucket(&key);
+        let Some((index, bucket)) = self.bucket(&key) else {
+            return false;
+        };
         let mut chain = bucket.chain.lock(cx);
         let Chain { head, due } = &mut *chain;
         let Some(link) = find(head, &key) else {

@@ -63,13 +63,14 @@ impl<B> BucketTable<B> {
     }
 
     /// The bucket of `key`, and its index: the high bits of its hash.
+    /// Always `Some` (the type invariants keep the index in range): a
+    /// checked lookup rather than indexing, which could panic.
     #[inline(always)]
-    pub(crate) fn bucket_of(&self, key: &impl Hashed) -> (usize, &B) {
+    pub(crate) fn bucket_of(&self, key: &impl Hashed) -> Option<(usize, &B)> {
         let hash = key.hash_with(|words| self.hasher.hash(words));
         // CAST: at most 20 bits (type invariants), which fit in usize.
         let index = hash.wrapping_shr(self.shift) as usize;
-        // The type invariants keep the index in range.
-        (index, &self.buckets[index])
+        self.buckets.get(index).map(|bucket| (index, bucket))
     }
 
     /// The bucket at `index`, if there is one (indices come back from

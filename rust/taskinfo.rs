@@ -314,17 +314,18 @@ impl TaskTable {
         Ok(Self { table })
     }
 
-    fn bucket(&self, id: i32, kind: TaskKind) -> &BhLock<KVec<Arc<TaskInfo>>> {
+    /// The bucket of the tasks with `id` and `kind` (always `Some`: see
+    /// [`BucketTable::bucket_of`]).
+    fn bucket(&self, id: i32, kind: TaskKind) -> Option<&BhLock<KVec<Arc<TaskInfo>>>> {
         let kind = match kind {
             TaskKind::Group => 1,
             TaskKind::Thread => 2,
         };
         // CAST: the id's bit pattern is hashed.
-        &self
+        let (_, bucket) = self
             .table
-            .bucket_of(&TaskKey([u64::from(id as u32), kind]))
-            .1
-            .tasks
+            .bucket_of(&TaskKey([u64::from(id as u32), kind]))?;
+        Some(&bucket.tasks)
     }
 
     /// Finds the taskinfo of `who`, or creates it with `make`. Called from
@@ -338,7 +339,7 @@ impl TaskTable {
         who: TaskId,
         make: impl FnOnce() -> NewTask,
     ) -> Option<Arc<TaskInfo>> {
-        let mut bucket = self.bucket(who.id, who.kind).lock(cx);
+        let mut bucket = self.bucket(who.id, who.kind)?.lock(cx);
         if let Some(t) = bucket.iter().find(|t| t.is(who)) {
             return Some(t.clone());
         }
@@ -373,7 +374,7 @@ impl TaskTable {
 
     /// The newest taskinfo with this id and kind (for GETCNT_TGID/PID).
     pub(crate) fn lookup(&self, cx: &Process, id: i32, kind: TaskKind) -> Option<Arc<TaskInfo>> {
-        let bucket = self.bucket(id, kind).lock(cx);
+        let bucket = self.bucket(id, kind)?.lock(cx);
         bucket
             .iter()
             .filter(|t| t.id == id && t.kind == kind)
@@ -455,8 +456,10 @@ impl TaskTable {
     /// fails.
     pub(crate) fn requeue(&self, cx: &Process, tasks: KVec<Arc<TaskInfo>>) {
         for t in tasks {
-            let mut bucket = self.bucket(t.id, t.kind).lock(cx);
-            if bucket.push(t, GFP_ATOMIC | __GFP_NOWARN).is_err() {
+            let pushed = self
+                .bucket(t.id, t.kind)
+                .is_some_and(|bucket| bucket.lock(cx).push(t, GFP_ATOMIC | __GFP_NOWARN).is_ok());
+            if !pushed {
                 self.table.limit().release(1);
             }
         }
