@@ -20,13 +20,13 @@
 //! process context cannot sleep while it holds the lock.
 //!
 //! The lock functions: where the kernel has the out-of-line
-//! `_raw_spin_lock` family (not `PREEMPT_RT`, and not inlined by its
+//! `_raw_spin_lock` family (not `PREEMPT_RT`, and none inlined by its
 //! configuration: Kbuild sets `--cfg netatop_raw_spin` then), they are
-//! called directly, one call per lock and unlock,
-//! which is what `spin_lock()` and friends expand to there; otherwise the
-//! kernel crate's helpers of `spin_lock()` and the glue's of `spin_lock_bh()`
-//! and friends are called (`PREEMPT_RT`, where a `spinlock_t` is a
-//! sleeping `rt_mutex`, included).
+//! called directly, one call per lock and unlock, which is what
+//! `spin_lock()` and friends expand to there; otherwise the kernel crate's
+//! helpers of `spin_lock()` and the glue's of `spin_lock_bh()` and friends
+//! are called (`PREEMPT_RT`, where a `spinlock_t` is a sleeping
+//! `rt_mutex`, included).
 
 use core::cell::UnsafeCell;
 use core::marker::{PhantomData, PhantomPinned};
@@ -96,8 +96,9 @@ impl<T> BhLock<T> {
     pub(crate) fn lock<'a>(&'a self, cx: &'a impl LockContext) -> BhGuard<'a, T> {
         let bh = !cx.bh_off();
         // SAFETY: `raw` is initialised (type invariant); the context token
-        // proves interrupts are on and, for `bh`, that bottom halves may be
-        // disabled here.
+        // proves interrupts are on, outside hard interrupt context, and
+        // says whether bottom halves are off already: if not (`bh`), they
+        // may be disabled here.
         unsafe { raw_lock(self.raw.get(), bh) };
         // INVARIANT: the lock is held until the guard drops.
         BhGuard {
