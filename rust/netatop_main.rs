@@ -9,10 +9,12 @@
 //!
 //! The crate holds all state and logic. A thin C object (`netatop_glue.c`)
 //! registers with the kernel APIs that have no Rust abstraction yet
-//! (netfilter hooks, the sockopt range and procfs), reads the kernel's
-//! structures into plain values (a packet's facts and where its headers
-//! are, tasks, cgroups), and calls the entry points of
-//! [`kernel_services::entry`].
+//! (netfilter hooks, the sockopt range and procfs), gives each packet's
+//! execution context, keeps the per-CPU counters, wraps the kernel's macros
+//! and inline functions (a task's liveness and names, cgroups,
+//! `spin_lock_bh`), and calls the entry points of
+//! [`kernel_services::entry`]. The crate reads the packet, its device,
+//! socket and sender itself (see [`kernel_services`]).
 //!
 //! One file per concept, dependencies pointing down only (`make check`
 //! fails on a cycle, tests/host/check-deps.py):

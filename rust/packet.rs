@@ -161,12 +161,12 @@ fn wire_bytes_long(skb: Skb<'_>, segs: u64, len: u64, link: u64, mtu: u64) -> u6
 
 impl Sender<'_> {
     /// Whether this task (the current one at `LOCAL_OUT`) sent `pkt`, the
-    /// rule of netatop 3.2.2: it was sent
-    /// in a task's own context (not `in_interrupt()`: process context with
-    /// bottom halves enabled), by a task that is not exiting. Tunnel
-    /// devices re-enter LOCAL_OUT from the transmit path with bottom halves
-    /// disabled (the sender would be charged twice), and an exiting task
-    /// closing its sockets must not be registered again.
+    /// rule of netatop 3.2.2: it was sent in a task's own context (not
+    /// `in_interrupt()`: process context with bottom halves enabled), by a
+    /// task that is not exiting. Tunnel devices re-enter LOCAL_OUT from the
+    /// transmit path with bottom halves disabled (the sender would be
+    /// charged twice), and an exiting task closing its sockets must not be
+    /// registered again.
     #[inline]
     pub(crate) fn sent(&self, pkt: &Packet<'_>) -> bool {
         !pkt.in_interrupt() && !self.exiting()

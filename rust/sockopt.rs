@@ -31,9 +31,8 @@ impl Netatop {
     /// `EINVAL` for the netatop-rs commands' buffers too short for their
     /// answer (GETCNT_CGROUP) or header (GETCNT_TASKS, GETCNT_CGROUPS,
     /// GETCNT_CONNS); `EAGAIN` when a table grew faster than a list
-    /// command could capture it;
-    /// `ERESTARTSYS`
-    /// (EINTR for the caller) when a signal interrupts a blocking command.
+    /// command could capture it; `ERESTARTSYS` (EINTR for the caller) when
+    /// a signal interrupts a blocking command.
     pub(crate) fn getsockopt(
         &self,
         cx: &mut Process,

@@ -59,8 +59,9 @@ pub(crate) struct Config {
 /// hooks, the collector, the getsockopt commands and `/proc`.
 ///
 /// Lock order: `gc`, then `cgroups`' mutex, then `exits`' mutex or a
-/// sockinfo bucket, then a taskinfo bucket. The hooks take only bucket locks (sockinfo before
-/// taskinfo); counters of a task and the global counters are atomics.
+/// sockinfo bucket, then a taskinfo bucket. The hooks take only bucket
+/// locks (sockinfo before taskinfo); counters of a task and the global
+/// counters are atomics.
 /// Dropping the state (after unregistration) frees every entry, including
 /// finished processes nobody read.
 #[pin_data]

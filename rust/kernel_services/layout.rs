@@ -10,7 +10,7 @@
 //! [`check_layout!`], every shared constant is taken from them, so a
 //! mismatch fails the build.
 //!
-//! The generated names keep C's spelling (`netatop_pkt__len`). Some are
+//! The generated names keep C's spelling (`sk_buff__len`). Some are
 //! used only inside the anonymous constants of [`check_layout!`], which
 //! rustc 1.85 (Debian 13's) does not count as uses.
 #![allow(non_upper_case_globals, dead_code)]

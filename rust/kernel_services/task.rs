@@ -2,7 +2,9 @@
 
 //! Tasks, as far as the accounting needs them: whether one still runs,
 //! what a new taskinfo is named, which cgroup it counts for, and the
-//! caller's privilege. The glue reads the `task_struct`s and cgroups.
+//! caller's privilege. The glue reads these (through `get_task_comm()`,
+//! `task_dfl_cgroup()` and other macros and inline functions); a packet's
+//! sender is read in [`super::packet`].
 
 use kernel::bindings;
 use kernel::ffi::c_int;
