@@ -553,7 +553,8 @@ pub(crate) trait Binder {
 ///
 /// # Invariants
 ///
-/// `share` counts the entries without a group (never bound).
+/// `share` counts the entries without a group (never bound), and the
+/// places [`SockTable::make`] holds for an entry it is making.
 ///
 /// Locking: a bucket lock is taken first on the packet path; taskinfo bucket
 /// locks nest inside it. Making room in a full table takes other bucket
@@ -789,7 +790,9 @@ impl SockTable {
     /// entry freed. A bucket whose `due_hint` is `u64::MAX` is passed over
     /// unlocked: it is empty, or holds only entries that never expire,
     /// which `pick` (an entry never bound, or reclaimable: each expires)
-    /// would not take. The cursor moves on by as many buckets as were
+    /// would not take, but for a bound entry of a low UDP port whose
+    /// process has finished (the next collection makes its bucket due and
+    /// drops it). The cursor moves on by as many buckets as were
     /// visited, so that successive scans cover the whole table.
     #[cold]
     fn scan(&self, cx: &impl LockContext, pick: impl Fn(&SockInfo) -> bool) -> Option<Node> {
