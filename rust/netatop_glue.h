@@ -29,7 +29,7 @@ struct task_struct;
 /* Number of getsockopt commands from NETATOP_BASE_CTL on. */
 #define NETATOP_NR_CMDS 10
 
-/* The context a hook runs in (netatop_rs_packet's @context), bits. */
+/* The context a hook runs in (the @context of netatop_rs_packet_t), bits. */
 #define NETATOP_CX_IRQS_OFF	1	/* hard interrupt or NMI context, or interrupts disabled */
 #define NETATOP_CX_BH_OFF	2	/* bottom halves disabled (softirq context included) */
 #define NETATOP_CX_INTERRUPT	4	/* in_interrupt(): not a task's own system call */
