@@ -135,7 +135,9 @@ pub(crate) struct Skb<'a> {
 /// # Invariants
 ///
 /// `skb` is the hook call's, `state` and `task` its `nf_hook_state` and
-/// current task, alive and unchanged in the fields read here for `'a`.
+/// current task, alive for `'a`; of the fields read here, those that may
+/// change meanwhile (a device's MTU, a task's flags and leader) are read
+/// once (`READ_ONCE`), the others do not change.
 #[derive(Clone, Copy)]
 pub(crate) struct Packet<'a> {
     skb: Skb<'a>,
