@@ -22,6 +22,7 @@
 #include <linux/netfilter.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
+#include <linux/slab.h>
 #include <linux/stddef.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
@@ -158,6 +159,7 @@ void netatop_layout(void)
 	CONST(IPPROTO_UDP);
 	CONST(IPPROTO_ICMPV6);
 	CONST(IP_OFFSET);
+	CONST(SLAB_NO_MERGE);
 	CONST(PF_EXITING);
 	CONST(TASK_COMM_LEN);
 }

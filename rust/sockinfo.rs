@@ -688,6 +688,8 @@ impl SockTable {
         idle: &IdleLimits,
     ) {
         si.touch(hit.now);
+        // Only a UDP packet has a peer, and its entry, found or made by its
+        // key (whose kind `matches` compares), is a UDP one.
         if let Some(peer) = &hit.peer {
             si.key.note_peer(peer);
         }

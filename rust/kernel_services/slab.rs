@@ -40,8 +40,9 @@ unsafe impl<T: Send> Send for Slab<T> {}
 unsafe impl<T: Send> Sync for Slab<T> {}
 
 impl<T> Slab<T> {
-    /// A cache named `name` (as `/proc/slabinfo` shows it, unless the
-    /// kernel merges it with a compatible cache). Process context.
+    /// A cache named `name`, as `/proc/slabinfo` shows it (`SLAB_NO_MERGE`:
+    /// never merged with another cache of the same size, so its objects
+    /// are its own to count). Process context.
     pub(crate) fn new(name: &'static CStr) -> Result<Self> {
         let size = u32::try_from(size_of::<T>()).map_err(|_| EINVAL)?;
         let mut args = bindings::kmem_cache_args {
@@ -50,10 +51,16 @@ impl<T> Slab<T> {
         };
         // SAFETY: `name` is a NUL-terminated string that lives for ever (the
         // kernel copies it anyway); `args` is a valid `kmem_cache_args` of
-        // ours, which the call may update (the alignment it settles on); no
-        // flags. Process context: the caller's (see above).
-        let cache =
-            unsafe { bindings::__kmem_cache_create_args(name.as_char_ptr(), size, &mut args, 0) };
+        // ours, which the call may update (the alignment it settles on).
+        // Process context: the caller's (see above).
+        let cache = unsafe {
+            bindings::__kmem_cache_create_args(
+                name.as_char_ptr(),
+                size,
+                &mut args,
+                super::layout::word(super::layout::SLAB_NO_MERGE),
+            )
+        };
         // INVARIANT: a cache of `size_of::<T>()`-byte objects aligned for
         // `T`, or the error.
         Ok(Self {
