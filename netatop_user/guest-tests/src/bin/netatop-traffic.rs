@@ -5,7 +5,8 @@
 //!
 //! Modes:
 //! - `udp-echo-server ADDR COUNT`: bind ADDR:0, print the port, answer COUNT datagrams.
-//! - `udp-client ADDR PORT COUNT SIZE`: COUNT ping-pongs of SIZE bytes.
+//! - `udp-client ADDR PORT COUNT SIZE [LPORT]`: COUNT ping-pongs of SIZE
+//!   bytes, from local port LPORT (default: any).
 //! - `udp-sink ADDR PORT COUNT`: receive COUNT datagrams, never send.
 //! - `udp-blast ADDR PORT COUNT SIZE`: sendto COUNT datagrams, expect nothing back.
 //! - `tcp-server ADDR [close]`: accept one connection, read the announced
@@ -103,7 +104,7 @@ fn main() {
                 } else {
                     "::".parse().unwrap()
                 },
-                0,
+                args.get(5).map_or(0, |_| arg(&args, 5, "local port")),
             );
             let sock = UdpSocket::bind(bind).unwrap();
             ready(&format!(
