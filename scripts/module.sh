@@ -35,7 +35,7 @@ fi
 kmake=(make -s -C "$build_kdir" M="$top" "${mo[@]}" "${kargs[@]}" "$@" "$target")
 
 # A kernel of a series newer than the newest of the matrix (kdir.sh refuses
-# older ones): its kernel crate may have changed in a way rust/compat.rs
+# older ones): its kernel crate may have changed in a way rust/kernel_services/compat.rs
 # does not know. The build is tried; if it fails, the compiler's messages
 # go to a log and the user gets one line.
 krel=$(cat "$build_kdir/include/config/kernel.release" 2>/dev/null || true)
@@ -51,5 +51,5 @@ if "${kmake[@]}" >"$log" 2>&1; then
 	echo "netatop: note: kernel $krel is newer than the series netatop-rs $(cat "$top/rust/VERSION") was tested on ($known); the module built, but report how it runs." >&2
 	exit 0
 fi
-echo "netatop: kernel $krel is newer than the series netatop-rs $(cat "$top/rust/VERSION") supports ($known), and its Rust kernel API changed in a way rust/compat.rs does not know (the compiler's messages: $log); use a newer netatop-rs, or boot a kernel of a supported series." >&2
+echo "netatop: kernel $krel is newer than the series netatop-rs $(cat "$top/rust/VERSION") supports ($known), and its Rust kernel API changed in a way rust/kernel_services/compat.rs does not know (the compiler's messages: $log); use a newer netatop-rs, or boot a kernel of a supported series." >&2
 exit 2

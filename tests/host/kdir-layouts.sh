@@ -480,7 +480,7 @@ module_sh_expect() { # RC LINE: module.sh exits RC with exactly LINE on stderr
 
 begin 16 "module.sh: a $NEXT kernel whose crate moved on: one line, the messages in a log"
 newer_tree 2
-module_sh_expect 2 "netatop: kernel $NEXT.1 is newer than the series netatop-rs $VERSION supports ($KNOWN), and its Rust kernel API changed in a way rust/compat.rs does not know (the compiler's messages: $C/out-dir/netatop-build.log); use a newer netatop-rs, or boot a kernel of a supported series."
+module_sh_expect 2 "netatop: kernel $NEXT.1 is newer than the series netatop-rs $VERSION supports ($KNOWN), and its Rust kernel API changed in a way rust/kernel_services/compat.rs does not know (the compiler's messages: $C/out-dir/netatop-build.log); use a newer netatop-rs, or boot a kernel of a supported series."
 begin 16a "module.sh: ... and the compiler's messages are in that log"
 newer_tree 2
 build "$K" "$C/out-dir"
