@@ -68,7 +68,7 @@ impl Proto {
     /// The class of a packet's transport: a TCP or UDP packet whose header
     /// could not be read has no connection: "other".
     #[inline]
-    pub(crate) fn of(t: &Transport) -> Self {
+    pub(crate) fn of(t: &Transport<'_>) -> Self {
         match t {
             Transport::Tcp(Some(_)) => Proto::Tcp,
             Transport::Udp(Some(_)) => Proto::Udp,

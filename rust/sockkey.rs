@@ -84,8 +84,8 @@ const fn meta(lport: u16, rport: u16, family: u8, kind: Kind) -> u64 {
 impl SockKey {
     /// The key of a TCP packet with header `ports`.
     #[inline(always)]
-    pub(crate) fn tcp(pkt: &Packet<'_>, ports: Ports) -> Self {
-        let (src, dst) = (pkt.source_words(), pkt.destination_words());
+    pub(crate) fn tcp(pkt: &Packet<'_>, ports: Ports<'_>) -> Self {
+        let (src, dst) = (pkt.source_words(&ports), pkt.destination_words(&ports));
         let (sport, dport) = (ports.source, ports.dest);
         let (local, remote, lport, rport) = if pkt.outgoing() {
             (src, dst, sport, dport)
@@ -103,7 +103,7 @@ impl SockKey {
 
     /// The key of a UDP packet with header `ports`: its local port.
     #[inline(always)]
-    pub(crate) fn udp(pkt: &Packet<'_>, ports: Ports) -> Self {
+    pub(crate) fn udp(pkt: &Packet<'_>, ports: Ports<'_>) -> Self {
         let lport = if pkt.outgoing() {
             ports.source
         } else {
@@ -121,19 +121,19 @@ impl SockKey {
 
     /// The remote end of a UDP packet with header `ports`.
     #[inline(always)]
-    pub(crate) fn udp_peer<'a>(pkt: &Packet<'a>, ports: Ports) -> Peer<'a> {
+    pub(crate) fn udp_peer<'a>(pkt: &Packet<'a>, ports: Ports<'a>) -> Peer<'a> {
         let out = pkt.outgoing();
         let (port, addr) = if out {
-            (ports.dest, pkt.destination6())
+            (ports.dest, pkt.destination6(&ports))
         } else {
-            (ports.source, pkt.source6())
+            (ports.source, pkt.source6(&ports))
         };
         // IPv4's address is its words' first, low 32 bits; IPv6's is read
         // when compared.
         let v4 = match (addr, out) {
             (Some(_), _) => 0,
-            (None, true) => pkt.destination_words()[0],
-            (None, false) => pkt.source_words()[0],
+            (None, true) => pkt.destination_words(&ports)[0],
+            (None, false) => pkt.source_words(&ports)[0],
         };
         // INVARIANT: the family is never 0.
         Peer {

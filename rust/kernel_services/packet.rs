@@ -150,12 +150,12 @@ pub(crate) struct Packet<'a> {
 
 /// A packet's transport header, as far as the accounting reads it.
 #[derive(Clone, Copy)]
-pub(crate) enum Transport {
+pub(crate) enum Transport<'a> {
     /// TCP, with its header's ports (`None`: the packet is too short for
     /// a TCP header).
-    Tcp(Option<Ports>),
+    Tcp(Option<Ports<'a>>),
     /// UDP, with its header's ports (`None`: too short for a UDP header).
-    Udp(Option<Ports>),
+    Udp(Option<Ports<'a>>),
     /// ICMP or ICMPv6.
     Icmp,
     /// Any other protocol, or no transport header to read: a non-first
@@ -163,13 +163,20 @@ pub(crate) enum Transport {
     Other,
 }
 
-/// The ports of a TCP or UDP header.
+/// The ports of a TCP or UDP header, and the IP header they follow.
+///
+/// # Invariants
+///
+/// `ip` points to the IP header of the hook call's skb (of its family),
+/// readable for `'a`.
 #[derive(Clone, Copy)]
-pub(crate) struct Ports {
+pub(crate) struct Ports<'a> {
     /// The source port.
     pub(crate) source: u16,
     /// The destination port.
     pub(crate) dest: u16,
+    ip: *const u8,
+    _hook: PhantomData<&'a ()>,
 }
 
 impl<'a> Packet<'a> {
@@ -306,33 +313,37 @@ impl<'a> Packet<'a> {
         self.skb.tcp_state()
     }
 
-    /// The source address (see `Skb::address`).
+    /// The source address of the IP header `ports` follow (see
+    /// `Skb::address`).
     #[inline(always)]
-    pub(crate) fn source_words(&self) -> [u64; 2] {
-        self.skb.source_words()
+    pub(crate) fn source_words(&self, ports: &Ports<'a>) -> [u64; 2] {
+        self.skb.address(ports, IPV4_SADDR, IPV6_SADDR)
     }
 
-    /// The destination address (see `Skb::address`).
+    /// The destination address of the IP header `ports` follow (see
+    /// `Skb::address`).
     #[inline(always)]
-    pub(crate) fn destination_words(&self) -> [u64; 2] {
-        self.skb.destination_words()
+    pub(crate) fn destination_words(&self, ports: &Ports<'a>) -> [u64; 2] {
+        self.skb.address(ports, IPV4_DADDR, IPV6_DADDR)
     }
 
-    /// The IPv6 source address, read when asked (`None` for IPv4).
+    /// The IPv6 source address of the IP header `ports` follow, read when
+    /// asked (`None` for IPv4).
     #[inline(always)]
-    pub(crate) fn source6(&self) -> Option<Address6<'a>> {
-        self.skb.address6(IPV6_SADDR)
+    pub(crate) fn source6(&self, ports: &Ports<'a>) -> Option<Address6<'a>> {
+        self.skb.address6(ports, IPV6_SADDR)
     }
 
-    /// The IPv6 destination address, read when asked (`None` for IPv4).
+    /// The IPv6 destination address of the IP header `ports` follow, read
+    /// when asked (`None` for IPv4).
     #[inline(always)]
-    pub(crate) fn destination6(&self) -> Option<Address6<'a>> {
-        self.skb.address6(IPV6_DADDR)
+    pub(crate) fn destination6(&self, ports: &Ports<'a>) -> Option<Address6<'a>> {
+        self.skb.address6(ports, IPV6_DADDR)
     }
 
     /// The transport protocol and header (see [`Skb::transport`]).
     #[inline(always)]
-    pub(crate) fn transport(&self) -> Transport {
+    pub(crate) fn transport(&self) -> Transport<'a> {
         self.skb.transport()
     }
 }
@@ -405,12 +416,16 @@ impl<'a> Skb<'a> {
         }
     }
 
-    /// An address of the IP header (IPv4 at `v4_at`, IPv6 at `v6_at`) as
-    /// two native-endian words of its 16 bytes (IPv4: its 4 bytes as the
-    /// first word's low 32 bits; the rest 0).
+    /// An address of the IP header `ports` follow (IPv4 at `v4_at`, IPv6
+    /// at `v6_at`) as two native-endian words of its 16 bytes (IPv4: its 4
+    /// bytes as the first word's low 32 bits; the rest 0).
+    ///
+    /// The header is the one [`Self::transport`] found, kept in `ports`
+    /// rather than computed again from the skb.
     #[inline(always)]
-    fn address(&self, v4_at: usize, v6_at: usize) -> [u64; 2] {
-        let nh = self.network_header();
+    fn address(&self, ports: &Ports<'a>, v4_at: usize, v6_at: usize) -> [u64; 2] {
+        // `Ports`' invariant: the IP header of this hook call's skb.
+        let nh = ports.ip;
         if self.family == NFPROTO_IPV6 {
             // SAFETY: the IPv6 header's 40 bytes (type invariants) hold
             // both addresses.
@@ -422,35 +437,25 @@ impl<'a> Skb<'a> {
         }
     }
 
-    /// The IPv6 address at `at` of the IP header, not read yet (`None`
-    /// for IPv4).
+    /// The IPv6 address at `at` of the IP header `ports` follow (as in
+    /// [`Self::address`]), not read yet (`None` for IPv4).
     #[inline(always)]
-    fn address6(&self, at: usize) -> Option<Address6<'a>> {
+    fn address6(&self, ports: &Ports<'a>, at: usize) -> Option<Address6<'a>> {
+        // `Ports`' invariant: the IP header of this hook call's skb.
+        let nh = ports.ip;
         // INVARIANT: the IPv6 header's 40 bytes (type invariants) hold the
         // address at `at`, for as long as the hook runs.
         (self.family == NFPROTO_IPV6).then(|| Address6 {
             // SAFETY: within the IPv6 header.
-            at: unsafe { self.network_header().add(at) },
+            at: unsafe { nh.add(at) },
             _hook: PhantomData,
         })
-    }
-
-    /// The source address (see [`Self::address`]).
-    #[inline(always)]
-    pub(crate) fn source_words(&self) -> [u64; 2] {
-        self.address(IPV4_SADDR, IPV6_SADDR)
-    }
-
-    /// The destination address (see [`Self::address`]).
-    #[inline(always)]
-    pub(crate) fn destination_words(&self) -> [u64; 2] {
-        self.address(IPV4_DADDR, IPV6_DADDR)
     }
 
     /// The transport header: its protocol and, for TCP and UDP, its ports
     /// (read from the skb's linear area, else copied out of the skb first).
     #[inline(always)]
-    pub(crate) fn transport(&self) -> Transport {
+    pub(crate) fn transport(&self) -> Transport<'a> {
         let nh = self.network_header();
         let (proto, offset) = if self.family == NFPROTO_IPV4 {
             // SAFETY: the IPv4 header's 20 bytes (type invariants).
@@ -468,8 +473,16 @@ impl<'a> Skb<'a> {
         } else {
             // SAFETY: the IPv6 header's 40 bytes (type invariants).
             let next = unsafe { *nh.add(IPV6_NEXTHDR) };
+            // Without extension headers (the common case) the next header
+            // is the transport's: one dispatch, not two.
             match next {
-                IPPROTO_TCP | IPPROTO_UDP | IPPROTO_ICMPV6 => (next, IPV6_HEADER as u32),
+                IPPROTO_UDP => {
+                    return Transport::Udp(self.ports(nh, IPV6_HEADER as u32, UDP_HEADER as u32))
+                }
+                IPPROTO_TCP => {
+                    return Transport::Tcp(self.ports(nh, IPV6_HEADER as u32, TCP_HEADER as u32))
+                }
+                IPPROTO_ICMPV6 => return Transport::Icmp,
                 _ => match self.ipv6_extensions(nh) {
                     Some(found) => found,
                     None => return Transport::Other,
@@ -487,7 +500,7 @@ impl<'a> Skb<'a> {
     /// The ports of the `len`-byte TCP or UDP header at `offset` from the
     /// IP header `nh`; `None` if the packet is shorter.
     #[inline(always)]
-    fn ports(&self, nh: *const u8, offset: u32, len: u32) -> Option<Ports> {
+    fn ports(&self, nh: *const u8, offset: u32, len: u32) -> Option<Ports<'a>> {
         let mut buf = MaybeUninit::<[u8; TCP_HEADER]>::uninit();
         let th = self.header_pointer(nh, offset, len, &mut buf);
         if th.is_null() {
@@ -496,9 +509,12 @@ impl<'a> Skb<'a> {
         // SAFETY: `th` points to `len` readable bytes (at least 8: the
         // ports), in the skb or in `buf`.
         unsafe {
+            // INVARIANT: `nh` is the skb's IP header (the caller's).
             Some(Ports {
                 source: u16::from_be_bytes([*th, *th.add(1)]),
                 dest: u16::from_be_bytes([*th.add(2), *th.add(3)]),
+                ip: nh,
+                _hook: PhantomData,
             })
         }
     }
