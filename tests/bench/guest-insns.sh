@@ -4,8 +4,9 @@
 # The guest side of `make insns` (scripts/insns.sh). For each variant (an
 # empty netfilter hook, netatop.ko, optionally another build of netatop.ko)
 # and each traffic pattern, it loads the module, starts a slow steady flow
-# on loopback (one exchange every 20 ms, so every entry exists and is bound
-# before counting starts), prints
+# on loopback (one exchange every 20 ms), waits until the flow has made 20
+# exchanges (so every entry exists, is bound and past TCP's handshake
+# before counting starts, however slow the guest is), prints
 #
 #   INSNS READY <variant> <pattern> <nf_hook_slow address> <the netatop_rs_packet_* addresses, comma-separated, or 0>
 #
@@ -27,19 +28,24 @@ variants="empty netatop"
 
 # One exchange every 20 ms, forever: a UDP datagram of 64 bytes and its
 # receipt, or a 1-byte TCP request and its 1-byte answer. One process, so
-# one sockinfo per UDP port and one per TCP end, bound to it.
+# one sockinfo per UDP port and one per TCP end, bound to it. The file $2
+# appears after the 20th exchange: the steady state.
 flow() {
-	exec python3 - "$1" <<'EOF'
-import socket, sys, time
-kind = sys.argv[1]
+	exec python3 - "$1" "$2" <<'EOF'
+import itertools, socket, sys, time
+kind, steady = sys.argv[1], sys.argv[2]
+def exchanged(n):
+    if n == 20:
+        open(steady, "w").close()
 if kind in ("udp4", "udp6"):
     fam, host = (socket.AF_INET, "127.0.0.1") if kind == "udp4" else (socket.AF_INET6, "::1")
     rx = socket.socket(fam, socket.SOCK_DGRAM)
     rx.bind((host, 0))
     tx = socket.socket(fam, socket.SOCK_DGRAM)
-    while True:
+    for n in itertools.count(1):
         tx.sendto(b"x" * 64, rx.getsockname())
         rx.recv(128)
+        exchanged(n)
         time.sleep(0.02)
 else:
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -49,11 +55,12 @@ else:
     s, _ = ls.accept()
     for sock in (c, s):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    while True:
+    for n in itertools.count(1):
         c.send(b"q")
         s.recv(1)
         s.send(b"a")
         c.recv(1)
+        exchanged(n)
         time.sleep(0.02)
 EOF
 }
@@ -80,9 +87,14 @@ for v in $variants; do
 		[ "$v" = c322 ] && [ "$p" = udp6 ] && continue
 		# Pinned to one CPU: the loopback receive runs on the sender's. The
 		# flow execs python, so killing $pid ends it.
-		taskset -c 0 bash -c "$(declare -f flow); flow $p" &
+		steady=/tmp/insns-steady-$v-$p
+		rm -f "$steady"
+		taskset -c 0 bash -c "$(declare -f flow); flow $p $steady" &
 		pid=$!
-		sleep 2
+		until [ -e "$steady" ]; do
+			kill -0 "$pid" 2>/dev/null || { echo "insns: the $p flow ended" >&2; exit 1; }
+			sleep 0.2
+		done
 		echo "INSNS READY $v $p $slow ${rs:-0}"
 		# Read the directory: a path lookup can keep answering from the
 		# negative dentry 9p cached while the file did not exist yet.
