@@ -115,6 +115,24 @@ pick() {
 	done
 	return 1
 }
+# pick_prefix PREFIX CANDIDATE...: as pick, the first whose version text
+# begins with PREFIX.
+pick_prefix() {
+	local prefix=$1 c p
+	shift
+	PICKED=""
+	FOUND=()
+	for c in "$@"; do
+		[ -n "$c" ] || continue
+		p=$(command -v "$c" 2>/dev/null) || continue
+		[ -x "$p" ] || continue
+		case "$(version_of "$p")" in
+		"$prefix"*) PICKED=$p; return 0 ;;
+		esac
+		FOUND+=("'$(version_of "$p")' at $p")
+	done
+	return 1
+}
 found_list() {
 	if [ ${#FOUND[@]} -gt 0 ]; then
 		echo " (found: $(printf '%s; ' "${FOUND[@]}" | sed 's/; $//'))"
@@ -162,8 +180,16 @@ if [ "$(cfg CONFIG_CC_IS_CLANG)" = y ]; then
 else
 	cc_cmd=${cc_want%% *}
 	cc_pkg=$(echo "$cc_cmd" | sed -n 's/.*\(gcc-[0-9][0-9]*\)$/\1/p')
-	pick "$cc_want" "${CC:-}" "$cc_cmd" "$R/usr/bin/$cc_cmd" \
-		|| fail "kernel $krel was built by '$cc_want', which is not installed$(found_list): apt-get install ${cc_pkg:-gcc}"
+	if ! pick "$cc_want" "${CC:-}" "$cc_cmd" "$R/usr/bin/$cc_cmd"; then
+		# Another revision of the same versioned GCC (sid's and forky's
+		# gcc-N moves on while an installed kernel stays): C code only needs
+		# the same compiler (Debian's headers depend on an unversioned
+		# gcc-N, and the kernel's build accepts it with a warning). Only
+		# rustc must be exactly the kernel's.
+		pick_prefix "$cc_cmd " "${CC:-}" "$cc_cmd" "$R/usr/bin/$cc_cmd" \
+			|| fail "kernel $krel was built by '$cc_want', which is not installed$(found_list): apt-get install ${cc_pkg:-gcc}"
+		echo "netatop: note: kernel $krel was built by '$cc_want'; building with '$(version_of "$PICKED")', another revision of the same GCC." >&2
+	fi
 	cc=$PICKED
 	args+=("CC=$cc" "HOSTCC=$cc")
 fi

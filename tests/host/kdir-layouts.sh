@@ -144,6 +144,20 @@ expect_out() {
 	fi
 }
 
+# expect_out_note KDIR NOTE LINE...: as expect_out, with exactly the one
+# line "netatop: note: NOTE" on stderr.
+expect_out_note() {
+	local k=$1 note=$2
+	shift 2
+	plan "$k"
+	if [ "$rc" = 0 ] && printf 'netatop: note: %s\n' "$note" | cmp -s - "$C/err" \
+		&& printf '%s\n' "$@" | cmp -s - "$C/out"; then
+		result ok
+	else
+		result fail "$(printf 'exit 0\nstdout:\n%s\nstderr:\nnetatop: note: %s' "$(printf '%s\n' "$@")" "$note")" "$(actual)"
+	fi
+}
+
 # expect_err KDIR MESSAGE: fails with status 2, nothing on stdout and exactly
 # the one line "netatop: MESSAGE" on stderr.
 expect_err() {
@@ -286,6 +300,21 @@ begin 4 "debian: no gcc-14"
 debian
 rm "$B/x86_64-linux-gnu-gcc-14"
 expect_err "$DK" "kernel $DREL was built by '$DCC', which is not installed (none on PATH): apt-get install gcc-14"
+
+begin 4a "debian: gcc-14 of another Debian revision: built with it, and a note"
+debian
+fake "$B/x86_64-linux-gnu-gcc-14" "x86_64-linux-gnu-gcc-14 (Debian 14.2.0-20) 14.2.0"
+norm_hash=1
+mapfile -t want < <(debian_ok "$B/rustc")
+expect_out_note "$DK" "kernel $DREL was built by '$DCC'; building with 'x86_64-linux-gnu-gcc-14 (Debian 14.2.0-20) 14.2.0', another revision of the same GCC." \
+	"${want[@]}"
+
+begin 4b "debian: only another GCC (gcc-13): one line, no note"
+debian
+rm "$B/x86_64-linux-gnu-gcc-14"
+fake "$B/x86_64-linux-gnu-gcc-13" "x86_64-linux-gnu-gcc-13 (Debian 13.3.0-5) 13.3.0"
+run_env=("CC=$B/x86_64-linux-gnu-gcc-13")
+expect_err "$DK" "kernel $DREL was built by '$DCC', which is not installed (found: 'x86_64-linux-gnu-gcc-13 (Debian 13.3.0-5) 13.3.0' at $B/x86_64-linux-gnu-gcc-13): apt-get install gcc-14"
 
 begin 5 "debian: linux-source-7.3 not installed"
 debian
