@@ -6,8 +6,8 @@
 
 use netatop::{NetPerTask, Netatop, ProcCounters, TaskCount};
 use netatop_guest_tests::{
-    force_gc, module_exclusive, module_loaded, proc_counters, run, start_time, tcp_echo_server,
-    ModuleParams, Netns, Traffic, LINK_BYTES,
+    force_gc, module_exclusive, module_loaded, proc_counters, run, sockinfo_cap, start_time,
+    tcp_echo_server, ModuleParams, Netns, Traffic, LINK_BYTES,
 };
 
 fn counters(pid: i32) -> TaskCount {
@@ -494,7 +494,7 @@ fn proc_counters_move_by_exactly_the_generated_traffic() {
 }
 
 /// A full table makes room by dropping connections that have ended: with a
-/// 16 KiB cap (128 entries) and no periodic collection, 300 TCP connections
+/// 16 KiB cap (107 entries of 152 bytes) and no periodic collection, 300 TCP connections
 /// opened and closed one after the other (two entries each, 600 in all) are
 /// all counted and none is refused; after a collection the ledger balances
 /// exactly: this process's packets plus the unidentified ones (the last
@@ -505,7 +505,7 @@ fn ended_connections_make_room_in_a_full_table() {
 
     let _m = module_exclusive();
     let _params = ModuleParams::load(&["sockinfo_limit_kb=16", "gc_interval_ms=3600000"]);
-    const CAP: u64 = 16 * 1024 / 128;
+    let cap = sockinfo_cap(16);
     const CONNECTIONS: usize = 300;
     let (port, server) = tcp_echo_server(CONNECTIONS);
     for _ in 0..CONNECTIONS {
@@ -517,7 +517,7 @@ fn ended_connections_make_room_in_a_full_table() {
     server.join().unwrap();
     let full = proc_counters();
     assert_eq!(full.sockinfo_overflow, 0, "{full:?}");
-    assert!(full.sockinfo <= CAP, "{full:?}");
+    assert!(full.sockinfo <= cap, "{full:?}");
     // The closing handshakes' last packets, then every ended entry goes.
     std::thread::sleep(std::time::Duration::from_millis(300));
     force_gc();

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use netatop::{Error, NetPerTask, Netatop};
 use netatop_guest_tests::{
     drain_exits, force_gc, install_sigusr1, ledger_balance, ledger_traffic, module_exclusive,
-    module_path, proc_counters, reload_module, run, tcp_echo_server, ModuleParams, Netns, Traffic,
-    LINK_BYTES,
+    module_path, proc_counters, reload_module, run, sockinfo_cap, tcp_echo_server, ModuleParams,
+    Netns, Traffic, LINK_BYTES,
 };
 
 /// A thread reading GETCNT_EXIT until told to stop (a signal unblocks it).
@@ -288,11 +288,11 @@ fn connection_churn_is_collected() {
 #[test]
 fn flood_stays_within_the_caps_and_real_traffic_stays_exact() {
     let _m = module_exclusive();
-    // 64 KiB of 128-byte entries: 512 connections, 128 of them for entries
-    // never bound.
+    // 64 KiB of entries (431 of 152 bytes), a quarter of them (rounded up)
+    // for entries never bound.
     let _params = ModuleParams::load(&["sockinfo_limit_kb=64"]);
-    let cap = 64 * 1024 / 128;
-    let share = cap / 4;
+    let cap = sockinfo_cap(64);
+    let share = cap.div_ceil(4);
     let a = Netns::new("stress-fa");
     let b = Netns::new("stress-fb");
     let _ = std::process::Command::new("ip")
