@@ -97,10 +97,12 @@ pkg_version() {
 # recorded, byte for byte: Rust symbol names embed a hash of the full
 # `rustc --version`, so another build of the "same" version cannot link.
 version_of() { "$1" --version 2>/dev/null | head -n1 || true; }
-# pick WANT CANDIDATE...: PICKED = the first candidate whose version text is
-# WANT; FOUND lists the others.
+# pick [--prefix] WANT CANDIDATE...: PICKED = the first candidate whose
+# version text is WANT (--prefix: begins with WANT); FOUND lists the others.
 pick() {
-	local want=$1 c p seen=()
+	local prefix=0 want c p v seen=()
+	[ "$1" = --prefix ] && { prefix=1; shift; }
+	want=$1
 	shift
 	PICKED=""
 	FOUND=()
@@ -110,26 +112,12 @@ pick() {
 		[ -x "$p" ] || continue
 		case " ${seen[*]} " in *" $p "*) continue ;; esac
 		seen+=("$p")
-		if [ "$(version_of "$p")" = "$want" ]; then PICKED=$p; return 0; fi
-		FOUND+=("'$(version_of "$p")' at $p")
-	done
-	return 1
-}
-# pick_prefix PREFIX CANDIDATE...: as pick, the first whose version text
-# begins with PREFIX.
-pick_prefix() {
-	local prefix=$1 c p
-	shift
-	PICKED=""
-	FOUND=()
-	for c in "$@"; do
-		[ -n "$c" ] || continue
-		p=$(command -v "$c" 2>/dev/null) || continue
-		[ -x "$p" ] || continue
-		case "$(version_of "$p")" in
-		"$prefix"*) PICKED=$p; return 0 ;;
-		esac
-		FOUND+=("'$(version_of "$p")' at $p")
+		v=$(version_of "$p")
+		if [ "$v" = "$want" ] || { [ "$prefix" = 1 ] && [ "${v#"$want"}" != "$v" ]; }; then
+			PICKED=$p
+			return 0
+		fi
+		FOUND+=("'$v' at $p")
 	done
 	return 1
 }
@@ -186,7 +174,7 @@ else
 		# the same compiler (Debian's headers depend on an unversioned
 		# gcc-N, and the kernel's build accepts it with a warning). Only
 		# rustc must be exactly the kernel's.
-		pick_prefix "$cc_cmd " "${CC:-}" "$cc_cmd" "$R/usr/bin/$cc_cmd" \
+		pick --prefix "$cc_cmd " "${CC:-}" "$cc_cmd" "$R/usr/bin/$cc_cmd" \
 			|| fail "kernel $krel was built by '$cc_want', which is not installed$(found_list): apt-get install ${cc_pkg:-gcc}"
 		echo "netatop: note: kernel $krel was built by '$cc_want'; building with '$(version_of "$PICKED")', another revision of the same GCC." >&2
 	fi
