@@ -39,6 +39,13 @@ const TCP_ESTABLISHED: u8 = 1;
 /// `TCP_LISTEN`.
 const TCP_LISTEN: u8 = 10;
 
+/// Whether a TCP connection in `state` is still being set up: no state seen
+/// yet (0: only packets without a socket, such as a SYN to a listener),
+/// `SYN_SENT`, `SYN_RECV` or `NEW_SYN_RECV` (a request socket's SYN-ACK).
+fn tcp_setup(state: u8) -> bool {
+    matches!(state, 0 | 2 | 3 | 12)
+}
+
 /// Whether a TCP socket in `state` has seen its connection end (FIN or RST):
 /// `FIN_WAIT1` to `LAST_ACK` and `CLOSING` (`include/net/tcp_states.h`;
 /// the enum is not in the kernel crate's bindings).
@@ -66,15 +73,21 @@ pub(crate) struct IdleLimits {
     /// Connection never bound to a process, idle for this long: its traffic
     /// becomes "unidentified".
     unbound: u64,
+    /// TCP connection still being set up with no packet for this long:
+    /// longer than the longest gap between two SYN (or SYN-ACK)
+    /// retransmissions with the default `tcp_syn_retries` (32 s).
+    setup: u64,
 }
 
 impl IdleLimits {
-    /// The limits of netatop 3.2.2: 16 s, 1800 s, 60 s.
+    /// The limits of netatop 3.2.2: 16 s, 1800 s, 60 s; and 60 s for a
+    /// handshake, which 3.2.2 dropped at the next collection.
     pub(crate) fn reference() -> Self {
         Self {
             udp: jiffies_of_ms(16_000),
             tcp: jiffies_of_ms(1_800_000),
             unbound: jiffies_of_ms(60_000),
+            setup: jiffies_of_ms(60_000),
         }
     }
 }
@@ -305,10 +318,13 @@ impl SockInfo {
     /// The first `jiffies_64` at which the collector drops this entry if no
     /// further packet arrives (finished tasks aside); `u64::MAX` for never.
     ///
-    /// The rules of netatop 3.2.2: a TCP connection not `ESTABLISHED` or
-    /// `LISTEN` at once, an established one after 1800 s without packets; a
+    /// The rules of netatop 3.2.2: a TCP connection `ESTABLISHED` or
+    /// `LISTEN` after 1800 s without packets, one that has ended at once; a
     /// UDP port above 1024 after 16 s; an entry never bound to a process
-    /// after 60 s.
+    /// after 60 s. One change: a TCP connection still being set up goes
+    /// after 60 s without packets, where 3.2.2 dropped it at once, so a
+    /// collection between the SYN and the handshake's end no longer cuts
+    /// the connection's own counters in two.
     pub(crate) fn drop_at(&self, idle: &IdleLimits) -> u64 {
         // Kept while `now - lastact <= limit`.
         let after = |limit: u64| self.lastact.saturating_add(limit).saturating_add(1);
@@ -316,6 +332,8 @@ impl SockInfo {
             None => {
                 if self.last_state == TCP_ESTABLISHED || self.last_state == TCP_LISTEN {
                     after(idle.tcp)
+                } else if tcp_setup(self.last_state) {
+                    after(idle.setup)
                 } else {
                     0
                 }

@@ -268,6 +268,138 @@ fn each_connection_is_listed_once_with_its_ends_owner_and_exact_counters() {
     }
 }
 
+/// A collection during the TCP handshake keeps both ends of the
+/// connection being set up, so every SYN and SYN-ACK stays in the
+/// connection's own counters (netatop 3.2.2 dropped an entry that was not
+/// yet established at the next collection). nftables drops the SYN-ACKs
+/// (after the module's hook and the counting rules have seen them) until
+/// FORCE_GC has run with each client in SYN_SENT; then the handshake
+/// completes at the next SYN retransmission and the client sends its data.
+/// Over 127.0.0.1 and ::1, each end's counters equal nftables' for its
+/// tuple, and the client's connection is all its process has.
+#[test]
+fn a_collection_during_the_handshake_keeps_the_connection_whole() {
+    let _m = module_loaded();
+    const BYTES: u64 = 3000;
+    let ns = Netns::new("conn-syn");
+    ns.ip(&["link", "set", "lo", "mtu", "1500"]);
+    ns.exec("ethtool", &["-K", "lo", "tso", "off", "gso", "off"]);
+    let cookie = ns.cookie();
+    let mut tcp6 = Traffic::start(Some(&ns.name), &["tcp-server", "::1"]);
+    let mut tcp4 = Traffic::start(Some(&ns.name), &["tcp-server", "127.0.0.1"]);
+    let (p6, p4) = (port(&tcp6, "port"), port(&tcp4, "port"));
+    let nft = format!(
+        "table inet synacct {{ chain in {{ type filter hook input priority 0;
+           tcp dport {p6} counter comment \"to6\"; tcp sport {p6} counter comment \"from6\";
+           tcp dport {p4} counter comment \"to4\"; tcp sport {p4} counter comment \"from4\"; }}; }}
+         table inet syndrop {{ chain in {{ type filter hook input priority 10;
+           tcp flags & (syn | ack) == syn | ack counter drop comment \"dropped\"; }}; }}"
+    );
+    ns.exec("nft", &[&nft]);
+    // Each client blocks in connect() until the SYN-ACKs pass.
+    let ns_name = ns.name.clone();
+    let clients: Vec<_> = [("::1", p6), ("127.0.0.1", p4)]
+        .into_iter()
+        .map(|(addr, p)| {
+            let ns_name = ns_name.clone();
+            std::thread::spawn(move || {
+                let args = ["tcp-client", addr, &p.to_string(), &BYTES.to_string()];
+                let mut t = Traffic::start(Some(&ns_name), &args);
+                t.wait_done();
+                t
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let in_syn_sent = |conns: &[Connection]| {
+        [p6, p4].iter().all(|&p| {
+            conns.iter().any(|c| {
+                c.protocol == Protocol::Tcp
+                    && c.remote.is_some_and(|r| r.port() == p)
+                    && c.state == Some(TcpState::SynSent)
+            })
+        })
+    };
+    while nft_counter(&ns, "syndrop", "dropped").0 < 2 || !in_syn_sent(&conns_in(cookie)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no SYN-ACK dropped with both clients in SYN_SENT: {:#?}",
+            conns_in(cookie)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    force_gc();
+    let during = conns_in(cookie);
+    assert!(
+        in_syn_sent(&during),
+        "both clients' connections outlive a collection in SYN_SENT: {during:#?}"
+    );
+    ns.exec("nft", &["delete", "table", "inet", "syndrop"]);
+    let clients: Vec<Traffic> = clients
+        .into_iter()
+        .map(|c| c.join().expect("client"))
+        .collect();
+    for s in [&mut tcp6, &mut tcp4] {
+        s.wait_done();
+    }
+    // Let delayed ACKs go out before comparing.
+    std::thread::sleep(Duration::from_millis(600));
+
+    let a = conns_in(cookie);
+    println!("after a collection in SYN_SENT: {a:#?}");
+    let n = Netatop::open().unwrap();
+    for ((what, local_ip, sport, server, to, from), client) in [
+        ("::1", LOOP6, p6, &tcp6, "to6", "from6"),
+        ("127.0.0.1", LOOP4, p4, &tcp4, "to4", "from4"),
+    ]
+    .into_iter()
+    .zip(&clients)
+    {
+        let (to_p, to_b) = nft_counter(&ns, "synacct", to);
+        let (from_p, from_b) = nft_counter(&ns, "synacct", from);
+        let (sent, received) = (
+            [to_p, to_b + to_p * LINK_BYTES],
+            [from_p, from_b + from_p * LINK_BYTES],
+        );
+        assert!(
+            from_p >= 3 && to_p >= 4,
+            "a dropped SYN-ACK and a retransmitted SYN over {what}: {from_p} {to_p}"
+        );
+        let client_end = SocketAddr::new(local_ip, port(client, "port"));
+        let server_end = SocketAddr::new(local_ip, sport);
+        let c = one(&a, &format!("client over {what}"), |c| {
+            c.protocol == Protocol::Tcp && c.local == client_end
+        });
+        assert_eq!(c.remote, Some(server_end), "{c:?}");
+        assert_eq!(c.pid, client.get("pid"), "{c:?}");
+        assert_eq!(c.state, Some(TcpState::Established), "{c:?}");
+        assert_eq!(
+            counts(c),
+            [sent[0], sent[1], received[0], received[1]],
+            "client over {what} vs nftables, every SYN included"
+        );
+        let pid = client.get("pid");
+        assert_eq!(
+            as_task(c),
+            n.process(pid).expect("GETCNT_TGID").tc,
+            "the client's one connection is all its process counted"
+        );
+        let s = one(&a, &format!("server over {what}"), |c| {
+            c.protocol == Protocol::Tcp && c.local == server_end
+        });
+        assert_eq!(s.remote, Some(client_end));
+        assert_eq!(s.pid, server.get("pid"), "{s:?}");
+        assert_eq!(
+            counts(s),
+            [received[0], received[1], sent[0], sent[1]],
+            "server over {what} vs nftables, every SYN-ACK included"
+        );
+    }
+    for t in clients.into_iter().chain([tcp6, tcp4]) {
+        t.finish();
+    }
+}
+
 /// A port that only received (a sink: nothing local ever sent on it) has
 /// no owner: tgid, thread and start time 0, with exactly what it received
 /// and its last remote end. A sender's port is its own; once the sender
