@@ -768,9 +768,20 @@ fn get_connections_shows_each_user_its_own_connections() {
     let ns = Netns::new("dbus-conns");
     ns.ip(&["link", "set", "lo", "mtu", "1500"]);
     ns.exec("ethtool", &["-K", "lo", "tso", "off", "gso", "off"]);
+    // Both UDP ends on ports up to 1024, which the collector never drops for
+    // idleness: on a loaded host, the D-Bus calls below may come more than
+    // 16 s after the last datagram. Uid 65534 may bind one in this namespace.
+    ns.exec("sysctl", &["-qw", "net.ipv4.ip_unprivileged_port_start=0"]);
+    const ECHO_PORT: u16 = 1001;
+    const CLIENT_PORT: u16 = 1002;
     let mut echo = Traffic::start(
         Some(&ns.name),
-        &["udp-echo-server", "127.0.0.1", &PINGS.to_string()],
+        &[
+            "udp-echo-server",
+            "127.0.0.1",
+            &PINGS.to_string(),
+            &ECHO_PORT.to_string(),
+        ],
     );
     let mut server = Traffic::start(Some(&ns.name), &["tcp-server", "::1"]);
     let (udp_port, tcp_port) = (echo.get("port"), server.get("port"));
@@ -795,11 +806,13 @@ fn get_connections_shows_each_user_its_own_connections() {
             "::1",
             &tcp_port.to_string(),
             &BYTES.to_string(),
+            &CLIENT_PORT.to_string(),
         ],
     );
     let port = |k: &str| -> u16 { info[k].parse().unwrap() };
     let pid: u32 = info["pid"].parse().unwrap();
     let (my_udp, my_tcp) = (port("udp"), port("tcp"));
+    assert_eq!((udp_port, my_udp), (i32::from(ECHO_PORT), CLIENT_PORT));
     assert_eq!(real_uid(pid), Some(NOBODY));
     echo.wait_done();
     server.wait_done();

@@ -4,7 +4,8 @@
 //! that the test can read the counters of a live process.
 //!
 //! Modes:
-//! - `udp-echo-server ADDR COUNT`: bind ADDR:0, print the port, answer COUNT datagrams.
+//! - `udp-echo-server ADDR COUNT [PORT]`: bind ADDR:PORT (default: any
+//!   port), print the port, answer COUNT datagrams.
 //! - `udp-client ADDR PORT COUNT SIZE [LPORT]`: COUNT ping-pongs of SIZE
 //!   bytes, from local port LPORT (default: any).
 //! - `udp-sink ADDR PORT COUNT`: receive COUNT datagrams, never send.
@@ -39,10 +40,11 @@
 //!   as `tcp-client` with BYTES, kept open), then one UDP socket doing PINGS
 //!   ping-pongs of SIZE bytes with 127.0.0.1:UDP_PORT1, then PINGS with
 //!   127.0.0.1:UDP_PORT2; `ready pid= tcp6= tcp4= udp=` (its local ports).
-//! - `talk UDP_ADDR UDP_PORT PINGS SIZE TCP_ADDR TCP_PORT BYTES`: PINGS UDP
-//!   ping-pongs of SIZE bytes with a `udp-echo-server`, then one TCP
-//!   connection to a `tcp-server` sending BYTES and reading "ok", kept open;
-//!   `ready pid= udp= tcp=` (its local ports).
+//! - `talk UDP_ADDR UDP_PORT PINGS SIZE TCP_ADDR TCP_PORT BYTES [LPORT]`:
+//!   PINGS UDP ping-pongs of SIZE bytes with a `udp-echo-server` from local
+//!   port LPORT (default: any), then one TCP connection to a `tcp-server`
+//!   sending BYTES and reading "ok", kept open; `ready pid= udp= tcp=` (its
+//!   local ports).
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -78,7 +80,8 @@ fn main() {
     match mode {
         "udp-echo-server" => {
             let count: usize = arg(&args, 2, "count");
-            let sock = UdpSocket::bind(SocketAddr::new(addr(), 0)).unwrap();
+            let port = args.get(3).map_or(0, |_| arg(&args, 3, "port"));
+            let sock = UdpSocket::bind(SocketAddr::new(addr(), port)).unwrap();
             ready(&format!(
                 "pid={} port={}",
                 std::process::id(),
@@ -548,7 +551,7 @@ fn main() {
                 } else {
                     "::".parse().unwrap()
                 },
-                0,
+                args.get(8).map_or(0, |_| arg(&args, 8, "local port")),
             ))
             .unwrap();
             let payload = vec![0x5au8; size];
