@@ -77,6 +77,10 @@ pub(crate) struct IdleLimits {
     /// longer than the longest gap between two SYN (or SYN-ACK)
     /// retransmissions with the default `tcp_syn_retries` (32 s).
     setup: u64,
+    /// TCP connection still being set up with no packet for this long: it
+    /// waits on a retransmission (the first comes after 1 s), so a full
+    /// table may take its place.
+    stalled: u64,
 }
 
 impl IdleLimits {
@@ -88,6 +92,7 @@ impl IdleLimits {
             tcp: jiffies_of_ms(1_800_000),
             unbound: jiffies_of_ms(60_000),
             setup: jiffies_of_ms(60_000),
+            stalled: jiffies_of_ms(1_000),
         }
     }
 }
@@ -393,15 +398,22 @@ impl SockInfo {
     }
 
     /// Whether the entry may go at once to make room for a new one: its TCP
-    /// connection has ended, its process has finished, or (UDP) the
-    /// collector would drop it now. A connection still being set up is not.
+    /// connection has ended or has been in its handshake without a packet
+    /// for a second (waiting on a retransmission: a connect flood to a
+    /// silent peer must not fill the table for a minute), its process has
+    /// finished, or (UDP) the collector would drop it now. A handshake
+    /// under way is not.
     fn reclaimable(&self, now: u64, idle: &IdleLimits) -> bool {
         if self.group.as_ref().is_some_and(|g| g.is_dead()) {
             return true;
         }
         match self.key.proto() {
             Proto::Udp => now >= self.drop_at(idle),
-            _ => tcp_ended(self.last_state),
+            _ => {
+                tcp_ended(self.last_state)
+                    || (tcp_setup(self.last_state)
+                        && now > self.lastact.saturating_add(idle.stalled))
+            }
         }
     }
 }

@@ -6,8 +6,8 @@
 
 use netatop::{NetPerTask, Netatop, ProcCounters, TaskCount};
 use netatop_guest_tests::{
-    force_gc, module_exclusive, module_loaded, proc_counters, run, sockinfo_cap, start_time,
-    tcp_echo_server, ModuleParams, Netns, Traffic, LINK_BYTES,
+    force_gc, module_exclusive, module_loaded, nft_counter, proc_counters, run, sockinfo_cap,
+    start_time, tcp_echo_server, ModuleParams, Netns, Traffic, LINK_BYTES,
 };
 
 fn counters(pid: i32) -> TaskCount {
@@ -535,4 +535,78 @@ fn ended_connections_make_room_in_a_full_table() {
         p.tcprcvpacks,
         "{me:?} {p:?}"
     );
+}
+
+/// A full table makes room by dropping connections stuck in their
+/// handshake too: with a 16 KiB cap (107 entries of 152 bytes) and no
+/// periodic collection, three times as many connects to a port whose SYNs
+/// nftables drops on output (after the module's hook has seen them;
+/// `tcp_syn_retries=1`: connect() gives up after about 3 s, and the entries
+/// stay in SYN_SENT) fill the table with bound entries only; once they have
+/// given up, a new connection is counted whole, refused nowhere: its
+/// process's counters equal the namespace's nftables counts.
+#[test]
+fn stalled_handshakes_make_room_in_a_full_table() {
+    let _m = module_exclusive();
+    let _params = ModuleParams::load(&["sockinfo_limit_kb=16", "gc_interval_ms=3600000"]);
+    let cap = sockinfo_cap(16);
+    let ns = Netns::new("acct-stall");
+    ns.exec("sysctl", &["-qw", "net.ipv4.tcp_syn_retries=1"]);
+    let mut server = Traffic::start(Some(&ns.name), &["tcp-server", "127.0.0.1"]);
+    let port = server.get("port");
+    let nft = format!(
+        "table inet stall {{ chain out {{ type filter hook output priority 0; tcp dport 9 drop; }};
+           chain in {{ type filter hook input priority 0;
+           tcp dport {port} counter comment \"to\"; tcp sport {port} counter comment \"from\"; }}; }}"
+    );
+    ns.exec("nft", &[&nft]);
+    let n = 3 * cap;
+    let mut stall = Traffic::start(
+        Some(&ns.name),
+        &["tcp-stall", "127.0.0.1", "9", &n.to_string()],
+    );
+    assert_eq!(stall.get("timedout") as u64, n, "every connect gave up");
+    stall.wait_done();
+    let full = proc_counters();
+    assert_eq!(
+        full.sockinfo, cap,
+        "the stalled handshakes fill the table: {full:?}"
+    );
+
+    let mut client = Traffic::start(
+        Some(&ns.name),
+        &["tcp-client", "127.0.0.1", &port.to_string(), "3000"],
+    );
+    client.wait_done();
+    server.wait_done();
+    // Let delayed ACKs go out before comparing.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let after = proc_counters();
+    assert_eq!(
+        after.sockinfo_overflow, full.sockinfo_overflow,
+        "nothing refused: {after:?}"
+    );
+    let (to, from) = (
+        nft_counter(&ns, "stall", "to"),
+        nft_counter(&ns, "stall", "from"),
+    );
+    let me = counters(client.get("pid"));
+    assert_eq!(
+        [
+            me.tcpsndpacks,
+            me.tcpsndbytes,
+            me.tcprcvpacks,
+            me.tcprcvbytes
+        ],
+        [
+            to.0,
+            to.1 + to.0 * LINK_BYTES,
+            from.0,
+            from.1 + from.0 * LINK_BYTES
+        ],
+        "the new connection, counted whole"
+    );
+    for t in [client, server, stall] {
+        t.finish();
+    }
 }

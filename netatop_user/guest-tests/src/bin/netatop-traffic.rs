@@ -24,6 +24,9 @@
 //!   (`ready` after the first one).
 //! - `udp-flood ADDR FIRST NPORTS SECS [COUNT]`: one-byte datagrams to NPORTS
 //!   ports until COUNT are sent or SECS have passed.
+//! - `tcp-stall ADDR PORT N`: N threads each connect to ADDR:PORT, whose
+//!   SYNs go unanswered, until connect() gives up; `ready pid= timedout=`
+//!   (how many gave up with ETIMEDOUT).
 //! - `udp-client-gated ADDR PORT COUNT SIZE`: one ping-pong, `ready`, then the
 //!   rest after a line on stdin.
 //! - `serve ADDR UDP_COUNT TCP_CONNS`: a UDP echo server (one thread,
@@ -391,6 +394,28 @@ fn main() {
                 }
                 std::thread::sleep(std::time::Duration::from_millis(gap_ms));
             }
+            done_and_wait();
+        }
+        "tcp-stall" => {
+            let (port, n): (u16, usize) = (arg(&args, 2, "port"), arg(&args, 3, "connections"));
+            let to = SocketAddr::new(addr(), port);
+            let threads: Vec<_> = (0..n)
+                .map(|_| {
+                    std::thread::Builder::new()
+                        .stack_size(64 * 1024)
+                        .spawn(move || TcpStream::connect(to).map(drop))
+                        .unwrap()
+                })
+                .collect();
+            let timedout = threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|r| {
+                    r.as_ref()
+                        .is_err_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+                })
+                .count();
+            ready(&format!("pid={} timedout={timedout}", std::process::id()));
             done_and_wait();
         }
         "udp-flood" => {
