@@ -161,6 +161,10 @@ pub(crate) type Node = SlabBox<SockInfo>;
 /// entry's bucket, `thread_sees` that the thread does (or that there is no
 /// thread), so that a reader of either visits the bucket and flushes the
 /// entry.
+///
+/// `thread`, if any, is a thread of `group`'s process (both come from the
+/// same sender: [`SockInfo::bind_group`] clears `thread`), so a sender
+/// that is `thread` belongs to `group`.
 pub(crate) struct SockInfo {
     /// Identity (and, for UDP, the last remote end: see [`SockKey`]).
     key: SockKey,
@@ -198,16 +202,12 @@ impl SockInfo {
         self.thread.as_ref()
     }
 
-    /// Whether it is bound to `sender`'s process and thread.
+    /// Whether it is bound to `sender`'s process and thread: to its thread,
+    /// whose process is then the bound one (see the invariants). A pid and
+    /// a start time name one thread, which never changes process.
     #[inline(always)]
     pub(crate) fn bound_to(&self, sender: Sender<'_>) -> bool {
-        self.group.as_ref().is_some_and(|g| {
-            g.is(TaskId {
-                id: sender.tgid(),
-                kind: TaskKind::Group,
-                start: sender.leader_start(),
-            })
-        }) && self.thread.as_ref().is_some_and(|t| {
+        self.thread.as_ref().is_some_and(|t| {
             t.is(TaskId {
                 id: sender.pid(),
                 kind: TaskKind::Thread,
@@ -241,16 +241,20 @@ impl SockInfo {
     #[inline(always)]
     pub(crate) fn count(&mut self, dir: Direction, packets: u64, bytes: u64) {
         self.total.add(dir, packets, bytes);
+        // The steady state, batched, decides on the flags alone.
+        if self.batched() {
+            return;
+        }
+        // (Never batched without a group: `group_sees` is false until the
+        // first binding.)
         if let Some(group) = &self.group {
-            if !self.batched() {
-                let proto = self.key.proto();
-                group.counters().add(proto, dir, packets, bytes);
-                if let Some(thread) = &self.thread {
-                    thread.counters().add(proto, dir, packets, bytes);
-                }
-                // INVARIANT: charged as counted.
-                self.charged.add(dir, packets, bytes);
+            let proto = self.key.proto();
+            group.counters().add(proto, dir, packets, bytes);
+            if let Some(thread) = &self.thread {
+                thread.counters().add(proto, dir, packets, bytes);
             }
+            // INVARIANT: charged as counted.
+            self.charged.add(dir, packets, bytes);
         }
     }
 
@@ -311,7 +315,8 @@ impl SockInfo {
 
     /// Binds the entry to `thread` of its process (or to none when the
     /// thread could not be created); the traffic so far is charged to the
-    /// previous binding. `sees`: `thread` remembers the bucket.
+    /// previous binding. `sees`: `thread` remembers the bucket. `thread`
+    /// must be a thread of the bound process (see the invariants).
     pub(crate) fn bind_thread(&mut self, thread: Option<Arc<TaskInfo>>, sees: bool) {
         self.flush();
         // INVARIANT: nothing pending (or unbound, and without group the
