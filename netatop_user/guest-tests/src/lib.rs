@@ -443,21 +443,17 @@ pub fn install_sigusr1() {
 
 /// How many sockinfo entries `kb` KiB hold, as the loaded module counts its
 /// `sockinfo_limit_kb`: whole objects of its own slab cache,
-/// `netatop_sockinfo` (never merged with another, so `/proc/slabinfo`
-/// names it), whose object size is read there rather than assumed.
+/// `netatop_sockinfo`, of the size `kmem_cache_size()` gives the module,
+/// which SLUB's `object_size` attribute shows. (`/proc/slabinfo`'s objsize
+/// is the slot with the allocator's own metadata: the same on a production
+/// kernel, larger under KASAN or SLUB debugging.)
 pub fn sockinfo_cap(kb: u64) -> u64 {
-    let text = std::fs::read_to_string("/proc/slabinfo").expect("read /proc/slabinfo");
-    // "name <active_objs> <num_objs> <objsize> ..."
-    let size: u64 = text
-        .lines()
-        .find_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next() == Some("netatop_sockinfo"))
-                .then(|| w.nth(2))
-                .flatten()
-        })
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no netatop_sockinfo cache in /proc/slabinfo:\n{text}"));
+    let path = "/sys/kernel/slab/netatop_sockinfo/object_size";
+    let size: u64 = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {path}: {e}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
     kb * 1024 / size
 }
 
