@@ -287,6 +287,13 @@ pub fn nft_counter(ns: &Netns, table: &str, comment: &str) -> (u64, u64) {
     (after("packets"), after("bytes"))
 }
 
+/// [`nft_counter`] as netatop counts the same packets: the IP lengths plus
+/// [`LINK_BYTES`] per packet.
+pub fn nft_wire_counter(ns: &Netns, table: &str, comment: &str) -> (u64, u64) {
+    let (packets, bytes) = nft_counter(ns, table, comment);
+    (packets, bytes + packets * LINK_BYTES)
+}
+
 /// A child process killed and reaped on drop (a server a test started),
 /// even when the test fails.
 pub struct KillOnDrop(pub Child);
@@ -360,6 +367,14 @@ impl Netns {
         Netns {
             name: name.to_owned(),
         }
+    }
+
+    /// Gives its loopback a 1500-byte MTU and no segmentation offload, so
+    /// that every skb is one wire packet: nftables, which counts skbs, then
+    /// counts what netatop counts.
+    pub fn one_skb_per_packet(&self) {
+        self.ip(&["link", "set", "lo", "mtu", "1500"]);
+        self.exec("ethtool", &["-K", "lo", "tso", "off", "gso", "off"]);
     }
 
     /// Runs `ip -n NAME ARGS...`.

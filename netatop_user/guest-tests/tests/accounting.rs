@@ -6,7 +6,7 @@
 
 use netatop::{NetPerTask, Netatop, ProcCounters, TaskCount};
 use netatop_guest_tests::{
-    force_gc, module_exclusive, module_loaded, nft_counter, proc_counters, run, sockinfo_cap,
+    force_gc, module_exclusive, module_loaded, nft_wire_counter, proc_counters, run, sockinfo_cap,
     start_time, tcp_echo_server, ModuleParams, Netns, Traffic, LINK_BYTES,
 };
 
@@ -99,9 +99,7 @@ fn nft_packets(ns: &Netns, comment: &str) -> u64 {
 fn tcp_transfer(ns_name: &str, addr: &str, ip_header: u64) {
     const BYTES: u64 = 300_000;
     let ns = Netns::new(ns_name);
-    // 1500-byte MTU and no offload: every skb arriving is one wire packet.
-    ns.ip(&["link", "set", "lo", "mtu", "1500"]);
-    ns.exec("ethtool", &["-K", "lo", "tso", "off", "gso", "off"]);
+    ns.one_skb_per_packet();
     let server = Traffic::start(Some(&ns.name), &["tcp-server", addr]);
     let port = server.get("port").to_string();
     let nft = format!(
@@ -587,8 +585,8 @@ fn stalled_handshakes_make_room_in_a_full_table() {
         "nothing refused: {after:?}"
     );
     let (to, from) = (
-        nft_counter(&ns, "stall", "to"),
-        nft_counter(&ns, "stall", "from"),
+        nft_wire_counter(&ns, "stall", "to"),
+        nft_wire_counter(&ns, "stall", "from"),
     );
     let me = counters(client.get("pid"));
     assert_eq!(
@@ -598,12 +596,7 @@ fn stalled_handshakes_make_room_in_a_full_table() {
             me.tcprcvpacks,
             me.tcprcvbytes
         ],
-        [
-            to.0,
-            to.1 + to.0 * LINK_BYTES,
-            from.0,
-            from.1 + from.0 * LINK_BYTES
-        ],
+        [to.0, to.1, from.0, from.1],
         "the new connection, counted whole"
     );
     for t in [client, server, stall] {

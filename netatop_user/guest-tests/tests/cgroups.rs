@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use netatop::{CgroupCount, NetPerTask, Netatop, ProcInfo, TaskCount};
 use netatop_guest_tests::{
-    force_gc, free_port, http_get, module_exclusive, module_loaded, module_path, nft_counter, run,
-    start_time, tool, traffic_command, url_encode, Cgroup, KillOnDrop, ModuleParams, Netns,
+    force_gc, free_port, http_get, module_exclusive, module_loaded, module_path, nft_wire_counter,
+    run, start_time, tool, traffic_command, url_encode, Cgroup, KillOnDrop, ModuleParams, Netns,
     Traffic, LINK_BYTES,
 };
 
@@ -90,8 +90,7 @@ fn wait_tcp_closed(ns: &Netns) {
 /// packet on loopback passes it once.
 fn counted_netns(name: &str) -> Netns {
     let ns = Netns::new(name);
-    ns.ip(&["link", "set", "lo", "mtu", "1500"]);
-    ns.exec("ethtool", &["-K", "lo", "tso", "off", "gso", "off"]);
+    ns.one_skb_per_packet();
     ns.exec(
         "nft",
         &[
@@ -106,17 +105,17 @@ fn counted_netns(name: &str) -> Netns {
 /// for a set of processes that sent and received all of them: each packet
 /// once sent and once received, IP length plus link-layer bytes.
 fn both_ends_of_everything(ns: &Netns) -> TaskCount {
-    let (tcp, tcp_bytes) = nft_counter(ns, "cgacct", "tcp");
-    let (udp, udp_bytes) = nft_counter(ns, "cgacct", "udp");
+    let (tcp, tcp_bytes) = nft_wire_counter(ns, "cgacct", "tcp");
+    let (udp, udp_bytes) = nft_wire_counter(ns, "cgacct", "udp");
     TaskCount {
         tcpsndpacks: tcp,
-        tcpsndbytes: tcp_bytes + tcp * LINK_BYTES,
+        tcpsndbytes: tcp_bytes,
         tcprcvpacks: tcp,
-        tcprcvbytes: tcp_bytes + tcp * LINK_BYTES,
+        tcprcvbytes: tcp_bytes,
         udpsndpacks: udp,
-        udpsndbytes: udp_bytes + udp * LINK_BYTES,
+        udpsndbytes: udp_bytes,
         udprcvpacks: udp,
-        udprcvbytes: udp_bytes + udp * LINK_BYTES,
+        udprcvbytes: udp_bytes,
     }
 }
 

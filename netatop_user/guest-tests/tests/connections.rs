@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use netatop::{Connection, Family, Netatop, Protocol, TaskCount, TcpState};
 use netatop_guest_tests::{
-    force_gc, module_exclusive, module_loaded, nft_counter, start_time, tool, ModuleParams, Netns,
-    Traffic, LINK_BYTES,
+    force_gc, module_exclusive, module_loaded, nft_counter, nft_wire_counter, start_time, tool,
+    ModuleParams, Netns, Traffic, LINK_BYTES,
 };
 
 /// `NETATOP_GETCNT_CONNS`; the sizes of `struct netatop_listhdr` and
@@ -108,9 +108,7 @@ fn each_connection_is_listed_once_with_its_ends_owner_and_exact_counters() {
     const PINGS: u64 = 6;
     const SIZE: u64 = 40;
     let ns = Netns::new("conn-exact");
-    // 1500-byte MTU and no offload: every skb arriving is one wire packet.
-    ns.ip(&["link", "set", "lo", "mtu", "1500"]);
-    ns.exec("ethtool", &["-K", "lo", "tso", "off", "gso", "off"]);
+    ns.one_skb_per_packet();
     let cookie = ns.cookie();
     let pings = PINGS.to_string();
     let mut tcp6 = Traffic::start(Some(&ns.name), &["tcp-server", "::1"]);
@@ -191,8 +189,8 @@ fn each_connection_is_listed_once_with_its_ends_owner_and_exact_counters() {
         } else {
             Family::Ipv4
         });
-        let (to_p, to_b) = nft_counter(&ns, "connacct", to);
-        let (from_p, from_b) = nft_counter(&ns, "connacct", from);
+        let (to_p, to_b) = nft_wire_counter(&ns, "connacct", to);
+        let (from_p, from_b) = nft_wire_counter(&ns, "connacct", from);
         assert!(to_p > BYTES / 1500, "{to_p} packets for {BYTES} bytes");
         let client_end = SocketAddr::new(local_ip, lport);
         let server_end = SocketAddr::new(local_ip, sport);
@@ -206,12 +204,7 @@ fn each_connection_is_listed_once_with_its_ends_owner_and_exact_counters() {
         assert!(!c.peers_many);
         assert_eq!(
             counts(c),
-            [
-                to_p,
-                to_b + to_p * LINK_BYTES,
-                from_p,
-                from_b + from_p * LINK_BYTES
-            ],
+            [to_p, to_b, from_p, from_b],
             "client over {what} vs nftables"
         );
         let s = one(&a, &format!("server over {what}"), |c| {
@@ -222,12 +215,7 @@ fn each_connection_is_listed_once_with_its_ends_owner_and_exact_counters() {
         assert_eq!(s.family, family);
         assert_eq!(
             counts(s),
-            [
-                from_p,
-                from_b + from_p * LINK_BYTES,
-                to_p,
-                to_b + to_p * LINK_BYTES
-            ],
+            [from_p, from_b, to_p, to_b],
             "server over {what} vs nftables"
         );
     }
@@ -282,8 +270,7 @@ fn a_collection_during_the_handshake_keeps_the_connection_whole() {
     let _m = module_loaded();
     const BYTES: u64 = 3000;
     let ns = Netns::new("conn-syn");
-    ns.ip(&["link", "set", "lo", "mtu", "1500"]);
-    ns.exec("ethtool", &["-K", "lo", "tso", "off", "gso", "off"]);
+    ns.one_skb_per_packet();
     let cookie = ns.cookie();
     let mut tcp6 = Traffic::start(Some(&ns.name), &["tcp-server", "::1"]);
     let mut tcp4 = Traffic::start(Some(&ns.name), &["tcp-server", "127.0.0.1"]);
@@ -355,12 +342,9 @@ fn a_collection_during_the_handshake_keeps_the_connection_whole() {
     .into_iter()
     .zip(&clients)
     {
-        let (to_p, to_b) = nft_counter(&ns, "synacct", to);
-        let (from_p, from_b) = nft_counter(&ns, "synacct", from);
-        let (sent, received) = (
-            [to_p, to_b + to_p * LINK_BYTES],
-            [from_p, from_b + from_p * LINK_BYTES],
-        );
+        let (to_p, to_b) = nft_wire_counter(&ns, "synacct", to);
+        let (from_p, from_b) = nft_wire_counter(&ns, "synacct", from);
+        let (sent, received) = ([to_p, to_b], [from_p, from_b]);
         assert!(
             from_p >= 3 && to_p >= 4,
             "a dropped SYN-ACK and a retransmitted SYN over {what}: {from_p} {to_p}"

@@ -20,8 +20,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use netatop_guest_tests::{
-    module_exclusive, module_loaded, module_path, nft_counter, run, start_time, traffic_bin, Netns,
-    Traffic, LINK_BYTES,
+    module_exclusive, module_loaded, module_path, nft_wire_counter, run, start_time, traffic_bin,
+    Netns, Traffic, LINK_BYTES,
 };
 
 const NAME: &str = "org.gnome.GTopNetStats";
@@ -766,8 +766,7 @@ fn get_connections_shows_each_user_its_own_connections() {
     const BYTES: u64 = 3000;
     let _m = module_loaded();
     let ns = Netns::new("dbus-conns");
-    ns.ip(&["link", "set", "lo", "mtu", "1500"]);
-    ns.exec("ethtool", &["-K", "lo", "tso", "off", "gso", "off"]);
+    ns.one_skb_per_packet();
     // Both UDP ends on ports up to 1024, which the collector never drops for
     // idleness: on a loaded host, the D-Bus calls below may come more than
     // 16 s after the last datagram. Uid 65534 may bind one in this namespace.
@@ -821,10 +820,7 @@ fn get_connections_shows_each_user_its_own_connections() {
 
     // Packets and bytes as netatop counts them: IP length plus the
     // link-layer estimate per packet.
-    let counted = |comment: &str| {
-        let (packets, bytes) = nft_counter(&ns, "conns", comment);
-        (packets, bytes + packets * LINK_BYTES)
-    };
+    let counted = |comment: &str| nft_wire_counter(&ns, "conns", comment);
     let (tcp_to, tcp_from) = (counted("tcp-to"), counted("tcp-from"));
     let (udp_to, udp_from) = (counted("udp-to"), counted("udp-from"));
     let udp_each_way = (PINGS, PINGS * (20 + 8 + SIZE + LINK_BYTES));
