@@ -103,8 +103,23 @@ cd "$top"
 set +e
 # Pipe vng's output: QEMU reopens /proc/self/fd/{1,2}, which would truncate a
 # regular file given as stdout.
+# The guest's status is the one guest.sh prints last ("guest: exit status
+# N"): on the console (the debug flavour) vng exits 255 whatever it was. No
+# such line (the guest died or never ran guest.sh) fails the run.
+out=$(mktemp "$top/build/vm-out.XXXXXX")
+trap 'rm -f "$cmdfile" "$out"' EXIT
 "$NETATOP_TOOLS/vng-venv/bin/vng" --run "$kimg" --user root \
 	--memory "${VM_MEMORY:-1G}" --cpus "${VM_CPUS:-2}" "${kvm_args[@]}" \
-	"${append_args[@]}" "${extra_args[@]}" "${exec_args[@]}" 2>&1 | cat
+	"${append_args[@]}" "${extra_args[@]}" "${exec_args[@]}" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
-exit "$rc"
+guest_rc=$(sed -n 's/^.*guest: exit status \([0-9][0-9]*\)\r*$/\1/p' "$out" | tail -n 1)
+if [ -z "$guest_rc" ]; then
+	echo "vm: the guest printed no exit status (vng exited $rc)" >&2
+	[ "$rc" -ne 0 ] || rc=96
+	exit "$rc"
+fi
+if [ "$rc" -ne 0 ] && [ "$rc" -ne "$guest_rc" ] && [ "$flavour" != debug ]; then
+	echo "vm: vng exited $rc, the guest $guest_rc" >&2
+	exit "$rc"
+fi
+exit "$guest_rc"

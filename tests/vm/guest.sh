@@ -9,6 +9,9 @@
 set -u
 ko=$1
 cmdfile=$2
+# The last line of every run, read by vm.sh: virtme-ng does not return the
+# guest's status when it runs the command on the console (the debug flavour).
+trap 'echo "guest: exit status $?"' EXIT
 
 ip link set lo up
 # Keep the console clean; the log is scanned below.
