@@ -17,7 +17,10 @@ pub(crate) enum Offer<T> {
     Busy,
     /// Nothing to take: the note is forgotten.
     Empty,
-    /// An entry was freed; the search ends.
+    /// Nothing to take yet, but maybe later: the note is kept.
+    Later,
+    /// An entry was freed; the search ends, the note forgotten (each entry
+    /// that can make room is noted on its own).
     Freed(T),
 }
 
@@ -58,8 +61,13 @@ impl BucketRing {
             }
             match take(index) {
                 Offer::Busy => continue,
-                Offer::Freed(t) => return Some(t),
+                Offer::Freed(t) => {
+                    // A note stands for one entry: this one.
+                    slot.store(usize::MAX, Relaxed);
+                    return Some(t);
+                }
                 Offer::Empty => slot.store(usize::MAX, Relaxed),
+                Offer::Later => {}
             }
             tries += 1;
             if tries == TRIES {

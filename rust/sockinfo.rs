@@ -506,6 +506,18 @@ impl Chain {
         Some(node)
     }
 
+    /// Whether `f` holds for an entry of the chain.
+    fn any(&self, f: impl Fn(&SockInfo) -> bool) -> bool {
+        let mut cur = self.head.as_deref();
+        while let Some(node) = cur {
+            if f(node) {
+                return true;
+            }
+            cur = node.next.as_deref();
+        }
+        false
+    }
+
     /// Charges the waiting traffic of every bound entry.
     fn flush_all(&mut self) {
         let mut cur = self.head.as_deref_mut();
@@ -603,6 +615,9 @@ pub(crate) struct SockTable {
     share: Limit,
     /// Buckets in which a TCP connection recently ended.
     ended: BucketRing,
+    /// Buckets in which a local process recently opened a TCP connection:
+    /// its handshake may stall (see [`SockInfo::reclaimable`]).
+    opened: BucketRing,
     /// Buckets in which an entry nobody local sent on was made.
     fresh: BucketRing,
     /// Where the next scan for room in a full table starts (a hint).
@@ -628,6 +643,7 @@ impl SockTable {
             // INVARIANT: no entry.
             share: Limit::new(max.div_ceil(UNBOUND_SHARE)),
             ended: BucketRing::new(),
+            opened: BucketRing::new(),
             fresh: BucketRing::new(),
             cursor: Atomic::new(0),
             slab,
@@ -697,6 +713,11 @@ impl SockTable {
         let Some(node) = self.make(cx, key, at.index, sender.is_some(), hit.now, idle) else {
             return false;
         };
+        if sender.is_some() && tcp_setup(hit.tcp_state) && hit.peer.is_none() {
+            // A local connect: should its handshake stall, it is the first
+            // to make room in a full table after an ended connection.
+            self.opened.note(at.index);
+        }
         let si = &mut **link.insert(node);
         self.count_in(cx, si, at, true, &hit, sender, binder, idle);
         true
@@ -792,6 +813,32 @@ impl SockTable {
         }
     }
 
+    /// Offers bucket `index`, noted for a local connect, to
+    /// [`SockInfo::reclaimable`], as [`Self::offer`] does; while it holds a
+    /// handshake that has not stalled yet, its note is kept.
+    fn offer_opened(
+        &self,
+        cx: &impl LockContext,
+        index: usize,
+        now: u64,
+        idle: &IdleLimits,
+    ) -> Offer<Node> {
+        let Some(bucket) = self.table.get(index) else {
+            return Offer::Empty;
+        };
+        let Some(mut chain) = bucket.chain.try_lock(cx) else {
+            return Offer::Busy;
+        };
+        if let Some(node) = chain.reclaim_one(|si| si.reclaimable(now, idle)) {
+            return Offer::Freed(node);
+        }
+        if chain.any(|si| si.key.udp_port().is_none() && tcp_setup(si.last_state)) {
+            Offer::Later
+        } else {
+            Offer::Empty
+        }
+    }
+
     /// Unlinks one entry never bound, the oldest noted first (its place
     /// in the table and in the share of entries never bound stay taken).
     fn evict_unbound(&self, cx: &impl LockContext) -> Option<Node> {
@@ -815,6 +862,7 @@ impl SockTable {
                 self.ended
                     .search(|i| self.offer(cx, i, |si| si.reclaimable(now, idle)))
             })
+            .or_else(|| self.opened.search(|i| self.offer_opened(cx, i, now, idle)))
             .or_else(|| self.scan(cx, pick))?;
         if node.group.is_none() {
             self.share.release(1);

@@ -546,14 +546,13 @@ fn ended_connections_make_room_in_a_full_table() {
 #[test]
 fn stalled_handshakes_make_room_in_a_full_table() {
     let _m = module_exclusive();
-    // 1024 buckets: the full path's scan (1024 buckets from a cursor) sees
-    // them all. With the default 32768, 107 entries leave its window empty
-    // a few times in a hundred, and a stalled handshake, unlike an ended
-    // connection, is in no ring of notes.
+    // 2^20 buckets: the full path's scan (1024 buckets from a cursor) meets
+    // one of the 107 entries one time in ten; the buckets of local
+    // connects are noted for it (as those of ended connections are).
     let _params = ModuleParams::load(&[
         "sockinfo_limit_kb=16",
         "gc_interval_ms=3600000",
-        "sock_hash_bits=10",
+        "sock_hash_bits=20",
     ]);
     let cap = sockinfo_cap(16);
     let ns = Netns::new("acct-stall");
