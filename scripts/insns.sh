@@ -4,7 +4,9 @@
 # make insns: how many instructions a hook pass executes, exactly, with
 # netatop.ko and with an empty netfilter hook (nf_empty.ko), per packet of
 # a steady loopback flow (UDP 64 B over IPv4 and IPv6, 1-byte TCP
-# request/response). Unlike make bench's rates and the profile build's ns,
+# request/response), and per connection of a flow that opens one for each
+# request (tcp_crr: connect, 1-byte request and answer, close; every pass
+# of both ends, from the SYN to the last ACK). Unlike make bench's rates and the profile build's ns,
 # the count does not depend on the host's load, so it compares two builds
 # exactly, and it is the same under TCG and KVM.
 #
@@ -24,8 +26,8 @@
 # Environment: INSNS_BASE_KO (a netatop.ko built for the test kernel, e.g.
 # of the previous commit, counted as another variant), INSNS_C_BASELINE
 # (the directory of 3.2.2's build.sh; "none": not counted), INSNS_PASSES (9
-# passes per hook; the medians are printed), INSNS_PATTERNS
-# ("udp4 udp6 tcp_rr").
+# passes per hook; the medians are printed), INSNS_CONNS (5 connections of
+# tcp_crr), INSNS_PATTERNS ("udp4 udp6 tcp_rr tcp_crr").
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -62,7 +64,7 @@ cp "$out/netatop/netatop.ko" "$stage/netatop.ko"
 cp "$out/nf_empty/nf_empty.ko" "$stage/nf_empty.ko"
 words=(INSNS_DIR="'$stage'" INSNS_EMPTY_KO="'$stage/nf_empty.ko'"
 	INSNS_NETATOP_KO="'$stage/netatop.ko'"
-	INSNS_PATTERNS="'${INSNS_PATTERNS:-udp4 udp6 tcp_rr}'")
+	INSNS_PATTERNS="'${INSNS_PATTERNS:-udp4 udp6 tcp_rr tcp_crr}'")
 if [ -n "${INSNS_BASE_KO:-}" ]; then
 	cp "$INSNS_BASE_KO" "$stage/base.ko"
 	words+=(INSNS_BASE_KO="'$stage/base.ko'")
@@ -75,19 +77,25 @@ fi
 port=$(( 20000 + RANDOM % 20000 ))
 step "VM boot with a gdb stub on 127.0.0.1:$port"
 # Stepping stretches one hook pass, inside rcu_read_lock(), over seconds of
-# guest time, which RCU's stall detector reports: not in this VM.
-VM_QEMU_OPTS="-gdb tcp:127.0.0.1:$port" VM_APPEND="rcupdate.rcu_cpu_stall_suppress=1" \
+# guest time, which RCU's stall detector reports: not in this VM. The
+# guest's clock counts its own instructions (-icount): with the host's, it
+# ran on while gdb stepped, TCP's timers fired in the middle of tcp_crr's
+# connections, and the C original and netatop-rs, slower to step than the
+# empty hook, were counted with 4 packets more per connection (30 passes
+# instead of 22).
+VM_QEMU_OPTS="-gdb tcp:127.0.0.1:$port -icount shift=0,sleep=on" VM_APPEND="rcupdate.rcu_cpu_stall_suppress=1" \
 	"$here/vm.sh" --no-module -- \
 	"${words[@]}" "$top/tests/bench/guest-insns.sh" >"$out/vm.log" 2>&1 &
 vm=$!
 
 : >"$out/counts.txt"
 : >"$out/pcs.txt"
+: >"$out/conns.txt"
 done_lines=0
 while :; do
 	mapfile -t ready < <(sed -n 's/\r$//; s/^INSNS READY //p' "$out/vm.log")
 	while [ "$done_lines" -lt "${#ready[@]}" ]; do
-		read -r variant pattern slow rs <<<"${ready[$done_lines]}"
+		read -r variant pattern slow rs mark <<<"${ready[$done_lines]}"
 		done_lines=$((done_lines + 1))
 		family=ipv4
 		[ "$pattern" = udp6 ] && family=ipv6
@@ -97,7 +105,8 @@ while :; do
 		# running beside it): detach it and attach a new one, once.
 		for try in 1 2; do
 			rc=0
-			INSNS_GDB="127.0.0.1:$port" INSNS_SLOW="$slow" INSNS_RS="$rs" \
+			INSNS_GDB="127.0.0.1:$port" INSNS_SLOW="$slow" INSNS_RS="$rs" INSNS_MARK="$mark" \
+				INSNS_CONN="$([ "$pattern" = tcp_crr ] && echo 1 || echo 0)" INSNS_CONNS="${INSNS_CONNS:-5}" \
 				INSNS_FAMILY="$family" INSNS_PASSES="${INSNS_PASSES:-9}" \
 				INSNS_TAG="$variant $pattern" INSNS_OUT="$out/counts.txt" INSNS_PCS="$out/pcs.txt" \
 				timeout --signal=INT --kill-after=30 600 \

@@ -4,8 +4,13 @@ netfilter hook passes by single-stepping the guest through QEMU's gdb stub.
 
 A pass is one call of nf_hook_slow(), from its first instruction to its
 return: everything a registered hook adds to a packet (without hooks,
-nf_hook() does not call it at all). QEMU's stub masks interrupts and timers
-while it steps, so the count is the pass's own. For each pass it records
+nf_hook() does not call it at all). With INSNS_CONN=1 (the tcp_crr flow),
+it counts whole connections instead: all passes between two stops at
+INSNS_MARK (the flow calls sched_yield() after each connection), for
+INSNS_CONNS connections, and writes one line per family with hook "conn"
+and a last field, the passes of the median connection (by instructions;
+every connection's passes, hook by hook, go to conns.txt beside INSNS_OUT).
+QEMU's stub masks interrupts and timers while it steps, so the count is the pass's own. For each pass it records
 the instructions, those inside the netatop_rs_packet_*() entry points (the Rust accounting),
 the calls and the locked read-modify-writes, and classifies the pass by its
 hook and protocol family (nf_hook_state: u8 hook, u8 pf).
@@ -67,6 +72,41 @@ def one_pass(inf, rs_addrs, pcs):
         gdb.execute("stepi", to_string=True)
 
 
+def connections(inf, slow, mark, rs_addrs, family, want):
+    """Counts whole connections: every pass of `family`'s in and out hooks
+    between two stops at `mark` (the flow's sched_yield() after each
+    connection), `want` of them after the first mark. Returns the
+    connections' (insns, in Rust, calls, locked, passes) and the addresses
+    stepped."""
+    runs, seqs, pcs = [], [], {}
+    acc = None
+    while len(runs) < want:
+        bps = [gdb.Breakpoint("*%#x" % a, internal=True) for a in (slow, mark)]
+        gdb.execute("continue", to_string=True)
+        for bp in bps:
+            bp.delete()
+        pc = reg("pc")
+        if pc == mark:
+            if acc is not None and acc[4] > 0:
+                runs.append(tuple(acc))
+                seqs.append(" ".join(seq))
+                for a, n in acc_pcs.items():
+                    pcs[a] = pcs.get(a, 0) + n
+            acc, acc_pcs, seq = [0, 0, 0, 0, 0], {}, []
+            continue
+        if pc != slow:
+            raise gdb.GdbError("stopped at %#x, not nf_hook_slow" % pc)
+        hook, pf = bytes(inf.read_memory(reg("rsi"), 2))
+        if acc is None or NFPROTO.get(pf) != family or HOOK.get(hook) not in ("in", "out"):
+            continue
+        result = one_pass(inf, rs_addrs, acc_pcs)
+        for i in range(4):
+            acc[i] += result[i]
+        acc[4] += 1
+        seq.append("%s:%d" % (HOOK[hook], result[0]))
+    return runs, seqs, pcs
+
+
 def main():
     gdb.execute("set pagination off")
     gdb.execute("set confirm off")
@@ -76,6 +116,21 @@ def main():
     slow = int(os.environ["INSNS_SLOW"], 16)
     rs_addrs = {int(a, 16) for a in os.environ["INSNS_RS"].split(",")} - {0}
     family = os.environ["INSNS_FAMILY"]
+    if os.environ.get("INSNS_CONN") == "1":
+        mark = int(os.environ["INSNS_MARK"], 16)
+        runs, seqs, pcs = connections(inf, slow, mark, rs_addrs, family, int(os.environ.get("INSNS_CONNS", "5")))
+        # The median connection by instructions, whole (its passes with it).
+        med = sorted(runs)[len(runs) // 2]
+        with open(os.path.join(os.path.dirname(os.environ["INSNS_OUT"]), "conns.txt"), "a", encoding="ascii") as out:
+            for r, seq in zip(runs, seqs):
+                out.write("%s %s: %d insns, %d passes: %s\n" % (os.environ["INSNS_TAG"], family, r[0], r[4], seq))
+        with open(os.environ["INSNS_OUT"], "a", encoding="ascii") as out:
+            out.write("%s %s conn %d %d %d %d %d %d\n" % (os.environ["INSNS_TAG"], family, len(runs), *med))
+        with open(os.environ["INSNS_PCS"], "a", encoding="ascii") as out:
+            for pc, n in sorted(pcs.items()):
+                out.write("%s %s conn %d %x %d\n" % (os.environ["INSNS_TAG"], family, len(runs), pc, n))
+        gdb.execute("detach", to_string=True)
+        return
     want = int(os.environ.get("INSNS_PASSES", "9"))
     skip = int(os.environ.get("INSNS_SKIP", "1"))
     seen, counts, pcs = {}, {}, {}

@@ -21,9 +21,14 @@ NAMES = {"empty": "empty hook", "netatop": "netatop.ko", "base": "netatop.ko (ba
 
 
 def main():
-    rows = {}
+    rows, conns = {}, {}
     for line in open(sys.argv[1], encoding="ascii"):
-        variant, pattern, pf, hook, passes, insns, rust, calls, locked = line.split()
+        words = line.split()
+        if words[3] == "conn":
+            # variant pattern pf conn connections insns rust calls locked passes
+            conns[(words[0], words[1])] = tuple(int(w) for w in words[4:])
+            continue
+        variant, pattern, pf, hook, passes, insns, rust, calls, locked = words
         rows[(variant, pattern, hook)] = (pf, int(passes), int(insns), int(rust), int(calls), int(locked))
     patterns = []
     for (_, pattern, _) in rows:
@@ -49,6 +54,8 @@ def main():
         return None
 
     for pattern in patterns:
+        if pattern in [p for (_, p) in conns]:
+            continue
         c = per_packet("c322", pattern)
         empty = per_packet("empty", pattern)
         for variant in ("netatop", "base"):
@@ -58,6 +65,24 @@ def main():
             print("%-8s %-18s %10d %10s %10s %10s" % (
                 pattern, NAMES[variant], n, c if c is not None else "-",
                 empty if empty is not None else "-", "%.2fx" % (n / c) if c else "-"))
+    if not conns:
+        return
+    print()
+    print("per connection (tcp_crr: connect, 1-byte request and answer, close; every pass of both")
+    print("ends from the SYN to the last ACK), the median connection counted (by instructions)")
+    print("%-8s %-18s %6s %7s %7s %7s %6s %6s" % ("flow", "variant", "conns", "passes", "insns", "Rust", "calls", "locked"))
+    for (variant, pattern), (n, insns, rust, calls, locked, passes) in sorted(
+            conns.items(), key=lambda kv: (kv[0][1], VARIANTS.index(kv[0][0]))):
+        print("%-8s %-18s %6d %7d %7d %7d %6d %6d" % (pattern, NAMES[variant], n, passes, insns, rust, calls, locked))
+    for pattern in sorted({p for (_, p) in conns}):
+        c, empty = conns.get(("c322", pattern)), conns.get(("empty", pattern))
+        for variant in ("netatop", "base"):
+            r = conns.get((variant, pattern))
+            if r is None:
+                continue
+            print("%-8s %-18s netatop-rs %d, C 3.2.2 %s, empty hook %s per connection: %s" % (
+                pattern, NAMES[variant], r[1], c[1] if c else "-", empty[1] if empty else "-",
+                "%.2fx the C original" % (r[1] / c[1]) if c else "-"))
 
 
 def demangle(name):
@@ -105,7 +130,7 @@ def by_function(pcs, syms, system_map, slow):
         hist.setdefault((variant, pattern, hook), []).append((int(pc, 16), int(n) / int(passes)))
     tables = {}
     print()
-    print("where a pass's instructions are (per pass, by function, the largest first):")
+    print("where a pass's instructions are (per pass, tcp_crr per connection, by function, the largest first):")
     for (variant, pattern, hook), entries in hist.items():
         if variant == "empty":
             continue
