@@ -14,7 +14,7 @@
 #                            with the module loaded, run CMD (or a shell)
 #   make bench               overhead vs no module and an empty hook, in one VM boot
 #                            (table + build/bench/summary.json; BENCH_QUICK=1: a short run)
-#   make insns               instructions per hook pass, netatop.ko vs an empty hook, exactly
+#   make insns               instructions per hook pass (per tcp_crr connection), netatop.ko vs 3.2.2 and an empty hook, exactly
 #                            (single-stepped through QEMU's gdb stub; INSNS_BASE_KO: a third build)
 #   make modules_install     install netatop.ko into /lib/modules (then: modprobe netatop)
 #   make install             modules_install + install-tools
