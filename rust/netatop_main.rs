@@ -49,6 +49,7 @@ mod fifo;
 mod gc;
 mod hash;
 mod kernel_services;
+mod lane;
 mod limits;
 mod packet;
 mod procfs;

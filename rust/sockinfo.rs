@@ -23,13 +23,14 @@ use kernel::sync::Arc;
 
 use crate::hash::Hasher;
 use crate::kernel_services::context::{Hook, LockContext, Process};
-use crate::kernel_services::lock::BhLock;
+use crate::kernel_services::lock::{BhGuard, BhLock};
 use crate::kernel_services::slab::{Slab, SlabBox};
 use crate::kernel_services::time::jiffies_of_ms;
+use crate::lane::{Hit, Lane, Opening, Seal};
 use crate::limits::{entries, Limit, Refused};
 use crate::packet::{Direction, Proto, Sender};
 use crate::ring::{BucketRing, Offer};
-use crate::sockkey::{Peer, SockKey};
+use crate::sockkey::SockKey;
 use crate::stats;
 use crate::table::BucketTable;
 use crate::taskinfo::{TaskId, TaskInfo, TaskKind};
@@ -561,23 +562,95 @@ pub(crate) struct Bucket {
     /// it by the collector to skip buckets with nothing to do. A stale read
     /// only postpones the bucket to the next collection.
     due_hint: Atomic<u64>,
+    /// The connection counted without the lock, if any.
+    lane: Lane,
 }
 
-/// What the per-packet update needs of a packet, read before the lock.
-#[derive(Clone, Copy)]
-pub(crate) struct Hit<'a> {
-    /// `jiffies_64` when the hook ran.
-    pub(crate) now: u64,
-    /// Its direction.
-    pub(crate) dir: Direction,
-    /// Its wire segments.
-    pub(crate) segs: u64,
-    /// Its bytes on the wire.
-    pub(crate) bytes: u64,
-    /// The TCP state of its socket; 0 without one, and for UDP.
-    pub(crate) tcp_state: u8,
-    /// UDP: its remote end.
-    pub(crate) peer: Option<Peer<'a>>,
+impl Bucket {
+    /// Takes the bucket lock, waiting for it, and seals the lane.
+    #[inline]
+    fn lock<'a>(&'a self, cx: &'a impl LockContext) -> Locked<'a> {
+        Locked::new(self.chain.lock(cx), &self.lane)
+    }
+
+    /// Takes the bucket lock if it is free, and seals the lane.
+    fn try_lock<'a>(&'a self, cx: &'a impl LockContext) -> Option<Locked<'a>> {
+        Some(Locked::new(self.chain.try_lock(cx)?, &self.lane))
+    }
+}
+
+/// A bucket's chain under its lock, its lane sealed (see
+/// [`crate::lane`]): what was counted in the lane is in its entry. When it
+/// drops, the lane opens for the connection given to [`Locked::open`], or
+/// stays sealed.
+struct Locked<'a> {
+    // Dropped after `drop` below unseals the lane: under the lock.
+    chain: BhGuard<'a, Chain>,
+    lane: &'a Lane,
+    seal: Option<Seal>,
+    opening: Option<Opening>,
+}
+
+impl<'a> Locked<'a> {
+    /// Seals `lane`, adding what it held to its entry in `chain`.
+    fn new(mut chain: BhGuard<'a, Chain>, lane: &'a Lane) -> Self {
+        let (seal, drained) = lane.seal();
+        if let Some(d) = drained {
+            // The lane's entry is in the chain: it leaves the chain only
+            // under the lock, which sealed the lane first.
+            if let Some(Some(si)) = find(&mut chain.head, &d.key) {
+                for dir in [Direction::Send, Direction::Receive] {
+                    let (packets, bytes) = d.counts[dir.index()];
+                    if packets != 0 || bytes != 0 {
+                        si.count(dir, packets, bytes);
+                    }
+                }
+                si.touch(d.lastact);
+            }
+        }
+        Self {
+            chain,
+            lane,
+            seal: Some(seal),
+            opening: None,
+        }
+    }
+
+    /// The opening of the lane for `si` at the unlock (see
+    /// [`Locked::opening`]): if its traffic waits in the entry (batched, or
+    /// not bound yet), so that counting it there is all a packet does.
+    #[inline]
+    fn opening_for(si: &SockInfo) -> Option<Opening> {
+        (si.batched() || si.group.is_none()).then(|| {
+            let thread = si.thread.as_ref().map(|t| {
+                let who = t.who();
+                (who.id, who.start)
+            });
+            Opening::new(&si.key, si.last_state, thread, si.lastact)
+        })
+    }
+}
+
+impl core::ops::Deref for Locked<'_> {
+    type Target = Chain;
+
+    fn deref(&self) -> &Chain {
+        &self.chain
+    }
+}
+
+impl core::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Chain {
+        &mut self.chain
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        if let Some(seal) = self.seal.take() {
+            self.lane.unseal(seal, self.opening.take());
+        }
+    }
 }
 
 /// Where a packet's entry is: its bucket, the bucket's index and its
@@ -636,6 +709,7 @@ impl SockTable {
             try_pin_init!(Bucket {
                 chain <- crate::new_bhlock!(Chain::new(), "netatop_sock_bucket"),
                 due_hint: Atomic::new(u64::MAX),
+                lane: Lane::new(),
             }? Error)
         })?;
         Ok(Self {
@@ -678,19 +752,46 @@ impl SockTable {
         let Some((index, bucket)) = self.bucket(&key) else {
             return false;
         };
-        let mut chain = bucket.chain.lock(cx);
-        let Chain { head, due } = &mut *chain;
+        if bucket.lane.count(&key, hit, sender) {
+            return true;
+        }
+        self.count_locked(cx, index, bucket, key, *hit, sender, binder, idle)
+    }
+
+    /// [`Self::count_packet`] under the bucket lock; the lane opens for the
+    /// connection counted, if it can.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn count_locked(
+        &self,
+        cx: &Hook,
+        index: usize,
+        bucket: &Bucket,
+        key: SockKey,
+        hit: Hit<'_>,
+        sender: Option<Sender<'_>>,
+        binder: &impl Binder,
+        idle: &IdleLimits,
+    ) -> bool {
+        let mut locked = bucket.lock(cx);
+        let Chain { head, due } = &mut *locked;
         let Some(link) = find(head, &key) else {
             return false;
         };
         let at = Spot { index, bucket, due };
-        match link {
+        let si = match link {
             Some(si) => {
-                self.count_in(cx, si, at, false, hit, sender, binder, idle);
-                true
+                self.count_in(cx, si, at, false, &hit, sender, binder, idle);
+                si
             }
-            None => self.count_new(cx, link, key, at, *hit, sender, binder, idle),
-        }
+            None => match self.count_new(cx, link, key, at, hit, sender, binder, idle) {
+                Some(si) => si,
+                None => return false,
+            },
+        };
+        let opening = Locked::opening_for(si);
+        locked.opening = opening;
+        true
     }
 
     /// [`Self::count_packet`] for a connection with no entry yet: makes it
@@ -699,20 +800,18 @@ impl SockTable {
     #[cold]
     #[inline(never)]
     #[allow(clippy::too_many_arguments)]
-    fn count_new(
+    fn count_new<'l>(
         &self,
         cx: &Hook,
-        link: &mut Option<Node>,
+        link: &'l mut Option<Node>,
         key: SockKey,
         at: Spot<'_>,
         hit: Hit<'_>,
         sender: Option<Sender<'_>>,
         binder: &impl Binder,
         idle: &IdleLimits,
-    ) -> bool {
-        let Some(node) = self.make(cx, key, at.index, sender.is_some(), hit.now, idle) else {
-            return false;
-        };
+    ) -> Option<&'l mut SockInfo> {
+        let node = self.make(cx, key, at.index, sender.is_some(), hit.now, idle)?;
         if sender.is_some() && tcp_setup(hit.tcp_state) && hit.peer.is_none() {
             // A local connect: should its handshake stall, it is the first
             // to make room in a full table after an ended connection.
@@ -720,7 +819,7 @@ impl SockTable {
         }
         let si = &mut **link.insert(node);
         self.count_in(cx, si, at, true, &hit, sender, binder, idle);
-        true
+        Some(si)
     }
 
     /// Counts a packet in `si`, in the bucket at `at` (a `new` entry if so):
@@ -779,7 +878,7 @@ impl SockTable {
     /// packet cannot raise the hint again before the visit.
     pub(crate) fn make_due(&self, cx: &Process, index: usize) {
         if let Some(bucket) = self.table.get(index) {
-            let mut chain = bucket.chain.lock(cx);
+            let mut chain = bucket.lock(cx);
             // INVARIANT: 0 is at most every entry's `drop_at`.
             chain.due = 0;
             bucket.due_hint.store(0, Relaxed);
@@ -804,7 +903,7 @@ impl SockTable {
         let Some(bucket) = self.table.get(index) else {
             return Offer::Empty;
         };
-        let Some(mut chain) = bucket.chain.try_lock(cx) else {
+        let Some(mut chain) = bucket.try_lock(cx) else {
             return Offer::Busy;
         };
         match chain.reclaim_one(pick) {
@@ -826,7 +925,7 @@ impl SockTable {
         let Some(bucket) = self.table.get(index) else {
             return Offer::Empty;
         };
-        let Some(mut chain) = bucket.chain.try_lock(cx) else {
+        let Some(mut chain) = bucket.try_lock(cx) else {
             return Offer::Busy;
         };
         if let Some(node) = chain.reclaim_one(|si| si.reclaimable(now, idle)) {
@@ -1026,7 +1125,7 @@ impl SockTable {
             if !sweep && bucket.due_hint.load(Relaxed) > now {
                 return;
             }
-            let mut chain = bucket.chain.lock(cx);
+            let mut chain = bucket.lock(cx);
             let (dropped, unbound) = chain.collect(now, idle);
             bucket.due_hint.store(chain.due, Relaxed);
             drop(chain);
@@ -1043,7 +1142,7 @@ impl SockTable {
     /// remembers. Process context.
     pub(crate) fn flush_bucket(&self, cx: &Process, index: usize) {
         if let Some(bucket) = self.table.get(index) {
-            bucket.chain.lock(cx).flush_all();
+            bucket.lock(cx).flush_all();
         }
     }
 
@@ -1052,7 +1151,7 @@ impl SockTable {
     /// remembers before it reads the task's counters. Process context.
     pub(crate) fn flush_bound(&self, cx: &Process, index: usize, task: &TaskInfo) {
         if let Some(bucket) = self.table.get(index) {
-            bucket.chain.lock(cx).flush_bound(task);
+            bucket.lock(cx).flush_bound(task);
         }
     }
 
@@ -1060,7 +1159,7 @@ impl SockTable {
     /// (process context; other tasks may run between buckets).
     pub(crate) fn for_each(&self, cx: &mut Process, mut f: impl FnMut(&SockInfo)) {
         self.table.visit(cx, |cx, _, bucket| {
-            let chain = bucket.chain.lock(cx);
+            let chain = bucket.lock(cx);
             let mut cur = chain.head.as_deref();
             while let Some(node) = cur {
                 f(node);

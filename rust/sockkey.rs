@@ -154,6 +154,50 @@ impl SockKey {
         }
     }
 
+    /// The key as six words (for [`crate::lane::Lane`]'s copy).
+    #[inline(always)]
+    pub(crate) fn words(&self) -> [u64; 6] {
+        let [l0, l1] = self.local;
+        let [r0, r1] = self.remote;
+        [self.netns, self.meta, l0, l1, r0, r1]
+    }
+
+    /// The key whose [`Self::words`] are `w`.
+    pub(crate) fn from_words(w: [u64; 6]) -> Self {
+        let [netns, meta, l0, l1, r0, r1] = w;
+        Self {
+            netns,
+            meta,
+            local: [l0, l1],
+            remote: [r0, r1],
+        }
+    }
+
+    /// Whether this key (a packet's, with its UDP remote end `peer`) names
+    /// the connection whose [`Self::words`] `stored` gives one by one, and
+    /// for UDP whether `peer` is that connection's last remote end (so that
+    /// [`Self::note_peer`] would change nothing).
+    #[inline(always)]
+    pub(crate) fn same_as(&self, peer: Option<&Peer<'_>>, stored: impl Fn(usize) -> u64) -> bool {
+        if stored(0) != self.netns || stored(1) != self.meta {
+            return false;
+        }
+        if self.is_udp() {
+            // A UDP packet always has a peer: `None` is never a match.
+            return peer.is_some_and(|p| {
+                stored(2) == p.tag
+                    && p.addr.is_none_or(|a| {
+                        let [a0, a1] = a.words();
+                        stored(4) == a0 && stored(5) == a1
+                    })
+            });
+        }
+        stored(2) == self.local[0]
+            && stored(3) == self.local[1]
+            && stored(4) == self.remote[0]
+            && stored(5) == self.remote[1]
+    }
+
     /// [`Self::note_peer`] for a remote end other than the last one.
     #[cold]
     fn note_new_peer(&mut self, peer: &Peer<'_>) {
