@@ -256,6 +256,66 @@ fn threads_sharing_a_socket_each_get_their_own_sends() {
     t.finish();
 }
 
+/// Two threads sending on one socket at the same time, while a reader
+/// keeps flushing the socket's bucket: the socket's binding changes at
+/// every turn the scheduler takes, packets counted without the bucket lock
+/// (the bucket's lane) race with the lock that rebinds the socket and with
+/// the reader's, and still each thread gets exactly its own sends, and the
+/// process's count never goes down from one read to the next.
+#[test]
+fn threads_racing_on_a_socket_each_get_their_own_sends() {
+    const N: u64 = 3000;
+    let _m = module_loaded();
+    let ns = Netns::new("acct-race");
+    let mut t = Traffic::start(
+        Some(&ns.name),
+        &["shared-race", "127.0.0.1", "9", &N.to_string(), "20"],
+    );
+    let (pid, tid1, tid2) = (t.get("pid"), t.get("tid1"), t.get("tid2"));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let nat = Netatop::open().unwrap();
+            let (mut reads, mut last) = (0u64, 0u64);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // No taskinfo until the first send.
+                let sent = match nat.process(pid) {
+                    Ok(c) => c.tc.udpsndpacks,
+                    Err(netatop::Error::NoSuchTask(_)) => 0,
+                    Err(e) => panic!("GETCNT_TGID {pid}: {e}"),
+                };
+                assert!(sent >= last, "read {sent} after {last}");
+                assert!(sent <= 3 * N, "read {sent}: more than was sent");
+                last = sent;
+                // A thread's read flushes the same bucket.
+                match nat.thread(tid1) {
+                    Ok(_) | Err(netatop::Error::NoSuchTask(_)) => {}
+                    Err(e) => panic!("GETCNT_PID {tid1}: {e}"),
+                }
+                reads += 1;
+            }
+            reads
+        })
+    };
+    t.send_line("go");
+    t.wait_done();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reads = reader.join().unwrap();
+    assert!(reads > 0, "the reader never read");
+    let per_packet = 20 + 8 + 20 + LINK_BYTES;
+    let t1 = thread_counters(tid1).tc;
+    let t2 = thread_counters(tid2).tc;
+    assert_eq!((t1.udpsndpacks, t1.udpsndbytes), (N, N * per_packet));
+    assert_eq!(
+        (t2.udpsndpacks, t2.udpsndbytes),
+        (2 * N, 2 * N * per_packet)
+    );
+    let p = counters(pid);
+    assert_eq!((p.udpsndpacks, p.udpsndbytes), (3 * N, 3 * N * per_packet));
+    t.finish();
+}
+
 /// A live process with sockets in few and in many buckets (more than a
 /// task remembers): a read right after the traffic returns every packet.
 #[test]

@@ -17,6 +17,9 @@
 //! - `threads ADDR PORT N1 N2 SIZE`: two threads, each its own socket, sending N1 and N2.
 //! - `shared-socket ADDR PORT ROUNDS SIZE`: two threads take turns on one
 //!   socket, the first sending 1 datagram and the second 2 per round.
+//! - `shared-race ADDR PORT N SIZE`: two threads on one socket, `ready pid=
+//!   tid1= tid2=`, then, after a line on stdin, both at once: the first
+//!   sends N datagrams and the second 2N, with no turns.
 //! - `fork ADDR PORT N1 N2 SIZE`: send N1 on a socket, fork; the child sends N2 on it.
 //! - `udp-once ADDR PORT SIZE`: one datagram, then exit without waiting.
 //! - `udp-sockets ADDR PORT N SIZE`: N sockets, one datagram from each.
@@ -290,6 +293,47 @@ fn main() {
                 std::process::id(),
                 gettid()
             ));
+            done_and_wait();
+        }
+        "shared-race" => {
+            let (port, n, size): (u16, usize, usize) = (
+                arg(&args, 2, "port"),
+                arg(&args, 3, "n"),
+                arg(&args, 4, "size"),
+            );
+            let to = SocketAddr::new(addr(), port);
+            let sock = std::sync::Arc::new(UdpSocket::bind("0.0.0.0:0").unwrap());
+            // Both threads and the go-ahead from stdin meet here.
+            let start = std::sync::Arc::new(std::sync::Barrier::new(3));
+            let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+            let senders: Vec<_> = [n, 2 * n]
+                .into_iter()
+                .map(|count| {
+                    let (sock, start, tid_tx) = (sock.clone(), start.clone(), tid_tx.clone());
+                    std::thread::spawn(move || {
+                        let payload = vec![7u8; size];
+                        tid_tx.send((count, gettid())).unwrap();
+                        start.wait();
+                        for _ in 0..count {
+                            sock.send_to(&payload, to).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            let mut tids: Vec<(usize, i32)> = (0..2).map(|_| tid_rx.recv().unwrap()).collect();
+            tids.sort();
+            ready(&format!(
+                "pid={} tid1={} tid2={}",
+                std::process::id(),
+                tids[0].1,
+                tids[1].1
+            ));
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).unwrap();
+            start.wait();
+            for s in senders {
+                s.join().unwrap();
+            }
             done_and_wait();
         }
         "fork" => {
