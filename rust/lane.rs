@@ -221,7 +221,10 @@ impl Lane {
     }
 
     /// Seals the lane (the bucket lock just taken): returns the
-    /// generations, and what the lane held if it was open.
+    /// generations, and what the lane held if it was open and a packet was
+    /// counted in it (else its `lastact` is no counted packet's: a packet
+    /// that raised it and then took the lock noted its time there).
+    #[inline(always)]
     pub(crate) fn seal(&self) -> (Seal, Option<Drained>) {
         let olds = [
             self.words[0].swap(SEALED, AcqRel),
@@ -231,8 +234,8 @@ impl Lane {
         let seal = Seal {
             gens: olds.map(|w| (w >> GEN_SHIFT) & GEN_MASK),
         };
-        // Both words open and close together.
-        if olds[0] & SEALED != 0 {
+        // Both words open and close together; a sealed word's counts are 0.
+        if olds.iter().all(|w| w & ((1 << GEN_SHIFT) - 1) == 0) {
             return (seal, None);
         }
         let counts = olds.map(|w| {
@@ -251,6 +254,7 @@ impl Lane {
 
     /// Ends the seal (before the bucket lock is dropped): opens the lane
     /// for `opening` if any, with new generations, else leaves it sealed.
+    #[inline(always)]
     pub(crate) fn unseal(&self, seal: Seal, opening: Option<Opening>) {
         let gens = seal
             .gens

@@ -26,7 +26,7 @@ use crate::kernel_services::context::{Hook, LockContext, Process};
 use crate::kernel_services::lock::{BhGuard, BhLock};
 use crate::kernel_services::slab::{Slab, SlabBox};
 use crate::kernel_services::time::jiffies_of_ms;
-use crate::lane::{Hit, Lane, Opening, Seal};
+use crate::lane::{Drained, Hit, Lane, Opening, Seal};
 use crate::limits::{entries, Limit, Refused};
 use crate::packet::{Direction, Proto, Sender};
 use crate::ring::{BucketRing, Offer};
@@ -593,26 +593,35 @@ struct Locked<'a> {
 
 impl<'a> Locked<'a> {
     /// Seals `lane`, adding what it held to its entry in `chain`.
+    #[inline(always)]
     fn new(mut chain: BhGuard<'a, Chain>, lane: &'a Lane) -> Self {
         let (seal, drained) = lane.seal();
         if let Some(d) = drained {
-            // The lane's entry is in the chain: it leaves the chain only
-            // under the lock, which sealed the lane first.
-            if let Some(Some(si)) = find(&mut chain.head, &d.key) {
-                for dir in [Direction::Send, Direction::Receive] {
-                    let (packets, bytes) = d.counts[dir.index()];
-                    if packets != 0 || bytes != 0 {
-                        si.count(dir, packets, bytes);
-                    }
-                }
-                si.touch(d.lastact);
-            }
+            Self::drain(&mut chain, d);
         }
         Self {
             chain,
             lane,
             seal: Some(seal),
             opening: None,
+        }
+    }
+
+    /// Adds what a lane held to its entry. Out of line: only after packets
+    /// were counted in the lane.
+    #[cold]
+    #[inline(never)]
+    fn drain(chain: &mut Chain, d: Drained) {
+        // The lane's entry is in the chain: it leaves the chain only under
+        // the lock, which sealed the lane first.
+        if let Some(Some(si)) = find(&mut chain.head, &d.key) {
+            for dir in [Direction::Send, Direction::Receive] {
+                let (packets, bytes) = d.counts[dir.index()];
+                if packets != 0 || bytes != 0 {
+                    si.count(dir, packets, bytes);
+                }
+            }
+            si.touch(d.lastact);
         }
     }
 
@@ -646,6 +655,7 @@ impl core::ops::DerefMut for Locked<'_> {
 }
 
 impl Drop for Locked<'_> {
+    #[inline(always)]
     fn drop(&mut self) {
         if let Some(seal) = self.seal.take() {
             self.lane.unseal(seal, self.opening.take());
