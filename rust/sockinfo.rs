@@ -16,6 +16,11 @@
 //! [`SockTable::flush_bound`] on the task's remembered buckets. A task with
 //! connections in more buckets than it remembers is charged directly for
 //! those.
+//!
+//! Such a batched connection (or one never bound) can be its bucket's lane
+//! connection ([`crate::lane`]): its packets are then counted without the
+//! lock, and every lock of the bucket ([`Bucket::lock`]) first adds them to
+//! the entry, so that under the lock the entries are exact.
 
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
