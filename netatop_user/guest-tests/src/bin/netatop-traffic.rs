@@ -19,7 +19,8 @@
 //!   socket, the first sending 1 datagram and the second 2 per round.
 //! - `shared-race ADDR PORT N SIZE`: two threads on one socket, `ready pid=
 //!   tid1= tid2=`, then, after a line on stdin, both at once: the first
-//!   sends N datagrams and the second 2N, with no turns.
+//!   sends N datagrams and the second 2N, with no turns; the threads stay
+//!   alive until the test has read the counters.
 //! - `fork ADDR PORT N1 N2 SIZE`: send N1 on a socket, fork; the child sends N2 on it.
 //! - `udp-once ADDR PORT SIZE`: one datagram, then exit without waiting.
 //! - `udp-sockets ADDR PORT N SIZE`: N sockets, one datagram from each.
@@ -306,10 +307,14 @@ fn main() {
             // Both threads and the go-ahead from stdin meet here.
             let start = std::sync::Arc::new(std::sync::Barrier::new(3));
             let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+            let (sent_tx, sent_rx) = std::sync::mpsc::channel();
+            let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+            let go_rx = std::sync::Arc::new(std::sync::Mutex::new(go_rx));
             let senders: Vec<_> = [n, 2 * n]
                 .into_iter()
                 .map(|count| {
                     let (sock, start, tid_tx) = (sock.clone(), start.clone(), tid_tx.clone());
+                    let (sent_tx, go_rx) = (sent_tx.clone(), go_rx.clone());
                     std::thread::spawn(move || {
                         let payload = vec![7u8; size];
                         tid_tx.send((count, gettid())).unwrap();
@@ -317,6 +322,10 @@ fn main() {
                         for _ in 0..count {
                             sock.send_to(&payload, to).unwrap();
                         }
+                        sent_tx.send(()).unwrap();
+                        // Alive until the test has read the counters: a
+                        // finished thread's counters go at a collection.
+                        let _ = go_rx.lock().unwrap().recv();
                     })
                 })
                 .collect();
@@ -331,10 +340,14 @@ fn main() {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line).unwrap();
             start.wait();
+            for _ in 0..2 {
+                sent_rx.recv().unwrap();
+            }
+            done_and_wait();
+            drop(go_tx);
             for s in senders {
                 s.join().unwrap();
             }
-            done_and_wait();
         }
         "fork" => {
             let (port, n1, n2, size): (u16, usize, usize, usize) = (
